@@ -1,0 +1,374 @@
+"""Exact distribution of one weight element, and the resolved sampling plan of a scheme.
+
+:func:`resolve` turns ``(scheme, shape, layout, dtype, params)`` into a :class:`Plan`: the fans,
+the absolute sampler arguments (mean, std, bounds...) that every backend executes with its own
+RNG, and an :class:`ElementDistribution` with the exact moments, support and CDF (scipy.stats)
+that the conformance checks measure against.
+
+Complex dtypes (the convention of ``jax.nn.initializers`` and torch's complex ``normal_``), with
+``v`` the target variance ``E|w|^2``:
+
+* normal: real and imaginary parts i.i.d. N(0, v/2); ``|w|^2 ~ Exp(mean v)``;
+* uniform (variance scaling): uniform on the disk of radius ``sqrt(2 v)``; ``|w|^2 ~ U(0, 2v)``;
+* truncated normal (variance scaling): complex normal with ``|w| <= 2 sigma``, uniform phase,
+  ``sigma = sqrt(v) / COMPLEX_TRUNCATED_NORMAL_STD_CORRECTION`` (exact; JAX's constant differs).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from .constants import (
+    COMPLEX_TRUNCATED_NORMAL_STD_CORRECTION,
+    TRUNCATED_NORMAL_STD_CORRECTION,
+    VARIANCE_SCALING_TRUNCATION,
+)
+from .dtypes import get_dtype
+from .errors import InitSpecError, check_finite, check_shape, unknown
+from .layouts import FAN_MODES, Fans, Layout, compute_fans, get_layout
+from .schemes import VS_DISTRIBUTIONS, Scheme, get_scheme
+
+
+@dataclass(frozen=True)
+class ElementDistribution:
+    """Marginal law of one element.
+
+    ``kind`` is one of ``point``, ``normal``, ``truncnorm``, ``uniform``, ``haar`` (entry of a
+    Haar-orthogonal matrix: ``gain * (2 Beta(a, a) - 1)``, ``a = (n - 1)/2``), ``rademacher``
+    (the n = 1 Haar case), ``sparse`` (mixture of a point mass at 0 and a normal) and
+    ``structured`` (deterministic pattern: compare arrays, not moments).
+    For complex dtypes ``mean``/``var`` are those of ``w`` (``var = E|w - mean|^2``) and
+    :meth:`modulus_sq_rv` gives the law of ``|w|^2``.
+    """
+
+    kind: str
+    mean: float
+    var: float
+    low: float | None
+    high: float | None
+    excess_kurtosis: float | None
+    params: dict[str, float] = field(default_factory=dict)
+    is_complex: bool = False
+    complex_rule: str | None = None
+
+    @property
+    def std(self) -> float:
+        return math.sqrt(self.var)
+
+    @property
+    def fourth_central_moment(self) -> float | None:
+        if self.excess_kurtosis is None:
+            return None
+        return (self.excess_kurtosis + 3.0) * self.var**2
+
+    def rv(self) -> Any:
+        """A frozen scipy.stats distribution of the (real) element, where one exists."""
+        p = self.params
+        if self.is_complex:
+            raise InitSpecError("rv() is for real dtypes; use modulus_sq_rv() for complex.")
+        if self.kind == "normal":
+            return stats.norm(loc=p["mean"], scale=p["std"])
+        if self.kind == "truncnorm":
+            return stats.truncnorm(p["a"], p["b"], loc=p["mean"], scale=p["std"])
+        if self.kind == "uniform":
+            return stats.uniform(loc=p["low"], scale=p["high"] - p["low"])
+        if self.kind == "haar":
+            a = (p["n"] - 1.0) / 2.0
+            return stats.beta(a, a, loc=-p["gain"], scale=2.0 * p["gain"])
+        return None
+
+    def modulus_sq_rv(self) -> Any:
+        """Law of ``|w|^2`` for complex elements (scipy frozen)."""
+        v, rule = self.var, self.complex_rule
+        if rule == "gaussian":
+            return stats.expon(scale=v)
+        if rule == "disk":
+            return stats.uniform(loc=0.0, scale=2.0 * v)
+        if rule == "truncated_modulus":
+            s2 = self.params["sigma"] ** 2
+            return stats.truncexpon(b=self.params["bound"] ** 2, scale=s2)
+        return None
+
+    def cdf(self, x: Any) -> Any:
+        if self.kind == "point":
+            return np.where(np.asarray(x) >= self.mean, 1.0, 0.0)
+        if self.kind == "rademacher":
+            g = self.params["gain"]
+            x = np.asarray(x)
+            return np.where(x >= g, 1.0, np.where(x >= -g, 0.5, 0.0))
+        if self.kind == "sparse":
+            z = self.params["zero_fraction"]
+            x = np.asarray(x, dtype=float)
+            return (1 - z) * stats.norm.cdf(x, scale=self.params["std"]) + z * (x >= 0)
+        rv = self.rv()
+        if rv is None:
+            raise InitSpecError(f"No CDF for a {self.kind!r} element distribution.")
+        return rv.cdf(x)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "mean": self.mean, "variance": self.var, "std": self.std,
+            "low": self.low, "high": self.high, "excess_kurtosis": self.excess_kurtosis,
+            "is_complex": self.is_complex, "complex_rule": self.complex_rule, "params": dict(self.params),
+        }
+
+
+def _normal(mean: float, std: float) -> ElementDistribution:
+    return ElementDistribution("normal", mean, std * std, None, None, 0.0, {"mean": mean, "std": std})
+
+
+def _truncnorm(mean: float, std: float, a: float, b: float) -> ElementDistribution:
+    rv = stats.truncnorm(a, b, loc=mean, scale=std)
+    m, v, _, k = (float(x) for x in rv.stats(moments="mvsk"))
+    return ElementDistribution("truncnorm", m, v, mean + a * std, mean + b * std, k,
+                               {"mean": mean, "std": std, "a": a, "b": b})
+
+
+def _uniform(low: float, high: float) -> ElementDistribution:
+    return ElementDistribution("uniform", (low + high) / 2, (high - low) ** 2 / 12.0, low, high, -1.2,
+                               {"low": low, "high": high})
+
+
+def _point(value: float) -> ElementDistribution:
+    return ElementDistribution("point", value, 0.0, value, value, None, {"value": value})
+
+
+def _haar(n: int, gain: float) -> ElementDistribution:
+    if n == 1:
+        return ElementDistribution("rademacher", 0.0, gain * gain, -gain, gain, -2.0, {"n": 1, "gain": gain})
+    # coordinate of a uniform point on S^{n-1}: E x^2 = 1/n, E x^4 = 3/(n(n+2))
+    return ElementDistribution("haar", 0.0, gain * gain / n, -gain, gain, -6.0 / (n + 2),
+                               {"n": n, "gain": gain})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A scheme resolved for one shape/layout/dtype: what every backend must sample.
+
+    ``sampler`` is the family a backend implements; its absolute arguments are ``mean``, ``std``,
+    ``low``/``high`` (uniform bounds or absolute truncation bounds), ``value`` and ``gain``.
+    """
+
+    scheme: Scheme
+    shape: tuple[int, ...]
+    dtype: str
+    layout: Layout | None
+    fans: Fans | None
+    params: dict[str, Any]
+    sampler: str
+    element: ElementDistribution
+    mean: float = 0.0
+    std: float = 1.0
+    low: float | None = None
+    high: float | None = None
+    value: float = 0.0
+    gain: float = 1.0
+    groups: int = 1
+    complex_rule: str | None = None
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    def summary(self) -> dict[str, Any]:
+        e = self.element
+        return {
+            "scheme": self.scheme.name, "family": self.scheme.family, "sampler": self.sampler,
+            "shape": list(self.shape), "dtype": self.dtype,
+            "layout": self.layout.name if self.layout else None,
+            "fan_in": self.fans.fan_in if self.fans else None,
+            "fan_out": self.fans.fan_out if self.fans else None,
+            "receptive_field": self.fans.receptive_field if self.fans else None,
+            "params": dict(self.params), "mean": e.mean, "std": e.std, "variance": e.var,
+            "low": e.low, "high": e.high, "excess_kurtosis": e.excess_kurtosis,
+            "distribution": e.kind, "complex_rule": e.complex_rule,
+        }
+
+
+def _merge_params(scheme: Scheme, params: dict[str, Any]) -> dict[str, Any]:
+    for k in params:
+        if k in scheme.fixed:
+            raise InitSpecError(
+                f"Parameter `{k}` is fixed for scheme {scheme.name!r} "
+                f"({k}={scheme.defaults[k]!r}); use 'variance_scaling' to choose it. Received: {k}={params[k]!r}"
+            )
+        if k not in scheme.defaults:
+            raise unknown(f"parameter of scheme {scheme.name!r}", k, k, scheme.params or ["(none)"])
+    return {**scheme.defaults, **params}
+
+
+def resolve(
+    scheme: "str | Scheme",
+    shape: Any,
+    layout: "str | Layout | None" = "keras",
+    dtype: Any = "float32",
+    *,
+    groups: int = 1,
+    fans: "tuple[float, float] | None" = None,
+    **params: Any,
+) -> Plan:
+    """Resolve ``scheme`` for a weight of ``shape`` (see module docstring)."""
+    sch = get_scheme(scheme)
+    shape = check_shape(shape)
+    dt = get_dtype(dtype)
+    if dt.is_complex and not sch.complex_ok:
+        raise TypeError(
+            f"Scheme {sch.name!r} is not defined for complex dtypes. Received: dtype={dt.name!r}"
+        )
+    p = _merge_params(sch, params)
+    lay = get_layout(layout) if layout is not None else None
+    fam = sch.family
+    kw: dict[str, Any] = {}
+
+    def need_fans() -> Fans:
+        if lay is None and fans is None:
+            raise InitSpecError(f"Scheme {sch.name!r} needs a layout (or fans=). Received: layout=None")
+        return compute_fans(shape, lay if lay is not None else "keras", groups=groups, fans=fans)
+
+    f: Fans | None = None
+    if fam == "constant":
+        v = p["value"]
+        if isinstance(v, complex):
+            if not dt.is_complex:
+                raise TypeError(f"A complex `value` needs a complex dtype. Received: value={v!r}, dtype={dt.name!r}")
+            if not (math.isfinite(v.real) and math.isfinite(v.imag)):
+                raise InitSpecError(f"Argument `value` must be finite. Received: value={v!r}")
+            el = ElementDistribution("point", 0.0, 0.0, None, None, None, {"value": 0.0}, True, "point")
+            kw = dict(sampler="constant", value=v)
+        else:
+            v = check_finite("value", v)
+            el = _point(v)
+            if dt.is_complex:
+                el = ElementDistribution("point", v, 0.0, v, v, None, {"value": v}, True, "point")
+            kw = dict(sampler="constant", value=v)
+    elif fam == "normal":
+        m, s = check_finite("mean", p["mean"]), check_finite("std", p["std"], nonneg=True)
+        el = _normal(m, s)
+        if dt.is_complex:
+            el = ElementDistribution("normal", m, s * s, None, None, 0.0, {"mean": m, "std": s}, True, "gaussian")
+        kw = dict(sampler="normal", mean=m, std=s, complex_rule="gaussian" if dt.is_complex else None)
+    elif fam == "uniform":
+        lo, hi = check_finite("low", p["low"]), check_finite("high", p["high"])
+        if not lo < hi:
+            raise InitSpecError(f"Argument `low` must be < `high`. Received: low={lo!r}, high={hi!r}")
+        el = _uniform(lo, hi)
+        kw = dict(sampler="uniform", low=lo, high=hi)
+    elif fam in ("truncated_normal", "truncated_normal_abs"):
+        m, s = check_finite("mean", p["mean"]), check_finite("std", p["std"], positive=True)
+        if fam == "truncated_normal":
+            a, b = check_finite("a", p["a"]), check_finite("b", p["b"])
+            if not a < b:
+                raise InitSpecError(f"Argument `a` must be < `b`. Received: a={a!r}, b={b!r}")
+        else:
+            lo, hi = check_finite("low", p["low"]), check_finite("high", p["high"])
+            if not lo < hi:
+                raise InitSpecError(f"Argument `low` must be < `high`. Received: low={lo!r}, high={hi!r}")
+            a, b = (lo - m) / s, (hi - m) / s
+        if stats.norm.cdf(b) - stats.norm.cdf(a) <= 0 and stats.norm.sf(a) - stats.norm.sf(b) <= 0:
+            raise InitSpecError(
+                f"The truncation interval holds no probability mass of N(mean, std^2) "
+                f"(a={a:.3g}, b={b:.3g} in std units). Received: {p!r}"
+            )
+        el = _truncnorm(m, s, a, b)
+        kw = dict(sampler="truncated_normal", mean=m, std=s, low=m + a * s, high=m + b * s)
+    elif fam == "variance_scaling":
+        mode, dist = p["mode"], p["distribution"]
+        if mode not in FAN_MODES:
+            raise unknown("fan mode", "mode", mode, FAN_MODES)
+        if dist not in VS_DISTRIBUTIONS:
+            raise unknown("distribution", "distribution", dist, VS_DISTRIBUTIONS)
+        scale = check_finite("scale", p["scale"], positive=True) if "scale" in p else \
+            check_finite("gain", p["gain"], positive=True) ** 2
+        f = need_fans()
+        var = scale / f.fan(mode)
+        sd = math.sqrt(var)
+        if dist == "normal":
+            el = _normal(0.0, sd)
+            kw = dict(sampler="normal", mean=0.0, std=sd)
+            if dt.is_complex:
+                el = ElementDistribution("normal", 0.0, var, None, None, 0.0, {"mean": 0.0, "std": sd}, True, "gaussian")
+                kw["complex_rule"] = "gaussian"
+        elif dist == "uniform":
+            lim = math.sqrt(3.0 * var)
+            el = _uniform(-lim, lim)
+            kw = dict(sampler="uniform", low=-lim, high=lim)
+            if dt.is_complex:
+                r = math.sqrt(2.0 * var)
+                el = ElementDistribution("uniform", 0.0, var, None, None, None, {"radius": r}, True, "disk")
+                kw = dict(sampler="uniform", low=-r, high=r, complex_rule="disk")
+        else:
+            k = VARIANCE_SCALING_TRUNCATION
+            if dt.is_complex:
+                sig = sd / COMPLEX_TRUNCATED_NORMAL_STD_CORRECTION
+                el = ElementDistribution("truncnorm", 0.0, var, None, None, None,
+                                         {"sigma": sig, "bound": k}, True, "truncated_modulus")
+                kw = dict(sampler="truncated_normal", mean=0.0, std=sig, low=-k * sig, high=k * sig,
+                          complex_rule="truncated_modulus")
+            else:
+                sig = sd / TRUNCATED_NORMAL_STD_CORRECTION
+                el = _truncnorm(0.0, sig, -k, k)
+                kw = dict(sampler="truncated_normal", mean=0.0, std=sig, low=-k * sig, high=k * sig)
+    elif fam == "orthogonal":
+        g = check_finite("gain", p["gain"], nonneg=True)
+        if lay is None:
+            raise InitSpecError("Scheme 'orthogonal' needs a layout. Received: layout=None")
+        _, nb, rows, cols = lay.orthogonal_matrix(shape)
+        if rows == 0 or cols == 0:
+            raise InitSpecError(f"Orthogonal needs non-empty rows and columns. Received: shape={shape!r}")
+        el = _haar(max(rows, cols), g)
+        kw = dict(sampler="orthogonal", gain=g)
+    elif fam == "identity":
+        g = check_finite("gain", p["gain"])
+        if len(shape) != 2:
+            raise InitSpecError(f"Scheme 'identity' needs a rank-2 shape. Received: shape={shape!r}")
+        n = min(shape)
+        tot = max(math.prod(shape), 1)
+        m = g * n / tot
+        el = ElementDistribution("structured", m, g * g * n / tot - m * m, min(0.0, g), max(0.0, g), None, {"gain": g})
+        kw = dict(sampler="identity", gain=g)
+    elif fam == "dirac":
+        gr = p["groups"]
+        if isinstance(gr, bool) or not isinstance(gr, int) or gr < 1:
+            raise InitSpecError(f"Argument `groups` must be an int >= 1. Received: groups={gr!r}")
+        if not 3 <= len(shape) <= 5:
+            raise InitSpecError(f"Scheme 'dirac' needs rank 3..5 (torch conv layout). Received: shape={shape!r}")
+        if shape[0] % gr:
+            raise InitSpecError(f"Dim 0 ({shape[0]}) must be divisible by groups={gr}. Received: shape={shape!r}")
+        el = ElementDistribution("structured", float("nan"), float("nan"), 0.0, 1.0, None, {})
+        kw = dict(sampler="dirac", groups=gr)
+    elif fam == "delta_orthogonal":
+        g = check_finite("gain", p["gain"], nonneg=True)
+        if not 3 <= len(shape) <= 5:
+            raise InitSpecError(f"Scheme 'delta_orthogonal' needs rank 3..5 ((*k, in, out)). Received: shape={shape!r}")
+        if shape[-2] > shape[-1]:
+            raise InitSpecError(
+                f"Scheme 'delta_orthogonal' needs in <= out (shape[-2] <= shape[-1]). Received: shape={shape!r}"
+            )
+        el = ElementDistribution("structured", 0.0, float("nan"), -g, g, None, {"gain": g})
+        kw = dict(sampler="delta_orthogonal", gain=g)
+    elif fam == "sparse":
+        sp = check_finite("sparsity", p["sparsity"], nonneg=True)
+        if not sp < 1:
+            raise InitSpecError(f"Argument `sparsity` must be in [0, 1). Received: sparsity={sp!r}")
+        s = check_finite("std", p["std"], positive=True)
+        if len(shape) != 2:
+            raise InitSpecError(f"Scheme 'sparse' needs a rank-2 shape. Received: shape={shape!r}")
+        if lay is None:
+            raise InitSpecError("Scheme 'sparse' needs a layout. Received: layout=None")
+        r = lay.roles(shape)
+        n_out = shape[r["out"][0]]
+        zf = math.ceil(sp * n_out) / n_out if n_out else 0.0
+        el = ElementDistribution("sparse", 0.0, (1 - zf) * s * s, None, None,
+                                 3.0 / (1 - zf) - 3.0, {"std": s, "zero_fraction": zf})
+        kw = dict(sampler="sparse", std=s, value=sp)
+    else:  # pragma: no cover - table and code out of sync
+        raise AssertionError(fam)
+    if f is None and sch.uses_fans and fam not in ("orthogonal", "dirac", "delta_orthogonal", "sparse"):
+        f = need_fans()
+    return Plan(scheme=sch, shape=shape, dtype=dt.name, layout=lay, fans=f, params=p,
+                element=el, **kw)
