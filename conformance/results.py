@@ -1,0 +1,224 @@
+"""The versioned results document (``results.json``): the contract between the conformance
+runner, the seed-claim experiments and the HTML report. Framework-free.
+
+Top level (``SCHEMA_VERSION`` = 1)::
+
+    {
+      "schema": "initspec.results", "version": 1,
+      "created": ISO-8601 UTC, "duration_s": float, "command": str,
+      "environment": {"python": str, "platform": str, "numpy": str, "scipy": str, "initspec": str},
+      "config": {"seed": int, "alpha": float, "backends": [str], "device": str, ...},
+      "backends": [BackendRun], "checks": [Check], "samples": {check_group_id: SampleSummary},
+      "fans": [FanRow], "native": [NativeFinding], "experiments": Experiments | null,
+      "portable": {...} | null,
+      "summary": {"pass": int, "fail": int, "finding": int, "skip": int, "unavailable": int}
+    }
+
+See the TypedDicts below for each record. Verdicts: ``pass``/``fail`` for initspec's own adapters,
+``finding`` for a native initializer that departs from the spec (not a failure), ``skip`` with a
+reason, ``unavailable`` for a backend/device that could not run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal, TypedDict
+
+SCHEMA = "initspec.results"
+SCHEMA_VERSION = 1
+
+Verdict = Literal["pass", "fail", "finding", "skip", "unavailable"]
+
+
+class BackendRun(TypedDict, total=False):
+    backend: str  # numpy | torch | tensorflow | jax | portable-*
+    device: str  # cpu | gpu
+    status: Literal["ok", "unavailable", "error"]
+    reason: str | None
+    versions: dict[str, str]  # framework -> version
+    device_name: str | None
+    duration_s: float
+
+
+class Check(TypedDict, total=False):
+    id: str  # unique: backend/device/subject/scheme/layout[shape]/dtype/check
+    backend: str
+    device: str
+    subject: Literal["initspec", "native", "portable"]
+    native_name: str | None  # e.g. "torch.nn.init.xavier_normal_"
+    scheme: str  # spec scheme the subject is compared with
+    layout: str | None
+    shape: list[int]
+    dtype: str
+    params: dict[str, Any]
+    check: str  # shape|dtype|device|constant|support|orthogonality|determinism|mean|variance|kurtosis|ks|fan_probe|...
+    tier: Literal["exact", "statistical", "fan"]
+    measured: Any
+    expected: Any
+    interval: list[float] | None  # acceptance interval for `measured`
+    p_value: float | None
+    alpha: float | None  # per-test level after family-wise correction
+    n: int | None
+    seed: int | None
+    std_ratio: float | None  # measured std / spec std, for the summary matrix
+    verdict: Verdict
+    message: str
+    reproduce: str  # copy-paste command
+
+
+class SampleSummary(TypedDict, total=False):
+    backend: str
+    device: str
+    scheme: str
+    shape: list[int]
+    dtype: str
+    hist_edges: list[float]
+    hist_counts: list[int]
+    pdf_x: list[float]  # spec density on a grid (for the overlay)
+    pdf_y: list[float]
+    cdf_diff_x: list[float]  # empirical CDF - spec CDF
+    cdf_diff_y: list[float]
+    moments: dict[str, Any]  # measured/expected mean, std, kurtosis + intervals
+    bounds: list[float | None]
+
+
+class FanRow(TypedDict, total=False):
+    layer: str  # Dense(64->128), Conv2D(3x3, 64->128), ConvTranspose2D, Depthwise...
+    framework: str
+    layout: str
+    shape: list[int]
+    fan_in: float
+    fan_out: float
+    spec_fan_in: float
+    spec_fan_out: float
+    std: dict[str, float]  # scheme -> std for this layer
+    note: str
+
+
+class NativeFinding(TypedDict, total=False):
+    framework: str
+    name: str  # e.g. "keras.initializers.GlorotNormal", "torch.nn.Linear.weight"
+    claimed: str  # what the name suggests, in spec terms
+    spec_terms: str  # what it measurably is (fan, scale, distribution, truncation)
+    equivalent_scheme: str | None
+    measured: dict[str, Any]  # fan mode, scale, std ratio, truncation bound, p-values...
+    departures: list[str]  # one sentence each
+    verdict: Literal["matches", "departs", "skip", "unavailable"]
+    source: str  # cited framework function
+
+
+class Claim(TypedDict, total=False):
+    id: str
+    claim: str
+    predicate: str
+    per_backend: dict[str, dict[str, Any]]  # backend -> {"measured": ..., "verdict": pass|fail}
+    verdict: Verdict
+
+
+class Experiments(TypedDict, total=False):
+    config: dict[str, Any]
+    claims: list[Claim]
+    symmetry: list[dict[str, Any]]  # per backend x scheme: distinct units, ranks, loss curve
+    signal: list[dict[str, Any]]  # per backend x scheme x activation: per-layer act std, saturation, grad norm
+    trainability: list[dict[str, Any]]
+
+
+def empty_results(command: str = "", config: dict[str, Any] | None = None) -> dict[str, Any]:
+    import datetime
+    import platform
+
+    import numpy
+    import scipy
+
+    from initspec import __version__
+
+    return {
+        "schema": SCHEMA,
+        "version": SCHEMA_VERSION,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "duration_s": 0.0,
+        "command": command,
+        "environment": {
+            "python": platform.python_version(), "platform": platform.platform(),
+            "numpy": numpy.__version__, "scipy": scipy.__version__, "initspec": __version__,
+        },
+        "config": dict(config or {}),
+        "backends": [], "checks": [], "samples": {}, "fans": [], "native": [],
+        "experiments": None, "portable": None,
+        "summary": {"pass": 0, "fail": 0, "finding": 0, "skip": 0, "unavailable": 0},
+    }
+
+
+def summarize(results: dict[str, Any]) -> dict[str, int]:
+    counts = {"pass": 0, "fail": 0, "finding": 0, "skip": 0, "unavailable": 0}
+    for c in results.get("checks", []):
+        counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
+    results["summary"] = counts
+    return counts
+
+
+def _json_default(o: Any) -> Any:
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def write_atomic(path: "str | os.PathLike[str]", data: dict[str, Any]) -> Path:
+    """Write JSON to ``path`` atomically (temp file in the same folder + ``os.replace``): an
+    interrupted run never leaves a half-written file over a good one. NaN/inf become null."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(_sanitize(data), default=_json_default, indent=1, allow_nan=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _sanitize(o: Any) -> Any:
+    import math
+
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {str(k): _sanitize(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_sanitize(v) for v in o]
+    try:
+        import numpy as np
+
+        if isinstance(o, np.floating) and not np.isfinite(o):
+            return None
+    except ImportError:  # pragma: no cover
+        pass
+    return o
+
+
+def load(path: "str | os.PathLike[str]") -> dict[str, Any]:
+    """Read and validate a results document (schema name and version)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"No results file at {str(p)!r}. Received: path={str(path)!r}")
+    data = json.loads(p.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise ValueError(f"{str(p)!r} is not an initspec results document (schema={data.get('schema')!r}).")
+    if data.get("version") != SCHEMA_VERSION:
+        raise ValueError(
+            f"{str(p)!r} has results schema version {data.get('version')!r}; this initspec reads "
+            f"version {SCHEMA_VERSION}."
+        )
+    return data
