@@ -6,6 +6,19 @@
 * ``initspec.backends.jax`` - ``init(key, shape, dtype)`` factories.
 
 :func:`load` imports one by name with a clear error when its framework is missing.
+
+**Uniform harness API** (used by the conformance runner, the experiments and the benchmarks;
+each adapter module also has its own idiomatic public API on top):
+
+* ``DEFAULT_LAYOUT: str`` - the framework's own layout name (``"torch"``, ``"keras"``, ``"jax"``);
+* ``sample(scheme, shape, *, layout=None, dtype="float32", seed=0, device="cpu", **params)``
+  -> a native tensor/array on ``device`` ("cpu" or "gpu"), deterministic for ``seed``;
+  ``layout=None`` means ``DEFAULT_LAYOUT``;
+* ``to_numpy(x) -> np.ndarray`` (the only host copy, for measuring);
+* ``device_available(device) -> tuple[bool, str]`` - (available, reason if not);
+* ``versions() -> dict[str, str]`` - framework versions;
+* ``device_of(x) -> str`` - "cpu" or "gpu" (where the values actually live);
+* ``bench_cases() -> list[initspec.backends._bench.BenchCase]`` - adapter vs native timings.
 """
 
 from __future__ import annotations

@@ -17,9 +17,10 @@ from scipy import stats
 from initspec.distributions import Plan, resolve
 from initspec.schemes import SCHEMES
 
-from ._core import Primitives, sample
+from ._core import Primitives
+from ._core import sample as core_sample
 
-__all__ = ["NumpyBackend", "initialize", "plan_and_sample", *SCHEMES]
+__all__ = ["NumpyBackend", "initialize", "plan_and_sample", "sample", "to_numpy", *SCHEMES]
 
 _NP = {"float16": np.float16, "float32": np.float32, "float64": np.float64,
        "complex64": np.complex64, "complex128": np.complex128}
@@ -122,7 +123,7 @@ def plan_and_sample(
 ) -> tuple[Plan, np.ndarray]:
     plan = resolve(scheme, shape, layout, dtype, **params)
     _np_dtype(plan.dtype)
-    return plan, np.asarray(sample(BACKEND, _rng(seed), plan))
+    return plan, np.asarray(core_sample(BACKEND, _rng(seed), plan))
 
 
 def initialize(
@@ -130,6 +131,39 @@ def initialize(
 ) -> np.ndarray:
     """Sample ``scheme`` for a weight of ``shape`` (see :func:`initspec.resolve`)."""
     return plan_and_sample(scheme, shape, layout, dtype, seed, **params)[1]
+
+
+DEFAULT_LAYOUT = "keras"
+
+
+def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
+           device: str = "cpu", **params: Any) -> np.ndarray:
+    """Uniform harness API (see :mod:`initspec.backends`)."""
+    if device != "cpu":
+        raise ValueError(f"The NumPy backend runs on the CPU only. Received: device={device!r}")
+    return initialize(scheme, shape, DEFAULT_LAYOUT if layout is None else layout, dtype, seed, **params)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    return np.asarray(x)
+
+
+def device_available(device: str) -> tuple[bool, str]:
+    return (True, "") if device == "cpu" else (False, "NumPy has no GPU device")
+
+
+def device_of(x: Any) -> str:
+    return "cpu"
+
+
+def versions() -> dict[str, str]:
+    import scipy
+
+    return {"numpy": np.__version__, "scipy": scipy.__version__}
+
+
+def bench_cases() -> list:
+    return []
 
 
 def _make(name: str):
