@@ -18,12 +18,18 @@ def build_app():
         help="One spec of neural-network weight initialization; adapters; conformance; reports.",
         pretty_exceptions_enable=False,
     )
+
+    @app.callback()
+    def _root() -> None:
+        """initspec: one spec of weight initialization, measured in every framework."""
+
     for name in COMMANDS:
         importlib.import_module(f"initspec.cli.{name}").register(app)
     return app
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Console entry point. Usage errors exit with code 2 (typer/click's convention)."""
     try:
         import typer  # noqa: F401
     except ImportError:
@@ -31,22 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     app = build_app()
     try:
-        rv = app(args=argv, standalone_mode=False)
-        return rv if isinstance(rv, int) else 0
-    except SystemExit as e:  # pragma: no cover - typer exits on --help
-        return int(e.code or 0)
-    except Exception as e:  # noqa: BLE001
-        import click
-
-        if isinstance(e, click.exceptions.Exit):
-            return int(e.exit_code or 0)
-        if isinstance(e, click.ClickException):
-            e.show()
-            return 2
-        if isinstance(e, click.exceptions.Abort):
-            print("Aborted.", file=sys.stderr)
-            return 130
-        raise
+        app(args=argv, prog_name="initspec")
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     return 0
 
 

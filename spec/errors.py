@@ -24,8 +24,9 @@ def unknown(kind: str, arg: str, value: Any, known: Iterable[str]) -> UnknownNam
     known = sorted(set(known))
     close = difflib.get_close_matches(str(value), known, n=3, cutoff=0.5)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    shown = [k for k in known if k.islower() and not k.endswith("_")] or known  # canonical names
     return UnknownNameError(
-        f"Unknown {kind} {value!r} for argument `{arg}`.{hint} Known: {', '.join(known)}. "
+        f"Unknown {kind} {value!r} for argument `{arg}`.{hint} Known: {', '.join(shown)}. "
         f"Received: {arg}={value!r}"
     )
 

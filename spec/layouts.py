@@ -250,3 +250,34 @@ def compute_fans(
         fo = check_finite("fans[1]", fans[1], positive=True)
         return Fans(fi, fo, 1)
     return get_layout(layout).fans(shape, groups=groups)
+
+
+#: Layouts of the same logical layer in each framework (transposed convs have no JAX entry:
+#: Flax ConvTranspose stores (*k, in, out) with fan_in from the layer's *input* channels).
+EQUIVALENT_LAYOUTS: dict[str, dict[str, str]] = {
+    "generic": {"torch": "torch", "keras": "keras", "jax": "jax"},
+    "dense": {"torch": "torch_linear", "keras": "keras_dense", "jax": "flax_dense"},
+    "conv": {"torch": "torch_conv", "keras": "keras_conv", "jax": "flax_conv"},
+    "conv_transpose": {"torch": "torch_conv_transpose", "keras": "keras_conv_transpose"},
+}
+_FAMILY_OF = {name: fam for fam, m in EQUIVALENT_LAYOUTS.items() for name in m.values()}
+_FAMILY_OF.update({"tf": "generic", "tensorflow": "generic", "flax": "generic"})
+
+
+def translate(shape: Sequence[int], layout: "str | Layout", framework: str) -> tuple[tuple[int, ...], Layout]:
+    """Shape and layout of the same logical layer in ``framework`` (``torch``/``keras``/``jax``):
+    the in-role axis stays the in-role axis, receptive dims keep their order."""
+    lay = get_layout(layout)
+    fam = _FAMILY_OF.get(lay.name)
+    if fam is None or framework not in EQUIVALENT_LAYOUTS[fam]:
+        raise InitSpecError(
+            f"No {framework} equivalent of layout {lay.name!r}. Received: layout={lay.name!r}, framework={framework!r}"
+        )
+    target = get_layout(EQUIVALENT_LAYOUTS[fam][framework])
+    shape = check_shape(shape)
+    r = lay.roles(shape)
+    n_in = math.prod(shape[i] for i in r["in"])
+    n_out = math.prod(shape[i] for i in r["out"])
+    rec = tuple(shape[i] for i in r["receptive"])
+    new = (n_out, n_in, *rec) if target.framework == "torch" else (*rec, n_in, n_out)
+    return new, target
