@@ -19,15 +19,17 @@ class DType:
     real: str
     #: machine epsilon of the real component
     eps: float
+    #: smallest positive normal number of the real component
+    tiny: float
 
 
 DTYPES: dict[str, DType] = {
-    "float16": DType("float16", False, 10, "float16", 2.0**-10),
-    "bfloat16": DType("bfloat16", False, 7, "bfloat16", 2.0**-7),
-    "float32": DType("float32", False, 23, "float32", 2.0**-23),
-    "float64": DType("float64", False, 52, "float64", 2.0**-52),
-    "complex64": DType("complex64", True, 23, "float32", 2.0**-23),
-    "complex128": DType("complex128", True, 52, "float64", 2.0**-52),
+    "float16": DType("float16", False, 10, "float16", 2.0**-10, 2.0**-14),
+    "bfloat16": DType("bfloat16", False, 7, "bfloat16", 2.0**-7, 2.0**-126),
+    "float32": DType("float32", False, 23, "float32", 2.0**-23, 2.0**-126),
+    "float64": DType("float64", False, 52, "float64", 2.0**-52, 2.0**-1022),
+    "complex64": DType("complex64", True, 23, "float32", 2.0**-23, 2.0**-126),
+    "complex128": DType("complex128", True, 52, "float64", 2.0**-52, 2.0**-1022),
 }
 
 _INTEGER_LIKE = ("int", "uint", "bool")
@@ -58,36 +60,39 @@ def get_dtype(dtype: Any) -> DType:
     return DTYPES[name]
 
 
-def round_toward_zero(x: float, nmant: int) -> float:
-    """Round ``x`` toward zero to ``nmant`` explicit mantissa bits (ignoring the exponent range,
-    which is wide enough for every bound the spec produces)."""
-    if x == 0 or not math.isfinite(x):
-        return x
-    m, e = math.frexp(x)  # x = m * 2**e, 0.5 <= |m| < 1
-    scale = 2.0 ** (nmant + 1)
-    return math.trunc(m * scale) / scale * 2.0**e
+def _next_above_pos(x: float, nmant: int) -> float:
+    """Smallest number with ``nmant`` mantissa bits strictly greater than ``x > 0``."""
+    _, e = math.frexp(x)  # x in [2**(e-1), 2**e)
+    q = 2.0 ** (e - 1 - nmant)
+    return (math.floor(x / q) + 1) * q
+
+
+def _next_below_pos(x: float, nmant: int) -> float:
+    """Largest number with ``nmant`` mantissa bits strictly smaller than ``x > 0``."""
+    _, e = math.frexp(x)
+    q = 2.0 ** (e - 1 - nmant)
+    k = math.ceil(x / q) - 1
+    if k < 2**nmant:  # x is the bottom of its binade: step into the binade below
+        return x - q / 2.0
+    return k * q
+
+
+def next_below(x: float, dtype: Any) -> float:
+    """Largest value representable in ``dtype`` strictly below ``x`` (normal range)."""
+    dt = get_dtype(dtype)
+    if x > 0:
+        return _next_below_pos(x, dt.nmant)
+    if x < 0:
+        return -_next_above_pos(-x, dt.nmant)
+    return -dt.tiny
 
 
 def inner_bounds(low: float, high: float, dtype: Any) -> tuple[float, float]:
     """Largest closed interval ``[lo, hi]`` of values representable in ``dtype`` lying strictly
     inside the open interval ``(low, high)``.
 
-    Sampling a truncated normal in float32 and casting to float16/bfloat16 can round a value onto
-    a bound; clamping to these inner bounds keeps support open without resampling.
+    Sampling a truncated normal in float32 and casting to float16/bfloat16 (or just the affine map
+    ``mean + std * z``) can round a value onto a bound; clamping to these inner bounds keeps the
+    support open without resampling. The clamped mass is at most the rounding cell next to the bound.
     """
-    dt = get_dtype(dtype)
-    ulp = lambda v: 2.0 ** (math.frexp(v)[1] - dt.nmant - 1) if v else 2.0**-126  # noqa: E731
-
-    def inside_below(h: float) -> float:  # largest representable < h
-        r = round_toward_zero(h, dt.nmant) if h > 0 else -_round_away(-h, dt.nmant)
-        while r >= h:
-            r -= ulp(r) if r > 0 else ulp(r if r else h)
-        return r
-
-    def _round_away(v: float, nm: int) -> float:
-        r = round_toward_zero(v, nm)
-        return r if r == v else r + 2.0 ** (math.frexp(r)[1] - nm - 1)
-
-    hi = inside_below(high)
-    lo = -inside_below(-low)
-    return lo, hi
+    return -next_below(-low, dtype), next_below(high, dtype)
