@@ -8,9 +8,9 @@ from typing import Any, Optional
 
 
 def _parse_shape(text: str) -> tuple[int, ...]:
-    parts = [p.strip() for p in text.replace("x", ",").split(",") if p.strip()]
+    parts = [p.strip() for p in text.split(",")]
     try:
-        return tuple(int(p) for p in parts)
+        return tuple(int(p) for p in parts) if text.strip() else ()
     except ValueError:
         raise ValueError(f"--shape must be comma-separated integers like 3,3,64,128. Received: --shape={text!r}") from None
 
@@ -121,7 +121,7 @@ def register(app) -> None:  # noqa: ANN001
             return
         from rich.console import Console
 
-        c = Console()
+        c = Console(soft_wrap=True)
         c.print(f"[bold]{d['scheme']}[/bold] ({d['family']}) - {d['summary']}")
         c.print(f"shape {tuple(d['shape'])}  layout {d['layout']}  dtype {d['dtype']}  params {d['params']}")
         c.print(f"fan_in {_fmt(d['fan_in'])}  fan_out {_fmt(d['fan_out'])}  receptive field {_fmt(d['receptive_field'])}")

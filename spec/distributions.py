@@ -332,7 +332,8 @@ def resolve(
         el = ElementDistribution("structured", m, g * g * n / tot - m * m, min(0.0, g), max(0.0, g), None, {"gain": g})
         kw = dict(sampler="identity", gain=g)
     elif fam == "dirac":
-        gr = p["groups"]
+        gr = groups if groups != 1 else p["groups"]  # `groups=` is both resolve's and dirac's
+        p["groups"] = gr
         if isinstance(gr, bool) or not isinstance(gr, int) or gr < 1:
             raise InitSpecError(f"Argument `groups` must be an int >= 1. Received: groups={gr!r}")
         if not 3 <= len(shape) <= 5:
@@ -370,5 +371,6 @@ def resolve(
         raise AssertionError(fam)
     if f is None and sch.uses_fans and fam not in ("orthogonal", "dirac", "delta_orthogonal", "sparse"):
         f = need_fans()
+    kw.setdefault("groups", groups)
     return Plan(scheme=sch, shape=shape, dtype=dt.name, layout=lay, fans=f, params=p,
                 element=el, **kw)
