@@ -1,5 +1,44 @@
-"""`initspec conform` (placeholder until its issue lands)."""
+"""``initspec conform --backends numpy,torch,tensorflow,jax --device cpu|gpu|all --out DIR``.
+
+Runs each backend in its own process (see :mod:`initspec.conformance.runner`), writes
+``DIR/results.json`` and ``DIR/report.html``, prints a summary. Exit status: 0 when every
+initspec adapter check passed (native findings do not count), 1 when one failed, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
 
 
 def register(app) -> None:  # noqa: ANN001
-    pass
+    import typer
+
+    @app.command()
+    def conform(
+        backends: str = typer.Option("numpy,torch,tensorflow,jax", "--backends",
+                                     help="Comma-separated backends: numpy, torch, tensorflow, jax"),
+        device: str = typer.Option("cpu", "--device", help="cpu, gpu or all"),
+        out: str = typer.Option("reports/out", "--out", help="Output folder (results.json, report.html)"),
+        seed: int = typer.Option(0, "--seed", help="Base seed; every case's seed derives from it"),
+        alpha: float = typer.Option(1e-3, "--alpha", help="Family-wise false-alarm level of the whole run"),
+        no_experiments: bool = typer.Option(False, "--no-experiments", help="Skip the seed-claim experiments"),
+        quick: bool = typer.Option(False, "--quick", help="float32 only, one case per scheme, no fan probes"),
+        no_natives: bool = typer.Option(False, "--no-natives", help="Skip the native audit"),
+        no_report: bool = typer.Option(False, "--no-report", help="Write results.json only"),
+        jobs: int = typer.Option(2, "--jobs", help="Backend processes run at the same time"),
+        no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars"),
+    ) -> None:
+        """Measure every initspec adapter (and each framework's own initializers) against the spec."""
+        from initspec.cli import fail
+        from initspec.conformance.runner import RunConfig, print_summary, run_conformance
+
+        cfg = RunConfig(backends=backends, device=device, out=out, seed=seed, alpha=alpha,  # type: ignore[arg-type]
+                        experiments=not no_experiments, quick=quick, natives=not no_natives, jobs=jobs,
+                        report=not no_report, command="initspec " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+        try:
+            doc, code = run_conformance(cfg, progress=not no_progress and sys.stderr.isatty(), log=typer.echo)
+        except (ValueError, TypeError) as err:
+            raise fail(str(err)) from None
+        print_summary(doc)
+        raise typer.Exit(code)

@@ -31,10 +31,10 @@ def draws() -> dict[str, Callable[[tuple[int, ...], int, str], np.ndarray]]:
         return t.detach().cpu().resolve_conj().numpy().copy()
 
     def init_fn(fn: Callable[..., Any], *, generator: bool = True, **kw: Any):
-        def draw(shape: tuple[int, ...], seed: int, dtype: str) -> np.ndarray:
+        def draw(shape: tuple[int, ...], seed: int, dtype: str, **over: Any) -> np.ndarray:
             w = torch.empty(shape, dtype=tdtype(dtype))
             extra = {"generator": torch.Generator().manual_seed(int(seed))} if generator else {}
-            fn(w, **kw, **extra)
+            fn(w, **{**kw, **over}, **extra)
             return values(w)
 
         return draw

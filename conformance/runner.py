@@ -1,0 +1,392 @@
+"""The conformance runner: one worker subprocess per backend, merged into ``results.json``.
+
+:func:`run_conformance` starts ``python -m initspec.conformance.worker`` for each backend (each
+framework in its own process, so TensorFlow, torch and JAX never share one interpreter and a
+crash in one is recorded instead of taking the run down), at most ``jobs`` at a time, the slowest
+to import first. Workers report progress as JSON lines (:data:`~initspec.conformance.worker.
+PROGRESS_PREFIX`), shown as one rich progress bar per backend. The partial documents are merged
+with the representative-layer fan table, the experiments' merged claims, a Holm-free Bonferroni
+budget (each worker gets ``alpha / number of backend processes``), the environment and timings,
+written atomically to ``DIR/results.json``; then ``initspec.reports`` renders ``DIR/report.html``
+when that package is present.
+
+Exit status (:func:`exit_code`): 1 when a check of an initspec adapter (subject ``initspec``)
+failed or a worker crashed; 0 when only native findings, skips or unavailable backends exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from initspec.backends import BACKENDS
+from initspec.errors import InitSpecError, unknown
+
+from .results import empty_results, summarize, write_atomic
+from .worker import DEVICES, PROGRESS_PREFIX, WorkerConfig
+
+DEVICE_CHOICES = ("cpu", "gpu", "all")
+DEFAULT_ALPHA = 1e-3
+DEFAULT_JOBS = 2
+RESULTS_NAME = "results.json"
+REPORT_NAME = "report.html"
+#: start order: the slowest imports first so the pool's tail is short
+START_ORDER = ("tensorflow", "jax", "torch", "numpy")
+#: lines of a crashed worker's stderr kept in the results
+STDERR_TAIL_LINES = 30
+#: a worker that runs longer than this is killed and recorded as an error
+WORKER_TIMEOUT_S = 1800
+
+
+class RunnerError(InitSpecError):
+    """Bad runner input (unknown backend/device, unusable output folder): exit code 2."""
+
+
+@dataclass
+class RunConfig:
+    """Everything ``initspec conform`` was asked to do."""
+
+    backends: tuple[str, ...] = BACKENDS
+    device: str = "cpu"
+    out: Path = Path("reports/out")
+    seed: int = 0
+    alpha: float = DEFAULT_ALPHA
+    experiments: bool = True
+    quick: bool = False
+    natives: bool = True
+    probes: bool = True
+    jobs: int = DEFAULT_JOBS
+    report: bool = True
+    command: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        return DEVICES if self.device == "all" else (self.device,)
+
+
+# ---------------------------------------------------------------------------- validation
+def parse_backends(text: "str | Sequence[str]") -> tuple[str, ...]:
+    """``"numpy,torch"`` -> ``("numpy", "torch")``; unknown names raise naming the value."""
+    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n and n.strip()]
+    if not names:
+        raise RunnerError(f"--backends needs at least one of {', '.join(BACKENDS)}. Received: --backends={text!r}")
+    for n in names:
+        if n not in BACKENDS:
+            raise unknown("backend", "--backends", n, BACKENDS)
+    return tuple(dict.fromkeys(names))
+
+
+def check_device(device: str) -> str:
+    if device not in DEVICE_CHOICES:
+        raise unknown("device", "--device", device, DEVICE_CHOICES)
+    return device
+
+
+def check_out_dir(out: "str | os.PathLike[str]") -> Path:
+    """Create ``out`` if needed and prove it is a writable folder (one-line errors)."""
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise RunnerError(f"--out must be a folder, but it is a file. Received: --out={str(out)!r}")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".initspec-write-test.", dir=p)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise RunnerError(f"--out is not writable ({e.strerror or e}). Received: --out={str(out)!r}") from None
+    return p
+
+
+def validate(cfg: RunConfig) -> RunConfig:
+    cfg.backends = parse_backends(cfg.backends)
+    check_device(cfg.device)
+    if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or cfg.seed < 0:
+        raise RunnerError(f"--seed must be a non-negative int. Received: --seed={cfg.seed!r}")
+    if not 0 < cfg.alpha < 1:
+        raise RunnerError(f"--alpha must be in (0, 1). Received: --alpha={cfg.alpha!r}")
+    if isinstance(cfg.jobs, bool) or not isinstance(cfg.jobs, int) or cfg.jobs < 1:
+        raise RunnerError(f"--jobs must be an int >= 1. Received: --jobs={cfg.jobs!r}")
+    cfg.out = check_out_dir(cfg.out)
+    return cfg
+
+
+# ---------------------------------------------------------------------------- workers
+@dataclass
+class WorkerResult:
+    backend: str
+    part: dict[str, Any] | None
+    returncode: int
+    stderr_tail: str
+    duration_s: float
+
+
+def worker_configs(cfg: RunConfig) -> list[WorkerConfig]:
+    """One :class:`WorkerConfig` per backend; each gets an equal share of the run's alpha."""
+    share = cfg.alpha / max(1, len(cfg.backends) * len(cfg.devices))
+    order = sorted(cfg.backends, key=lambda b: START_ORDER.index(b) if b in START_ORDER else len(START_ORDER))
+    return [WorkerConfig(backend=b, devices=cfg.devices, seed=cfg.seed, alpha=share, quick=cfg.quick,
+                         experiments=cfg.experiments, natives=cfg.natives, probes=cfg.probes) for b in order]
+
+
+def _worker_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("PYTHONHASHSEED", "0")
+    # two processes on a small machine: keep each framework from spawning a thread per core twice
+    return env
+
+
+def run_worker(wc: WorkerConfig, workdir: Path, on_event: Callable[[dict[str, Any]], None]) -> WorkerResult:
+    """Run one worker subprocess to completion, forwarding its progress events."""
+    part_path = workdir / f"part-{wc.backend}.json"
+    cmd = [sys.executable, "-m", "initspec.conformance.worker", "--config", json.dumps(asdict(wc)),
+           "--out", str(part_path)]
+    t0 = time.perf_counter()
+    stderr_lines: list[str] = []
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_worker_env(),
+                            bufsize=1)
+
+    def pump_err() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            stderr_lines.append(line.rstrip("\n"))
+            del stderr_lines[:-STDERR_TAIL_LINES * 4]
+
+    t_err = threading.Thread(target=pump_err, daemon=True)
+    t_err.start()
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith(PROGRESS_PREFIX):
+            try:
+                on_event(json.loads(line[len(PROGRESS_PREFIX):]))
+            except json.JSONDecodeError:
+                pass
+    try:
+        rc = proc.wait(timeout=WORKER_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = proc.wait()
+        stderr_lines.append(f"killed after {WORKER_TIMEOUT_S} s")
+    t_err.join(timeout=5)
+    part = None
+    if part_path.is_file():
+        try:
+            part = json.loads(part_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            part = None
+    return WorkerResult(wc.backend, part, rc, "\n".join(stderr_lines[-STDERR_TAIL_LINES:]),
+                        round(time.perf_counter() - t0, 3))
+
+
+# ---------------------------------------------------------------------------- merging
+def crashed_part(res: WorkerResult, devices: Sequence[str]) -> dict[str, Any]:
+    """The partial document of a worker that died: an ``error`` backend run and a failing check."""
+    reason = f"worker exited with status {res.returncode}: {res.stderr_tail.strip().splitlines()[-1:] or ['?']}"
+    part: dict[str, Any] = {"backends": [], "checks": [], "samples": {}, "native": [], "experiments": None,
+                            "messages": [reason]}
+    for dev in devices:
+        part["backends"].append({"backend": res.backend, "device": dev, "status": "error", "reason": reason,
+                                 "versions": {}, "device_name": None, "duration_s": res.duration_s})
+        part["checks"].append({
+            "id": f"{res.backend}/{dev}/initspec/*/worker", "backend": res.backend, "device": dev,
+            "subject": "initspec", "native_name": None, "scheme": "*", "layout": None, "shape": [], "dtype": None,
+            "params": {}, "check": "worker", "tier": "exact", "measured": res.returncode, "expected": 0,
+            "interval": None, "p_value": None, "alpha": None, "n": None, "seed": None, "std_ratio": None,
+            "verdict": "fail", "message": f"{reason}\n{res.stderr_tail}", "reproduce": "",
+        })
+    return part
+
+
+def dedupe_ids(checks: list[dict[str, Any]]) -> None:
+    """Make check ids unique (``#2``, ``#3`` suffixes) without reordering."""
+    seen: dict[str, int] = {}
+    for c in checks:
+        cid = c.get("id") or "?"
+        if cid in seen:
+            seen[cid] += 1
+            c["id"] = f"{cid}#{seen[cid]}"
+        else:
+            seen[cid] = 1
+
+
+def merge(cfg: RunConfig, results: list[WorkerResult], started: float) -> dict[str, Any]:
+    """The full results document from the workers' partial documents."""
+    from .fans_table import fan_rows
+
+    doc = empty_results(cfg.command, {
+        "seed": cfg.seed, "alpha": cfg.alpha, "backends": list(cfg.backends), "device": cfg.device,
+        "devices": list(cfg.devices), "quick": cfg.quick, "experiments": cfg.experiments, "natives": cfg.natives,
+        "probes": cfg.probes, "jobs": cfg.jobs, "family_wise": "Bonferroni: alpha split equally over backend "
+        "processes, then over each process's planned statistical tests", **cfg.extra,
+    })
+    experiments: list[dict[str, Any]] = []
+    messages: list[str] = []
+    for res in results:
+        part = res.part if res.part is not None and res.returncode == 0 else crashed_part(res, cfg.devices)
+        doc["backends"] += part.get("backends", [])
+        doc["checks"] += part.get("checks", [])
+        doc["samples"].update(part.get("samples") or {})
+        doc["native"] += part.get("native", [])
+        messages += part.get("messages", [])
+        if part.get("experiments"):
+            experiments.append(part["experiments"])
+    dedupe_ids(doc["checks"])
+    doc["fans"] = fan_rows()
+    doc["experiments"] = merge_experiments(experiments, messages) if experiments else None
+    doc["messages"] = messages
+    doc["environment"]["workers"] = {r.backend: {"duration_s": r.duration_s, "returncode": r.returncode}
+                                     for r in results}
+    summarize(doc)
+    doc["duration_s"] = round(time.perf_counter() - started, 3)
+    return doc
+
+
+def merge_experiments(parts: list[dict[str, Any]], messages: list[str]) -> dict[str, Any] | None:
+    try:
+        from initspec.conformance.experiments import merge_experiments as merge_fn
+    except ImportError as e:
+        messages.append(f"experiments not merged: {e}")
+        return None
+    try:
+        return merge_fn(parts)
+    except Exception as e:  # noqa: BLE001 - never lose the conformance results over the experiments
+        messages.append(f"merging the experiments failed: {type(e).__name__}: {e}")
+        return None
+
+
+def exit_code(doc: dict[str, Any]) -> int:
+    """1 if an initspec adapter failed a check (or a worker crashed), else 0."""
+    return int(any(c.get("verdict") == "fail" and c.get("subject", "initspec") != "native"
+                   for c in doc.get("checks", [])))
+
+
+def render_report(doc: dict[str, Any], out_dir: Path) -> tuple[Path | None, str]:
+    """Render ``report.html`` with ``initspec.reports`` when present: ``(path, message)``."""
+    try:
+        import initspec.reports as reports
+    except ImportError as e:
+        return None, f"HTML report skipped: initspec.reports is not available ({e})"
+    write = getattr(reports, "write_report", None)
+    if not callable(write):
+        return None, "HTML report skipped: initspec.reports exports no write_report() yet"
+    path = out_dir / REPORT_NAME
+    t0 = time.perf_counter()
+    try:
+        write(doc, path)
+    except Exception as e:  # noqa: BLE001 - the JSON is the product; the report is a view of it
+        return None, f"HTML report failed: {type(e).__name__}: {e}"
+    return path, f"report: {path} ({time.perf_counter() - t0:.1f} s)"
+
+
+# ---------------------------------------------------------------------------- progress UI
+class _Progress:
+    """One rich progress bar per backend (a no-op when ``enabled`` is false)."""
+
+    def __init__(self, enabled: bool, backends: Sequence[str]) -> None:
+        self.enabled = enabled
+        self.lock = threading.Lock()
+        self.tasks: dict[str, Any] = {}
+        self.bar = None
+        if enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("[bold]{task.fields[backend]:<10}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), TextColumn("{task.description}"), transient=False)
+            for b in backends:
+                self.tasks[b] = self.bar.add_task("waiting", total=None, backend=b)
+
+    def __enter__(self) -> "_Progress":
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def event(self, ev: dict[str, Any]) -> None:
+        if self.bar is None:
+            return
+        with self.lock:
+            task = self.tasks.get(ev.get("backend", ""))
+            if task is None:
+                return
+            kind = ev.get("event")
+            if kind == "start":
+                self.bar.update(task, total=ev.get("total") or None, description="running")
+            elif kind == "step":
+                self.bar.update(task, advance=1, description=str(ev.get("label", ""))[:60])
+            elif kind == "done":
+                t = self.bar.tasks[task].total
+                self.bar.update(task, completed=t or 0, description="done")
+
+
+# ---------------------------------------------------------------------------- entry
+def run_conformance(cfg: RunConfig, *, progress: bool = True, log: Callable[[str], None] | None = None
+                    ) -> tuple[dict[str, Any], int]:
+    """Run every backend's worker, write ``results.json`` (and the report); ``(doc, exit code)``."""
+    cfg = validate(cfg)
+    started = time.perf_counter()
+    wcs = worker_configs(cfg)
+    with tempfile.TemporaryDirectory(prefix="initspec-conform-") as tmp, \
+            _Progress(progress, [w.backend for w in wcs]) as bar, \
+            ThreadPoolExecutor(max_workers=min(cfg.jobs, len(wcs))) as pool:
+        futures = [pool.submit(run_worker, wc, Path(tmp), bar.event) for wc in wcs]
+        results = [f.result() for f in futures]
+    doc = merge(cfg, results, started)
+    path = write_atomic(cfg.out / RESULTS_NAME, doc)
+    if log:
+        log(f"results: {path}")
+    if cfg.report:
+        _, msg = render_report(doc, cfg.out)
+        doc.setdefault("messages", []).append(msg)
+        if log:
+            log(msg)
+    return doc, exit_code(doc)
+
+
+# ---------------------------------------------------------------------------- terminal summary
+def print_summary(doc: dict[str, Any], console: Any = None, max_failures: int = 20) -> None:
+    """Per backend/device verdict counts, native findings, and the failing checks."""
+    from rich.console import Console
+    from rich.table import Table
+
+    c = console or Console()
+    t = Table(title="initspec conformance", show_lines=False)
+    for col in ("backend", "device", "status", "pass", "fail", "finding", "skip", "unavailable", "time s"):
+        t.add_column(col, justify="right" if col not in ("backend", "device", "status") else "left")
+    for run in doc.get("backends", []):
+        cs = [x for x in doc["checks"] if x.get("backend") == run["backend"] and x.get("device") == run["device"]]
+        n = {v: sum(1 for x in cs if x.get("verdict") == v) for v in ("pass", "fail", "finding", "skip", "unavailable")}
+        status = run.get("status", "?") if run.get("status") == "ok" else f"{run.get('status')}: {run.get('reason')}"
+        t.add_row(run["backend"], run["device"], status[:60], *(str(n[v]) for v in n),
+                  f"{run.get('duration_s', 0):.1f}")
+    c.print(t)
+    departs = [f for f in doc.get("native", []) if f.get("verdict") == "departs"]
+    if doc.get("native"):
+        c.print(f"native audit: {len(doc['native'])} natives, {len(departs)} depart from their name or description")
+        for f in departs:
+            first = (f.get("departures") or [""])[0]
+            c.print(f"  [yellow]{f['name']}[/yellow]: {first[:160]}", highlight=False)
+    bad = [x for x in doc["checks"] if x.get("verdict") == "fail"]
+    for x in bad[:max_failures]:
+        c.print(f"[red]FAIL[/red] {x['id']}: {x.get('message', '')[:300]}", highlight=False)
+        if x.get("reproduce"):
+            c.print(f"     reproduce: {x['reproduce']}", highlight=False, soft_wrap=True)
+    if len(bad) > max_failures:
+        c.print(f"... and {len(bad) - max_failures} more failures (see results.json)")
+    for m in doc.get("messages", []):
+        c.print(f"note: {m}", highlight=False)
+    s = doc.get("summary", {})
+    c.print(f"[bold]summary[/bold]: {s}  in {doc.get('duration_s', 0):.1f} s")

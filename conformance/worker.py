@@ -1,0 +1,511 @@
+"""One backend's conformance run, inside that backend's own process.
+
+``python -m initspec.conformance.worker --config JSON --out PART.json`` runs, for one backend and
+each requested device: every case of :data:`initspec.conformance.checks.DEFAULT_MATRIX` drawn through
+the backend's uniform harness API (:mod:`initspec.backends`) in the backend's own layout, the exact
+and statistical checks of :func:`~initspec.conformance.checks.check_draw`, determinism, the fan
+probe of each named variance-scaling scheme, then the native audit of the framework(s) this process
+has loaded (:mod:`initspec.conformance.native_audit`) and the seed-claim experiments. It writes a
+*partial* results document (``backends``, ``checks``, ``samples``, ``native``, ``experiments``) that
+:mod:`initspec.conformance.runner` merges, and prints progress events on stdout as lines starting
+with :data:`PROGRESS_PREFIX` followed by a JSON object.
+
+Only the uniform harness API is used, so a new adapter needs nothing here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from types import ModuleType
+from typing import Any, Callable
+
+import numpy as np
+
+from initspec.backends import BACKENDS, BackendUnavailable, load
+from initspec.distributions import Plan, resolve
+from initspec.errors import unknown
+from initspec.layouts import translate
+from initspec.schemes import SCHEMES, get_scheme
+
+PROGRESS_PREFIX = "@@initspec-progress "
+DEVICES = ("cpu", "gpu")
+#: spec framework of each backend's default layout (for translating the matrix's shapes)
+BACKEND_FRAMEWORK = {"torch": "torch", "tensorflow": "keras", "jax": "jax"}
+#: families whose shape has a fixed meaning regardless of layout: never translated
+UNTRANSLATED_FAMILIES = ("dirac", "delta_orthogonal")
+#: named variance-scaling schemes whose fan rule the fan probe recovers from the adapter
+PROBED_SCHEMES = tuple(
+    n for n, s in SCHEMES.items() if s.family == "variance_scaling" and n != "variance_scaling"
+)
+HIST_BINS = 60
+CDF_POINTS = 60
+#: the histogram range of unbounded laws: spec quantiles (1 - HIST_COVERAGE)/2 .. (1 + HIST_COVERAGE)/2
+HIST_COVERAGE = 0.999
+SEED_MODULUS = 2**31 - 1
+#: statistical tests budgeted per native call and law (check_draw's real continuous set)
+NATIVE_TESTS_PER_CALL = 5
+
+
+@dataclass
+class WorkerConfig:
+    """What one backend process runs."""
+
+    backend: str
+    devices: tuple[str, ...] = ("cpu",)
+    seed: int = 0
+    #: family-wise error level of this process's share of the whole run
+    alpha: float = 1e-3
+    quick: bool = False
+    experiments: bool = True
+    natives: bool = True
+    probes: bool = True
+
+    def validate(self) -> "WorkerConfig":
+        if self.backend not in BACKENDS:
+            raise unknown("backend", "backend", self.backend, BACKENDS)
+        for d in self.devices:
+            if d not in DEVICES:
+                raise unknown("device", "device", d, DEVICES)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"Argument `seed` must be a non-negative int. Received: seed={self.seed!r}")
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"Argument `alpha` must be in (0, 1). Received: alpha={self.alpha!r}")
+        return self
+
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+def case_seed(base: int, *key: int) -> int:
+    """A per-case seed derived from the run's base seed (independent streams, < 2**31)."""
+    return int(np.random.SeedSequence([base, *key]).generate_state(1)[0]) % SEED_MODULUS
+
+
+@dataclass
+class Case:
+    """One matrix case placed in a backend's own layout."""
+
+    index: int
+    scheme: str
+    layout: str
+    shape: tuple[int, ...]
+    dtype: str
+    params: dict[str, Any] = field(default_factory=dict)
+    #: the matrix's logical layout/shape this case was translated from
+    logical: tuple[str, tuple[int, ...]] | None = None
+
+    def label(self) -> str:
+        p = "".join(f",{k}={v}" for k, v in self.params.items())
+        return f"{self.scheme}{p} {self.layout}{list(self.shape)} {self.dtype}"
+
+
+def _layout_name(layout: Any) -> str:
+    return layout if isinstance(layout, str) else layout.name
+
+
+def backend_cases(backend: str, matrix: list[tuple], quick: bool = False) -> list[Case]:
+    """The matrix's cases in ``backend``'s default layout (``initspec.layouts.translate``);
+    structural schemes (dirac, delta_orthogonal) and layouts without an equivalent keep theirs.
+    ``quick``: the first float32 case of each scheme."""
+    out: list[Case] = []
+    seen: set[str] = set()
+    fw = BACKEND_FRAMEWORK.get(backend)
+    for i, (scheme, layout, shape, dtype, params) in enumerate(matrix):
+        if quick and (dtype != "float32" or scheme in seen):
+            continue
+        seen.add(scheme)
+        lay, shp = _layout_name(layout), tuple(shape)
+        logical = None
+        if fw is not None and get_scheme(scheme).family not in UNTRANSLATED_FAMILIES:
+            try:
+                new_shape, new_layout = translate(shp, lay, fw)
+            except ValueError:
+                pass
+            else:
+                if (new_layout.name, new_shape) != (lay, shp):
+                    logical = (lay, shp)
+                lay, shp = new_layout.name, tuple(new_shape)
+        out.append(Case(i, scheme, lay, shp, dtype, dict(params or {}), logical))
+    return out
+
+
+def reproduce_call(backend: str, case: Case, seed: int, device: str) -> str:
+    """A copy-paste command that redraws exactly these values."""
+    params = "".join(f", {k}={v!r}" for k, v in case.params.items())
+    return (
+        f"python -c \"from initspec.backends import load; b = load('{backend}'); "
+        f"x = b.to_numpy(b.sample('{case.scheme}', {case.shape!r}, layout='{case.layout}', "
+        f"dtype='{case.dtype}', seed={seed}, device='{device}'{params})); print(x.mean(), x.std())\""
+    )
+
+
+def base_check(meta: dict[str, Any], plan_like: dict[str, Any], check: str, tier: str, verdict: str,
+               message: str, **extra: Any) -> dict[str, Any]:
+    """A ``Check`` record (conformance/results.py) built here (availability, errors, device)."""
+    rec = {
+        "backend": meta.get("backend"), "device": meta.get("device"), "subject": meta.get("subject", "initspec"),
+        "native_name": meta.get("native_name"), "scheme": plan_like.get("scheme"), "layout": plan_like.get("layout"),
+        "shape": list(plan_like.get("shape") or []), "dtype": plan_like.get("dtype"),
+        "params": dict(plan_like.get("params") or {}), "check": check, "tier": tier,
+        "measured": None, "expected": None, "interval": None, "p_value": None, "alpha": None,
+        "n": None, "seed": meta.get("seed"), "std_ratio": None, "verdict": verdict, "message": message,
+        "reproduce": meta.get("reproduce", ""),
+    }
+    rec.update(extra)
+    rec["id"] = check_id(rec)
+    return rec
+
+
+def check_id(rec: dict[str, Any]) -> str:
+    """``backend/device/subject/scheme/layout[shape]/dtype/check`` (native: subject:name)."""
+    subject = rec.get("subject") or "initspec"
+    if rec.get("native_name"):
+        subject = f"{subject}:{rec['native_name']}"
+    shape = ",".join(str(d) for d in rec.get("shape") or [])
+    return (f"{rec.get('backend')}/{rec.get('device')}/{subject}/{rec.get('scheme')}/"
+            f"{rec.get('layout')}[{shape}]/{rec.get('dtype')}/{rec.get('check')}")
+
+
+def _case_dict(case: Case) -> dict[str, Any]:
+    return {"scheme": case.scheme, "layout": case.layout, "shape": case.shape, "dtype": case.dtype,
+            "params": case.params}
+
+
+def is_unsupported(err: BaseException, dtype: str) -> bool:
+    """An adapter refusing a dtype it does not have (a skip, not a failure)."""
+    return isinstance(err, (TypeError, ValueError)) and dtype in str(err) and "dtype" in str(err)
+
+
+# ---------------------------------------------------------------------------- samples summary
+def sample_summary(values: np.ndarray, plan: Plan, checks: list[dict[str, Any]], meta: dict[str, Any]
+                   ) -> dict[str, Any] | None:
+    """A small ``SampleSummary`` (60-bin histogram, spec density, empirical - spec CDF at 60
+    points, moments from ``checks``) for real continuous laws; None otherwise."""
+    e = plan.element
+    if e.is_complex:
+        return None
+    rv = e.rv()
+    if rv is None:
+        return None
+    x = np.asarray(values, dtype=np.float64).ravel()
+    tail = (1.0 - HIST_COVERAGE) / 2.0
+    lo = e.low if e.low is not None else float(rv.ppf(tail))
+    hi = e.high if e.high is not None else float(rv.ppf(1.0 - tail))
+    counts, edges = np.histogram(x, bins=HIST_BINS, range=(lo, hi))
+    grid = np.linspace(lo, hi, 2 * HIST_BINS + 1)
+    q = rv.ppf(np.linspace(0.5 / CDF_POINTS, 1 - 0.5 / CDF_POINTS, CDF_POINTS))
+    xs = np.sort(x)
+    ecdf = np.searchsorted(xs, q, side="right") / max(xs.size, 1)
+    moments = {c["check"]: {k: c.get(k) for k in ("measured", "expected", "interval", "p_value", "verdict")}
+               for c in checks if c.get("tier") == "statistical"}
+    return {
+        "backend": meta["backend"], "device": meta["device"], "scheme": plan.scheme.name,
+        "shape": list(plan.shape), "dtype": plan.dtype,
+        "hist_edges": edges.tolist(), "hist_counts": counts.astype(int).tolist(),
+        "pdf_x": grid.tolist(), "pdf_y": rv.pdf(grid).tolist(),
+        "cdf_diff_x": q.tolist(), "cdf_diff_y": (ecdf - rv.cdf(q)).tolist(),
+        "moments": moments, "bounds": [e.low, e.high],
+    }
+
+
+# ---------------------------------------------------------------------------- the run
+class Worker:
+    """Runs every check of one backend and collects a partial results document."""
+
+    def __init__(self, cfg: WorkerConfig, progress: Progress | None = None) -> None:
+        self.cfg = cfg.validate()
+        self.progress = progress or (lambda ev: None)
+        self.part: dict[str, Any] = {"backends": [], "checks": [], "samples": {}, "native": [],
+                                     "experiments": None, "messages": []}
+
+    # -- progress -------------------------------------------------------------------------
+    def _emit(self, event: str, **kw: Any) -> None:
+        self.progress({"event": event, "backend": self.cfg.backend, **kw})
+
+    def note(self, message: str) -> None:
+        self.part["messages"].append(message)
+        self._emit("note", message=message)
+
+    # -- entry ----------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        from initspec.conformance import checks as C
+
+        cfg = self.cfg
+        t0 = time.perf_counter()
+        try:
+            mod = load(cfg.backend)
+        except BackendUnavailable as e:
+            for dev in cfg.devices:
+                self._unavailable(dev, str(e), {})
+            self._emit("done")
+            return self.part
+        versions = _safe(lambda: dict(mod.versions()), {})
+        cases = backend_cases(cfg.backend, list(C.DEFAULT_MATRIX), quick=cfg.quick)
+        devices = []
+        for dev in cfg.devices:
+            ok, reason = _safe(lambda: tuple(mod.device_available(dev)), (False, "device_available() raised"))
+            if ok:
+                devices.append(dev)
+            else:
+                self._unavailable(dev, reason or f"no {dev} device", versions)
+        natives = self._native_modules() if cfg.natives and "cpu" in devices else []
+        total = len(devices) * (len(cases) + (0 if cfg.quick or not cfg.probes else len(PROBED_SCHEMES)))
+        total += sum(m.n_cases for m in natives)
+        total += 1 if cfg.experiments else 0
+        self._emit("start", total=total)
+        alpha = self._alpha_per_test(C, cases, devices, natives)
+        for dev in devices:
+            t_dev = time.perf_counter()
+            self._run_device(C, mod, dev, cases, alpha)
+            self.part["backends"].append({
+                "backend": cfg.backend, "device": dev, "status": "ok", "reason": None, "versions": versions,
+                "device_name": _safe(lambda: _device_name(cfg.backend, dev), None),
+                "duration_s": round(time.perf_counter() - t_dev, 3),
+            })
+        if natives:
+            from initspec.conformance.native_audit import audit_framework
+
+            for nm in natives:
+                checks, findings = audit_framework(
+                    nm.module, backend=cfg.backend, seed=cfg.seed, alpha=alpha, probes=cfg.probes and not cfg.quick,
+                    on_step=lambda name: self._emit("step", label=f"native {name}"), draws=nm.draws_cache,
+                )
+                self.part["checks"].extend(checks)
+                self.part["native"].extend(findings)
+        for fw, reason in getattr(self, "_native_unavailable", []):
+            from initspec.conformance.native_audit import unavailable_findings
+
+            self.part["native"].extend(unavailable_findings(fw, reason))
+        if cfg.experiments:
+            self._experiments()
+        self.part["duration_s"] = round(time.perf_counter() - t0, 3)
+        self._emit("done")
+        return self.part
+
+    # -- pieces ---------------------------------------------------------------------------
+    def _unavailable(self, device: str, reason: str, versions: dict[str, str]) -> None:
+        meta = {"backend": self.cfg.backend, "device": device, "subject": "initspec"}
+        self.part["backends"].append({"backend": self.cfg.backend, "device": device, "status": "unavailable",
+                                      "reason": reason, "versions": versions, "device_name": None,
+                                      "duration_s": 0.0})
+        self.part["checks"].append(base_check(meta, {"scheme": "*"}, "availability", "exact", "unavailable", reason))
+
+    def _native_modules(self) -> list[Any]:
+        from initspec.conformance.natives import BACKEND_FRAMEWORKS, load_natives
+
+        out = []
+        self._native_unavailable: list[tuple[str, str]] = []
+        for fw in BACKEND_FRAMEWORKS[self.cfg.backend]:
+            mod, reason = load_natives(fw)
+            if mod is None:
+                self._native_unavailable.append((fw, reason))
+                continue
+            try:
+                draws = mod.draws()
+            except Exception as e:  # noqa: BLE001 - a framework API change is reported, not fatal
+                self._native_unavailable.append((fw, f"building its native callables failed: {e!r}"))
+                continue
+            from initspec.conformance.native_audit import audit_cases
+
+            out.append(_NativeModule(mod, draws, len(audit_cases(mod, draws))))
+        return out
+
+    def _alpha_per_test(self, C: ModuleType, cases: list[Case], devices: list[str], natives: list[Any]) -> float:
+        """Bonferroni share of this process's alpha (``cfg.alpha``) over its planned statistical
+        tests: the matrix cases on each device, the native audits (two laws each), the probes."""
+        per_device = 0
+        for case in cases:
+            try:
+                per_device += C.tests_per_plan(resolve(case.scheme, case.shape, case.layout, case.dtype, **case.params))
+            except Exception:  # noqa: BLE001 - a case that does not resolve is reported when it runs
+                continue
+        native_tests = sum(2 * NATIVE_TESTS_PER_CALL * n for n in (m.n_cases for m in natives))
+        probes = 0 if self.cfg.quick or not self.cfg.probes else len(PROBED_SCHEMES)
+        n_tests = per_device * len(devices) + native_tests + probes * len(devices)
+        return float(C.Budget(alpha_total=self.cfg.alpha, n_tests=max(1, n_tests)).per_test())
+
+    def _draw_case(self, C: ModuleType, mod: ModuleType, case: Case, plan: Plan, seed: int, device: str,
+                   alpha: float) -> tuple[Any, np.ndarray, int]:
+        """The native value of the first draw, and all draws' values stacked when one draw is
+        smaller than :func:`~initspec.conformance.checks.plan_n` needs (``draws_needed``)."""
+        n_draws = C.draws_needed(plan, alpha)
+        x = mod.sample(case.scheme, case.shape, layout=case.layout, dtype=case.dtype, seed=seed, device=device,
+                       **case.params)
+        if n_draws == 1:
+            return x, mod.to_numpy(x), 1
+        more = [mod.to_numpy(mod.sample(case.scheme, case.shape, layout=case.layout, dtype=case.dtype,
+                                        seed=case_seed(seed, k), device=device, **case.params))
+                for k in range(1, n_draws)]
+        return x, np.stack([mod.to_numpy(x), *more]), n_draws
+
+    def _run_device(self, C: ModuleType, mod: ModuleType, device: str, cases: list[Case], alpha: float) -> None:
+        cfg = self.cfg
+        summarized: set[str] = set()
+        determinism_done: set[str] = set()
+        for case in cases:
+            seed = case_seed(cfg.seed, case.index)
+            meta: dict[str, Any] = {"backend": cfg.backend, "device": device, "subject": "initspec",
+                                    "native_name": None, "seed": seed,
+                                    "reproduce": reproduce_call(cfg.backend, case, seed, device)}
+            self._emit("step", label=f"{device} {case.label()}")
+            try:
+                plan = resolve(case.scheme, case.shape, case.layout, case.dtype, **case.params)
+            except Exception as e:  # noqa: BLE001 - a matrix/spec inconsistency is a failure, reported
+                self.part["checks"].append(base_check(meta, _case_dict(case), "resolve", "exact", "fail",
+                                                      f"resolve() failed: {e}"))
+                continue
+            try:
+                x, values, n_draws = self._draw_case(C, mod, case, plan, seed, device, alpha)
+            except Exception as e:  # noqa: BLE001
+                verdict = "skip" if is_unsupported(e, case.dtype) else "fail"
+                self.part["checks"].append(base_check(meta, _case_dict(case), "sample", "exact", verdict,
+                                                      f"sample() raised {type(e).__name__}: {e}"))
+                continue
+            where = _safe(lambda: mod.device_of(x), "?")
+            self.part["checks"].append(base_check(
+                meta, _case_dict(case), "device", "exact", "pass" if where == device else "fail",
+                f"values live on {where!r}" + ("" if where == device else f", expected {device!r}"),
+                measured=where, expected=device))
+            meta["native_dtype"] = _native_dtype(x)
+            got = C.check_draw(values, plan, alpha=alpha, meta=meta, draws=n_draws)
+            meta.pop("native_dtype")
+            self.part["checks"].extend(got)
+            key = f"{cfg.backend}/{device}/{case.scheme}"
+            if key not in summarized and case.dtype == "float32":
+                summ = _safe(lambda: sample_summary(values, plan, got, meta), None)
+                if summ is not None:
+                    self.part["samples"][key] = summ
+                    summarized.add(key)
+            if case.scheme not in determinism_done:
+                determinism_done.add(case.scheme)
+
+                def draw(s: int, _c: Case = case) -> np.ndarray:
+                    return mod.to_numpy(mod.sample(_c.scheme, _c.shape, layout=_c.layout, dtype=_c.dtype,
+                                                   seed=s, device=device, **_c.params))
+
+                try:
+                    self.part["checks"].extend(C.check_determinism(draw, (seed, case_seed(seed, 1)), meta,
+                                                                   plan=plan))
+                except Exception as e:  # noqa: BLE001
+                    self.part["checks"].append(base_check(meta, _case_dict(case), "determinism", "exact", "fail",
+                                                          f"redrawing raised {type(e).__name__}: {e}"))
+        if cfg.probes and not cfg.quick:
+            self._probe_adapter(C, mod, device, alpha)
+
+    def _probe_adapter(self, C: ModuleType, mod: ModuleType, device: str, alpha: float) -> None:
+        from initspec.conformance import fanprobe
+
+        cfg = self.cfg
+        layout = mod.DEFAULT_LAYOUT
+        for i, scheme in enumerate(PROBED_SCHEMES):
+            seed = case_seed(cfg.seed, 10_000 + i)
+            self._emit("step", label=f"{device} fan probe {scheme}")
+
+            def draw(shape: tuple[int, ...], _s: str = scheme, _seed: int = seed) -> np.ndarray:
+                return mod.to_numpy(mod.sample(_s, tuple(shape), layout=layout, dtype="float32", seed=_seed,
+                                               device=device))
+
+            meta = {"backend": cfg.backend, "device": device, "subject": "initspec", "native_name": None,
+                    "seed": seed, "layout": layout,
+                    "reproduce": f"initspec identify initspec.backends.{cfg.backend}:{scheme} --layout {layout}"}
+            try:
+                result = fanprobe.probe_fans(draw, layout, seed=seed)
+                self.part["checks"].extend(fanprobe.fan_check(result, scheme, meta))
+            except Exception as e:  # noqa: BLE001
+                self.part["checks"].append(base_check(
+                    meta, {"scheme": scheme, "layout": layout, "dtype": "float32"}, "fan_probe", "fan", "fail",
+                    f"fan probe raised {type(e).__name__}: {e}"))
+
+    def _experiments(self) -> None:
+        self._emit("step", label="experiments")
+        try:
+            from initspec.conformance.experiments import run_experiments
+        except ImportError as e:
+            self.note(f"experiments skipped: initspec.conformance.experiments is not available ({e})")
+            return
+        try:
+            self.part["experiments"] = run_experiments(self.cfg.backend, {"seed": self.cfg.seed,
+                                                                         "quick": self.cfg.quick})
+        except Exception as e:  # noqa: BLE001 - experiments never abort the conformance run
+            self.note(f"experiments failed on {self.cfg.backend}: {type(e).__name__}: {e}")
+            self.part["experiments_error"] = traceback.format_exc(limit=5)
+
+
+@dataclass
+class _NativeModule:
+    module: ModuleType
+    draws_cache: dict[str, Any]
+    n_cases: int = 0
+
+
+def _safe(fn: Callable[[], Any], default: Any) -> Any:
+    try:
+        return fn()
+    except Exception:  # noqa: BLE001 - optional metadata only
+        return default
+
+
+def _device_name(backend: str, device: str) -> str | None:
+    """A human-readable device name, from the framework already imported by this process."""
+    if device == "cpu":
+        import platform
+
+        return platform.processor() or platform.machine()
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.get_device_name(0)
+    if backend == "jax":
+        import jax
+
+        return str(jax.devices("gpu")[0].device_kind)
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return gpus[0].name if gpus else None
+    return None
+
+
+def _native_dtype(x: Any) -> str | None:
+    """The framework's own dtype name of a returned tensor (None when it has no dtype)."""
+    from initspec.dtypes import dtype_name
+
+    dt = getattr(x, "dtype", None)
+    if dt is None:
+        return None
+    try:
+        return dtype_name(dt)
+    except (TypeError, ValueError):
+        return str(dt)
+
+
+def _print_progress(ev: dict[str, Any]) -> None:
+    sys.stdout.write(PROGRESS_PREFIX + json.dumps(ev) + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m initspec.conformance.worker --config '{"backend": "numpy", ...}' --out PART.json``."""
+    from initspec.conformance.results import write_atomic
+
+    ap = argparse.ArgumentParser(prog="initspec.conformance.worker")
+    ap.add_argument("--config", required=True, help="WorkerConfig as JSON")
+    ap.add_argument("--out", required=True, help="partial results JSON to write")
+    args = ap.parse_args(argv)
+    raw = json.loads(args.config)
+    raw["devices"] = tuple(raw.get("devices", ("cpu",)))
+    cfg = WorkerConfig(**raw)
+    part = Worker(cfg, _print_progress).run()
+    part["config"] = asdict(cfg)
+    write_atomic(args.out, part)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through the runner's subprocess
+    sys.exit(main())
