@@ -1,5 +1,69 @@
-"""`initspec report` (placeholder until its issue lands)."""
+"""``initspec report RESULTS.json [--out report.html] [--against BASELINE.json]``: the HTML report.
+
+Errors (missing or invalid results file, unwritable ``--out``) print one line and exit with 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+#: Exit status of a usage/input error (as click's).
+EXIT_USAGE = 2
+#: Suffix of the default output file, next to the results file.
+DEFAULT_SUFFIX = ".html"
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.2f} MB"
+
+
+def _load(path: str, what: str) -> dict[str, Any]:
+    """Read and validate a results document; errors become one-line CLI errors."""
+    from initspec.cli import fail
+    from initspec.conformance.results import load
+    from initspec.reports.validate import validate
+
+    try:
+        doc = load(path)
+        validate(doc)
+    except FileNotFoundError:
+        raise fail(f"{what} file not found: {path!r}", EXIT_USAGE) from None
+    except UnicodeDecodeError as e:
+        raise fail(f"{what} file {path!r} is not UTF-8 JSON ({e.reason})", EXIT_USAGE) from None
+    except ValueError as e:  # json.JSONDecodeError is a ValueError
+        raise fail(f"{what} file {path!r} is not a valid results document: {e}", EXIT_USAGE) from None
+    except OSError as e:
+        raise fail(f"cannot read {what} file {path!r}: {e.strerror or e}", EXIT_USAGE) from None
+    return doc
+
+
+def run(results: str, out: str | None, against: str | None) -> int:
+    """Render ``results`` (and the diff against ``against``) to ``out``; returns the exit code."""
+    import typer
+
+    from initspec.cli import fail
+    from initspec.reports import write_report
+
+    doc = _load(results, "results")
+    base = _load(against, "--against") if against else None
+    target = Path(out) if out else Path(results).with_suffix(DEFAULT_SUFFIX)
+    try:
+        info = write_report(doc, target, base, source=results)
+    except OSError as e:
+        raise fail(f"cannot write --out {str(target)!r}: {e.strerror or e}", EXIT_USAGE) from None
+    typer.echo(f"initspec: wrote {info.path} ({_mb(info.bytes)}, rendered in {info.seconds:.1f} s)")
+    return 0
 
 
 def register(app) -> None:  # noqa: ANN001
-    pass
+    import typer
+
+    @app.command("report")
+    def report(
+        results: str = typer.Argument(..., help="results.json written by `initspec conform`."),
+        out: str = typer.Option(None, "--out", "-o", help="HTML file to write (default: RESULTS with .html)."),
+        against: str = typer.Option(None, "--against", help="baseline results.json: show what changed since it."),
+    ) -> int:
+        """Render the self-contained HTML report (summary matrix, plots, native audit, claims, diff)."""
+        return run(results, out, against)
