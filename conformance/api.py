@@ -162,7 +162,7 @@ def default_shape(scheme: str, layout: Any) -> tuple[int, ...]:
     return DENSE
 
 
-def run_conformance(draw: Callable[[tuple[int, ...], int], np.ndarray], plan: Plan, *, seed: int = 0,
+def check_initializer(draw: Callable[[tuple[int, ...], int], np.ndarray], plan: Plan, *, seed: int = 0,
                     alpha_total: float = 1e-4, meta: dict[str, Any] | None = None, probe: bool = True,
                     determinism: bool = True) -> list[dict[str, Any]]:
     """All checks of one initializer against ``plan``: :func:`check_draw` on enough draws
@@ -213,7 +213,7 @@ def assert_conforms(init_fn: Any, scheme: str, layout: Any = "keras", *, shape: 
                  f"dtype={plan.dtype!r}, seed={seed}, alpha={alpha}{extra})")
     try:
         draw = as_draw(init_fn, plan.dtype)
-        checks = run_conformance(draw, plan, seed=seed, alpha_total=alpha,
+        checks = check_initializer(draw, plan, seed=seed, alpha_total=alpha,
                                  meta={"backend": "user", "native_name": None, "reproduce": reproduce})
     except (TypeError, ValueError, RuntimeError) as e:
         raise AssertionError(f"{name} could not be checked against {scheme!r}: {type(e).__name__}: {e}\n"
@@ -227,4 +227,4 @@ def assert_conforms(init_fn: Any, scheme: str, layout: Any = "keras", *, shape: 
             f"(family-wise alpha={alpha}):\n{lines}\nReproduce: {reproduce}")
 
 
-__all__ = ["as_draw", "assert_conforms", "default_shape", "run_conformance", "to_numpy"]
+__all__ = ["as_draw", "assert_conforms", "default_shape", "check_initializer", "to_numpy"]

@@ -404,6 +404,11 @@ def _reference(plan: Plan) -> np.ndarray:
     return S.round_to_dtype(vals, plan.dtype)
 
 
+def _scalar(v: Any) -> Any:
+    v = np.asarray(v).item()
+    return v
+
+
 def _check_equal_reference(rec: _Recorder, stack: np.ndarray, check: str) -> None:
     ref = _reference(rec.plan)
     diff = stack != ref[None]
@@ -412,7 +417,7 @@ def _check_equal_reference(rec: _Recorder, stack: np.ndarray, check: str) -> Non
     if bad:
         idx = np.argwhere(diff)[0]
         msg = (f"{bad} of {stack.size} values differ from the NumPy reference; first at index "
-               f"{tuple(int(i) for i in idx[1:])}: {stack[tuple(idx)]!r} vs {ref[tuple(idx[1:])]!r}")
+               f"{tuple(int(i) for i in idx[1:])}: {_scalar(stack[tuple(idx)])!r} vs {_scalar(ref[tuple(idx[1:])])!r}")
     rec.add(check, "exact", bad == 0, msg, measured=bad, expected=0, n=stack.size)
 
 
@@ -475,14 +480,14 @@ def _check_support(rec: _Recorder, x: np.ndarray, el: ElementDistribution) -> No
     mn, mx = float(x.min()), float(x.max())
     if el.kind == "uniform":
         lo_d = min(lo, float(S.round_to_dtype(lo, rec.plan.dtype)))
-        below, above = int(np.count_nonzero(x < lo_d)), int(np.count_nonzero(x >= hi))
+        outside, at = int(np.count_nonzero(x < lo_d)) + int(np.count_nonzero(x > hi)), int(np.count_nonzero(x == hi))
         rule = f"[{lo:.9g}, {hi:.9g})"
     else:
-        below, above = int(np.count_nonzero(x <= lo)), int(np.count_nonzero(x >= hi))
+        outside = int(np.count_nonzero(x < lo)) + int(np.count_nonzero(x > hi))
+        at = int(np.count_nonzero(x == lo)) + int(np.count_nonzero(x == hi))
         rule = f"({lo:.9g}, {hi:.9g}) (open: nothing at a truncation bound)"
-    at = int(np.count_nonzero(x == lo)) + int(np.count_nonzero(x == hi))
-    msg = f"range [{mn:.9g}, {mx:.9g}] vs support {rule}: {below} below, {above} above, {at} exactly at a bound"
-    rec.add("support", "exact", below == 0 and above == 0, msg, measured=[mn, mx], expected=[lo, hi],
+    msg = f"range [{mn:.9g}, {mx:.9g}] vs support {rule}: {outside} values outside, {at} exactly at an excluded bound"
+    rec.add("support", "exact", outside == 0 and at == 0, msg, measured=[mn, mx], expected=[lo, hi],
             interval=[lo, hi], n=x.size)
 
 
