@@ -1,0 +1,301 @@
+"""Portable, shard-invariant initialization: the same values from NumPy, PyTorch, TensorFlow and
+JAX, on CPU and GPU, for any slice of a tensor generated alone.
+
+Native generators differ (torch's mt19937/Philox, TF's Philox/Threefry, JAX's threefry, NumPy's
+PCG64), so the same seed gives different weights in each framework and a model ported between
+them cannot start from the same point. The *portable stream* is a counter-based generator that
+every backend runs with its own tensor ops (this package holds the framework-free spec and the
+NumPy reference; ``initspec.backends.portable.torch``/``.tensorflow``/``.jax`` the adapters, each
+importing only its framework).
+
+**The stream** (version 1):
+
+* *Key.* ``(seed, stream)`` with ``0 <= seed < 2**64`` and ``stream`` any ``str`` (the
+  parameter's path in the model, e.g. ``"encoder.0.weight"``) gives the 64-bit Philox key
+  ``k = first 8 bytes, little-endian, of SHA-256(KEY_DOMAIN + seed as 8 little-endian bytes +
+  UTF-8 stream)``, computed in Python (:func:`stream_key`). A tensor's values depend only on its
+  seed and name, never on the order in which tensors are initialised.
+* *Words.* Word ``i`` of draw ``d`` is lane ``i mod 4`` of Philox-4x32-10 (Salmon et al. 2011;
+  :mod:`._philox`) of counter ``(b mod 2**32, b div 2**32, d, 0)``, ``b = i div 4``, under key
+  ``(k mod 2**32, k div 2**32)``. Element ``i`` of the C-order flattened tensor uses word ``i``
+  of each draw it needs (draw 0; complex values also draw 1), so any slice can be generated on
+  its own and equals that slice of the whole tensor (:func:`sample_slice`).
+* *Floats* (float32, IEEE round-to-nearest, constants rounded to float32; :mod:`._spec`):
+  ``U = (w >> 8) 2**-24`` in ``[0, 1)`` (exact); ``V = (2 (w >> 9) + 1) 2**-24`` in ``(0, 1)``,
+  symmetric about 1/2 (exact); normal ``z = ndtri(V)`` (Acklam's rational inverse CDF on
+  ``min(V, 1 - V)`` with a bit-level ``logf``); a normal truncated to ``(a, b)`` std units is
+  ``ndtri(Phi(a) + V (Phi(b) - Phi(a)))`` with the interval mirrored below 0 first (inverse CDF
+  on the truncated interval, no rejection, so the element-to-word map stays 1:1); ``uniform =
+  low + (high - low) U``; complex gaussian = two normals (draws 0, 1); complex disk/truncated
+  modulus = radius from draw 0 and a uniform angle from draw 1 (an octant angle by Taylor
+  polynomials plus the 8 symmetries of the square). Values are then ``z * std + mean`` and
+  clamped inside open bounds. Other dtypes are the float32 values cast (float16/bfloat16 clamped
+  again inside the bounds; float64/complex128 hold float32-precision values).
+* *Structured schemes* (orthogonal, delta_orthogonal, sparse) use the generic
+  :func:`initspec.backends._core.sample` with the portable stream as RNG: the Gaussian matrix
+  ``(batch, max(rows, cols), min(rows, cols))`` is portable element by element, but QR is
+  computed whole by each framework's LAPACK/cuSOLVER, so these agree across backends only to
+  rounding (not bit for bit) and are **not shard-local**: :func:`sample_slice` computes the
+  whole tensor and slices it. Deterministic schemes (zeros, ones, constant, identity, dirac)
+  are identical everywhere.
+
+Limits (documented, all tested): a normal's magnitude is at most ``ndtri(2**-24) = 5.3`` std
+(probability 1e-7 lost in the tails), a truncated normal resolves ``2**23`` probability levels
+of its interval, and truncations holding less probability than float32 resolves are refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from initspec.distributions import Plan
+
+from .._core import sample as core_sample
+from ..numpy import NumpyBackend, _np_dtype
+from ._philox import KNOWN_ANSWERS, philox4x32_10
+from ._spec import (
+    SEED_LIMIT,
+    FloatOps,
+    PortableRng,
+    Recipe,
+    check_index,
+    check_seed,
+    check_stream,
+    compute,
+    key_table,
+    normal_rng_params,
+    prepare,
+    round_key_pairs,
+    slice_shape,
+    stream_key,
+    strides,
+    uniform_params,
+    words_at,
+    words_full,
+)
+
+__all__ = [
+    "DEFAULT_LAYOUT", "FRAMEWORK_MODULES", "KNOWN_ANSWERS", "SEED_LIMIT", "NumpyOps", "check_seed",
+    "check_stream", "device_available", "device_of", "key_table", "philox4x32_10", "sample",
+    "sample_slice", "stream_key", "to_numpy", "versions", "words",
+]
+
+DEFAULT_LAYOUT = "keras"
+#: backend name -> module implementing the portable stream
+FRAMEWORK_MODULES = {
+    "numpy": "initspec.backends.portable",
+    "torch": "initspec.backends.portable.torch",
+    "tensorflow": "initspec.backends.portable.tensorflow",
+    "jax": "initspec.backends.portable.jax",
+}
+
+
+class NumpyOps(FloatOps):
+    """The reference vocabulary: uint32 words, exact products in uint64."""
+
+    def mulhilo(self, a, m):
+        p = np.asarray(a, dtype=np.uint64) * np.uint64(m)
+        return (p >> np.uint64(32)).astype(np.uint32), p.astype(np.uint32)
+
+    def xor(self, a, b):
+        return np.bitwise_xor(a, b)
+
+    def shr(self, a, n):
+        return np.right_shift(a, n)
+
+    def band(self, a, m):
+        return np.bitwise_and(a, m)
+
+    def to_f32(self, a):
+        return np.asarray(a).astype(np.float32)
+
+    def f32_bits(self, x):
+        return np.ascontiguousarray(x, dtype=np.float32).view(np.int32)
+
+    def bits_f32(self, i):
+        return np.ascontiguousarray(i, dtype=np.int32).view(np.float32)
+
+    def sqrt(self, x):
+        return np.sqrt(x)
+
+    def where(self, c, x, y):
+        return np.where(c, _f32_scalar(x), _f32_scalar(y))
+
+    def minimum(self, x, y):
+        return np.minimum(x, y)
+
+    def maximum(self, x, y):
+        return np.maximum(x, y)
+
+    def iota(self, n):
+        return np.arange(n, dtype=np.uint32)
+
+    def interleave(self, lanes, n):
+        return np.stack(lanes, axis=-1).reshape(-1)[:n]
+
+    def block_of(self, idx):
+        b = np.asarray(idx, dtype=np.uint64) >> np.uint64(2)
+        return (b & np.uint64(0xFFFFFFFF)).astype(np.uint32), (b >> np.uint64(32)).astype(np.uint32)
+
+
+def _f32_scalar(x: Any) -> Any:
+    """Python floats as float32 (``np.where`` would promote them to float64)."""
+    return np.float32(x) if isinstance(x, float) else x
+
+
+OPS = NumpyOps()
+
+
+def _keys(table: np.ndarray) -> list[tuple[Any, Any]]:
+    return round_key_pairs(np.asarray(table, dtype=np.uint32))
+
+
+def _index_grid(norm: tuple[tuple[int, int, int], ...], shape: tuple[int, ...]) -> np.ndarray:
+    """C-order element indices (uint64) of the slice ``norm`` of a tensor of ``shape``."""
+    idx = np.zeros(slice_shape(norm), dtype=np.uint64)
+    for axis, ((start, stop, step), st) in enumerate(zip(norm, strides(shape))):
+        r = np.arange(start, stop, step, dtype=np.uint64) * np.uint64(st)
+        idx = idx + r.reshape([-1 if a == axis else 1 for a in range(len(shape))])
+    return idx
+
+
+def _finish(re: np.ndarray, im: np.ndarray | None, plan: Plan, recipe: Recipe, shape: tuple[int, ...]) -> np.ndarray:
+    """float32 values -> ``plan.dtype`` of ``shape`` (complex assembly, cast, low-precision clamp)."""
+    dt = _np_dtype(plan.dtype)
+    if im is not None:
+        out = np.empty(re.shape, dtype=np.complex64)
+        out.real, out.imag = re, im
+        return out.astype(dt).reshape(shape)
+    out = re.astype(dt)
+    if recipe.post_clip is not None:
+        out = np.clip(out, dt(recipe.post_clip[0]), dt(recipe.post_clip[1]))
+    return out.reshape(shape)
+
+
+class PortableNumpy(NumpyBackend):
+    """NumPy primitives whose RNG is the portable stream (for the structured schemes)."""
+
+    name = "portable-numpy"
+
+    def split(self, rng: PortableRng, n: int) -> list[PortableRng]:
+        return rng.children(n)
+
+    def _draw(self, rng: PortableRng, shape: tuple[int, ...], kind: str, prm: dict[str, float]) -> np.ndarray:
+        n = int(np.prod(shape, dtype=np.int64))
+        return compute(OPS, kind, (rng.draw,), _keys(rng.keys), prm, n=n)[0].reshape(shape)
+
+    def normal(self, rng, shape, dtype):
+        return self._draw(rng, shape, "normal", normal_rng_params()).astype(_np_dtype(dtype))
+
+    def uniform(self, rng, shape, dtype, low, high):
+        return self._draw(rng, shape, "uniform", uniform_params(low, high)).astype(_np_dtype(dtype))
+
+    def truncated_normal(self, rng, shape, dtype, a, b):
+        return self._draw(rng, shape, "normal", normal_rng_params(a, b)).astype(_np_dtype(dtype))
+
+
+PRIMITIVES = PortableNumpy()
+
+
+def _generate(plan: Plan, recipe: Recipe, keys: np.ndarray, norm: tuple | None) -> np.ndarray:
+    """Values of the whole tensor (``norm is None``) or of the normalised slice ``norm``."""
+    shape = plan.shape if norm is None else slice_shape(norm)
+    _np_dtype(plan.dtype)
+    if recipe.kind == "constant":
+        return np.full(shape, plan.value, dtype=_np_dtype(plan.dtype))
+    if not recipe.elementwise:
+        full = np.asarray(core_sample(PRIMITIVES, PortableRng(keys), plan))
+        return full if norm is None else full[tuple(slice(*s) for s in norm)]
+    if norm is None:
+        re, im = compute(OPS, recipe.kind, recipe.draws, _keys(keys), recipe.params, n=plan.size)
+    else:
+        re, im = compute(OPS, recipe.kind, recipe.draws, _keys(keys), recipe.params, idx=_index_grid(norm, plan.shape))
+    return _finish(re, im, plan, recipe, shape)
+
+
+def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
+           stream: str = "", device: str = "cpu", **params: Any) -> np.ndarray:
+    """The portable values of ``scheme`` for a weight of ``shape`` (NumPy reference).
+
+    Same arguments as the harness API of :mod:`initspec.backends` plus ``stream`` (the name that
+    selects the tensor's own stream, e.g. its parameter path); ``layout=None`` is ``"keras"``.
+    """
+    _check_device(device)
+    plan, recipe, keys = prepare(scheme, shape, layout, DEFAULT_LAYOUT, dtype, seed, stream, params)
+    return _generate(plan, recipe, keys, None)
+
+
+def sample_slice(scheme: str, shape: Any, *, index: Any, layout: Any = None, dtype: Any = "float32",
+                 seed: Any = 0, stream: str = "", device: str = "cpu", **params: Any) -> np.ndarray:
+    """``sample(...)[index]``, computing only the slice for element-wise schemes.
+
+    ``index`` is a tuple of slices (non-negative, in range, ``step >= 1``; missing trailing axes
+    are whole). Structured schemes are computed whole and sliced (not shard-local).
+    """
+    _check_device(device)
+    plan, recipe, keys = prepare(scheme, shape, layout, DEFAULT_LAYOUT, dtype, seed, stream, params)
+    return _generate(plan, recipe, keys, check_index(index, plan.shape))
+
+
+def words(seed: Any = 0, stream: str = "", n: int | None = None, *, index: Any = None, draw: int = 0) -> np.ndarray:
+    """The raw uint32 words ``0 .. n-1`` (or at the element indices ``index``) of a stream."""
+    keys = _keys(key_table(seed, stream))
+    if index is not None:
+        return words_at(OPS, keys, draw, np.asarray(index, dtype=np.uint64))
+    return words_full(OPS, keys, draw, _check_n(n))
+
+
+def _check_n(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise TypeError(f"Argument `n` must be a non-negative int. Received: n={n!r}")
+    return int(n)
+
+
+def _check_device(device: str) -> None:
+    if device != "cpu":
+        raise ValueError(f"The NumPy portable reference runs on the CPU only. Received: device={device!r}")
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    return np.asarray(x)
+
+
+def device_available(device: str) -> tuple[bool, str]:
+    return (True, "") if device == "cpu" else (False, "NumPy has no GPU device")
+
+
+def device_of(x: Any) -> str:
+    return "cpu"
+
+
+def versions() -> dict[str, str]:
+    import scipy
+
+    return {"numpy": np.__version__, "scipy": scipy.__version__}
+
+
+def bench_cases() -> list:
+    return []
+
+
+def load(backend: str):
+    """The portable module of ``backend`` (``numpy``, ``torch``, ``tensorflow``, ``jax``),
+    raising :class:`initspec.backends.BackendUnavailable` when its framework is missing."""
+    import importlib
+
+    from initspec.backends import BackendUnavailable
+    from initspec.errors import unknown
+
+    if backend not in FRAMEWORK_MODULES:
+        raise unknown("backend", "backend", backend, FRAMEWORK_MODULES)
+    if backend != "numpy":
+        try:
+            importlib.import_module(backend)
+        except Exception as e:  # noqa: BLE001 - any import failure is unavailability
+            raise BackendUnavailable(
+                f"Portable backend {backend!r} is unavailable: importing {backend!r} failed "
+                f"({type(e).__name__}: {e})."
+            ) from e
+    return importlib.import_module(FRAMEWORK_MODULES[backend])

@@ -1,0 +1,530 @@
+"""The portable stream, framework-free: keys, element -> counter mapping, float transforms.
+
+Everything that decides a value is here, written once against two small vocabularies
+(:class:`initspec.backends.portable._philox.WordOps` for 32-bit words and :class:`FloatOps` for
+float32 arithmetic) that NumPy, torch, TensorFlow and JAX each implement with their own tensor
+ops. The transforms use only IEEE-754 float32 ``+ - * /``, ``sqrt``, comparisons/selects and
+bit casts (no library ``log``/``sin``/``erfinv``, whose last bits differ between frameworks), and
+every constant is rounded to float32 in Python first, so a backend that follows IEEE
+round-to-nearest without fusing a multiply and an add into one FMA reproduces the reference bit
+for bit. The measured agreement is recorded by ``initspec portable check``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+from initspec.distributions import Plan
+from initspec.dtypes import get_dtype, inner_bounds, next_below
+from initspec.errors import InitSpecError
+
+from ._philox import LANES, MASK32, WordOps, philox_rounds, round_keys
+
+# -- seeds, streams, keys ---------------------------------------------------------------------
+
+#: seeds are integers with 0 <= seed < SEED_LIMIT (64 bits)
+SEED_LIMIT = 2**64
+#: domain separation prefix of the key hash (bump the version if the stream ever changes)
+KEY_DOMAIN = b"initspec.portable.philox4x32-10.v1\x00"
+#: the largest element index a stream addresses: block indices use the 64-bit counter low half
+MAX_ELEMENTS = LANES * 2**64
+#: draw ids (counter word c2) of the element-wise samplers
+DRAW_MAIN, DRAW_SECOND = 0, 1
+
+
+def check_seed(seed: Any) -> int:
+    """A Python int in ``[0, 2**64)`` or a clear error naming the value."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"Argument `seed` must be an int with 0 <= seed < 2**64. Received: seed={seed!r}")
+    if not 0 <= int(seed) < SEED_LIMIT:
+        raise ValueError(f"Argument `seed` must satisfy 0 <= seed < 2**64. Received: seed={seed!r}")
+    return int(seed)
+
+
+def check_stream(stream: Any) -> str:
+    """A stream name: any ``str`` (e.g. the parameter path ``"encoder.0.weight"``)."""
+    if not isinstance(stream, str):
+        raise TypeError(
+            f"Argument `stream` must be a str (e.g. the parameter path 'encoder.0.weight'). "
+            f"Received: stream={stream!r}"
+        )
+    try:
+        stream.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"Argument `stream` must be encodable as UTF-8 ({e}). Received: stream={stream!r}") from e
+    return stream
+
+
+def stream_key(seed: Any, stream: Any = "") -> tuple[int, int]:
+    """The 64-bit Philox key ``(k0, k1)`` of ``(seed, stream)``: the first 8 bytes (little-endian)
+    of ``SHA-256(KEY_DOMAIN + seed as 8 little-endian bytes + UTF-8 stream name)``.
+
+    A stream's values therefore depend only on the seed and its own name, never on which other
+    tensors were initialised before it.
+    """
+    s, name = check_seed(seed), check_stream(stream)
+    digest = hashlib.sha256(KEY_DOMAIN + s.to_bytes(8, "little") + name.encode("utf-8")).digest()
+    k = int.from_bytes(digest[:8], "little")
+    return k & MASK32, k >> 32
+
+
+def key_table(seed: Any, stream: Any = "") -> np.ndarray:
+    """``(10, 2)`` uint32 per-round keys of ``(seed, stream)`` (passed to kernels as data, so a
+    new stream never recompiles)."""
+    return np.asarray(round_keys(stream_key(seed, stream)), dtype=np.uint32)
+
+
+def split_draw(draw: int, j: int) -> int:
+    """Draw id of child ``j`` of ``draw`` (used by the generic ``_core`` samplers that split)."""
+    digest = hashlib.sha256(b"split" + int(draw).to_bytes(4, "little") + int(j).to_bytes(4, "little")).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+# -- float32 constants ------------------------------------------------------------------------
+
+
+def f32(x: float) -> float:
+    """``x`` rounded to float32, as a Python float (exactly representable in float32)."""
+    return float(np.float32(x))
+
+
+FLT_MIN = float(np.finfo(np.float32).tiny)
+FLT_MAX = float(np.finfo(np.float32).max)
+TWO_M24 = 2.0**-24
+TWO_M22 = 2.0**-22
+ONE_MINUS_ULP = 1.0 - 2.0**-24  # largest float32 below 1
+PI_4 = f32(math.pi / 4)
+
+# logf (FreeBSD/musl e_logf.c): |(log(1+s)-log(1-s))/s - Lg(s)| < 2**-34.24
+LN2_HI = f32(6.9313812256e-01)  # 0x3f317180
+LN2_LO = f32(9.0580006145e-06)  # 0x3717f7d1
+LG1, LG2, LG3, LG4 = f32(0.66666662693), f32(0.40000972152), f32(0.28498786688), f32(0.24279078841)
+SQRT_HALF_BITS = 0x3F3504F3  # float32 bits of sqrt(1/2)
+ONE_BITS = 0x3F800000
+MANTISSA_MASK = 0x007FFFFF
+EXPONENT_BIAS = 127
+
+# Wichura's AS 241 PPND7 inverse normal CDF (about 7 significant digits, valid down to FLT_MIN):
+# central region |p - 1/2| <= 0.425, then r = sqrt(-log(min(p, 1 - p))) <= 5, then r > 5.
+# Coefficients highest degree first; each region is  m * N(s) / (D(s) s + 1).
+PPND7_SPLIT1, PPND7_SPLIT2 = f32(0.425), f32(5.0)
+PPND7_CONST1, PPND7_CONST2 = f32(0.180625), f32(1.6)
+PPND7_NUM = {
+    "central": tuple(f32(v) for v in (59.109374720, 159.29113202, 50.434271938, 3.3871327179)),
+    "mid": tuple(f32(v) for v in (0.17023821103, 1.3067284816, 2.7568153900, 1.4234372777)),
+    "far": tuple(f32(v) for v in (0.017337203997, 0.42868294337, 3.0812263860, 6.6579051150)),
+}
+PPND7_DEN = {  # the tail regions' degree-2 denominators padded with a leading 0 (exact)
+    "central": tuple(f32(v) for v in (67.187563600, 78.757757664, 17.895169469)),
+    "mid": (0.0, f32(0.12021132975), f32(0.73700164250)),
+    "far": (0.0, f32(0.012258202635), f32(0.24197894225)),
+}
+
+# Taylor coefficients of sin/cos on [0, pi/4] (truncation error < 1e-11)
+SIN_C = tuple(f32((-1.0) ** k / math.factorial(2 * k + 1)) for k in range(1, 6))
+COS_C = tuple(f32((-1.0) ** k / math.factorial(2 * k)) for k in range(1, 7))
+
+
+# -- the float32 vocabulary -------------------------------------------------------------------
+
+
+class FloatOps(WordOps):
+    """What the transforms need besides Python's ``+ - * /`` and comparisons on float32 arrays.
+
+    Integer helpers act on word arrays and on int32 bit patterns alike.
+    """
+
+    def shr(self, a: Any, n: int) -> Any:
+        raise NotImplementedError
+
+    def band(self, a: Any, m: int) -> Any:
+        raise NotImplementedError
+
+    def to_f32(self, a: Any) -> Any:
+        """Integer array -> float32 (exact below 2**24, which is all the transforms use)."""
+        raise NotImplementedError
+
+    def f32_bits(self, x: Any) -> Any:
+        """float32 -> its int32 bit pattern (a bit cast)."""
+        raise NotImplementedError
+
+    def bits_f32(self, i: Any) -> Any:
+        """int32 bit pattern -> float32 (a bit cast)."""
+        raise NotImplementedError
+
+    def sqrt(self, x: Any) -> Any:
+        raise NotImplementedError
+
+    def where(self, c: Any, x: Any, y: Any) -> Any:
+        raise NotImplementedError
+
+    def minimum(self, x: Any, y: Any) -> Any:
+        raise NotImplementedError
+
+    def maximum(self, x: Any, y: Any) -> Any:
+        raise NotImplementedError
+
+    # element indexing ---------------------------------------------------------------------
+    def iota(self, n: int) -> Any:
+        """Word array ``0 .. n-1`` (block indices of a whole tensor)."""
+        raise NotImplementedError
+
+    def interleave(self, lanes: tuple[Any, Any, Any, Any], n: int) -> Any:
+        """``out[4 b + l] = lanes[l][b]``, truncated to ``n`` (1-D)."""
+        raise NotImplementedError
+
+    def block_of(self, idx: Any) -> tuple[Any, Any]:
+        """``(b_lo, b_hi)`` word arrays of the block ``idx >> 2`` of element indices ``idx``."""
+        raise NotImplementedError
+
+
+# -- words ------------------------------------------------------------------------------------
+
+
+def block_words(ops: WordOps, b_lo: Any, b_hi: Any, draw: Any, keys: list[tuple[Any, Any]]) -> tuple:
+    """The four words of blocks ``b = b_hi * 2**32 + b_lo`` of draw ``draw``:
+    Philox-4x32-10 of counter ``(b_lo, b_hi, draw, 0)``."""
+    return philox_rounds(ops, b_lo, b_hi, draw, 0, keys)
+
+
+def clip(ops: FloatOps, x: Any, lo: Any, hi: Any) -> Any:
+    return ops.minimum(ops.maximum(x, lo), hi)
+
+
+def u01(ops: FloatOps, w: Any) -> Any:
+    """``[0, 1)``: the top 24 bits times 2**-24 (exact)."""
+    return ops.to_f32(ops.shr(w, 8)) * TWO_M24
+
+
+def v_open(ops: FloatOps, w: Any) -> Any:
+    """``(0, 1)``, symmetric about 1/2: ``(2 j + 1) 2**-24`` with ``j`` the top 23 bits (exact)."""
+    return (ops.to_f32(ops.shr(w, 9)) * 2.0 + 1.0) * TWO_M24
+
+
+def log_pos(ops: FloatOps, x: Any) -> Any:
+    """Natural log of positive normal float32 ``x`` (FreeBSD/musl ``logf`` algorithm, ~1 ulp),
+    from bit casts and basic arithmetic only."""
+    ix = ops.f32_bits(x) + (ONE_BITS - SQRT_HALF_BITS)
+    k = ops.shr(ix, 23) - EXPONENT_BIAS
+    f = ops.bits_f32(ops.band(ix, MANTISSA_MASK) + SQRT_HALF_BITS) - 1.0  # in [sqrt(.5)-1, sqrt(2)-1)
+    s = f / (f + 2.0)
+    z = s * s
+    w = z * z
+    r = z * (w * LG3 + LG1) + w * (w * LG4 + LG2)
+    hfsq = f * f * 0.5
+    dk = ops.to_f32(k)
+    return s * (hfsq + r) + dk * LN2_LO - hfsq + f + dk * LN2_HI
+
+
+def _horner(x: Any, coeffs: tuple[float, ...]) -> Any:
+    acc = x * coeffs[0] + coeffs[1]
+    for c in coeffs[2:]:
+        acc = acc * x + c
+    return acc
+
+
+def _select(ops: FloatOps, central: Any, mid: Any, coeffs: dict[str, tuple[float, ...]]) -> list[Any]:
+    """Per-element coefficients of the PPND7 region each element is in."""
+    return [ops.where(central, c, ops.where(mid, m, f))
+            for c, m, f in zip(coeffs["central"], coeffs["mid"], coeffs["far"])]
+
+
+def _horner_arrays(x: Any, coeffs: list[Any]) -> Any:
+    acc = x * coeffs[0] + coeffs[1]
+    for c in coeffs[2:]:
+        acc = acc * x + c
+    return acc
+
+
+def ndtri(ops: FloatOps, p: Any) -> Any:
+    """Inverse standard normal CDF of ``p`` in ``(0, 1)``: Wichura's AS 241 (PPND7), evaluated on
+    ``q = min(p, 1 - p)`` (``1 - p`` is exact there) and mirrored, as one rational function
+    whose coefficients are selected per element (one division per value)."""
+    upper = p > 0.5
+    q = ops.maximum(ops.where(upper, 1.0 - p, p), FLT_MIN)
+    c = q - 0.5
+    central = c >= -PPND7_SPLIT1
+    t = ops.sqrt(log_pos(ops, q) * -1.0)
+    mid = t <= PPND7_SPLIT2
+    s = ops.where(central, PPND7_CONST1 - c * c, t - ops.where(mid, PPND7_CONST2, PPND7_SPLIT2))
+    num = _horner_arrays(s, _select(ops, central, mid, PPND7_NUM))
+    den = _horner_arrays(s, _select(ops, central, mid, PPND7_DEN)) * s + 1.0
+    x = num * ops.where(central, c, -1.0) / den
+    return ops.where(upper, -x, x)
+
+
+def unit_circle(ops: FloatOps, w: Any) -> tuple[Any, Any]:
+    """A uniform point ``(cos t, sin t)`` on the unit circle from one word: an angle in the first
+    octant ``(0, pi/4)`` from 21 bits (sin/cos by Taylor polynomials, well conditioned there) and
+    one of the 8 symmetries of the square (swap, sign of x, sign of y) from the top 3 bits."""
+    sym = ops.shr(w, 29)
+    t = (ops.to_f32(ops.band(ops.shr(w, 8), 0x1FFFFF)) * 2.0 + 1.0) * TWO_M22
+    th = t * PI_4
+    z = th * th
+    s = th * (_horner(z, SIN_C[::-1]) * z + 1.0)
+    c = _horner(z, COS_C[::-1]) * z + 1.0
+    swap = ops.band(sym, 1) == 1
+    x, y = ops.where(swap, s, c), ops.where(swap, c, s)
+    x = ops.where(ops.band(sym, 2) == 2, -x, x)
+    y = ops.where(ops.band(sym, 4) == 4, -y, y)
+    return x, y
+
+
+# -- recipes: a Plan turned into one element-wise transform -------------------------------------
+
+ELEMENTWISE_KINDS = ("uniform", "normal", "complex_gaussian", "complex_disk", "complex_truncated")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one plan's values come from words.
+
+    ``kind`` is ``constant``, one of :data:`ELEMENTWISE_KINDS` (element ``i`` depends only on the
+    words of index ``i`` in ``draws``: any slice can be generated alone), or ``structured``
+    (orthogonal, delta_orthogonal, sparse, identity, dirac: the generic ``_core`` sampler over the
+    portable primitives; not shard-local). ``params`` are float32-exact scalars; ``post_clip`` is
+    the closed interval the values are clamped to after the cast to a low-precision dtype.
+    """
+
+    kind: str
+    draws: tuple[int, ...] = ()
+    params: dict[str, float] = field(default_factory=dict)
+    post_clip: tuple[float, float] | None = None
+
+    @property
+    def elementwise(self) -> bool:
+        return self.kind in ELEMENTWISE_KINDS
+
+
+def _ceil_to(x: float, dtype: str) -> float:
+    """Smallest value representable in ``dtype`` that is >= ``x``."""
+    if x == 0:
+        return 0.0
+    return -next_below(-next_below(x, dtype), dtype)  # the next value above the largest < x
+
+
+def _uniform_bounds(low: float, high: float, dtype: str) -> tuple[float, float]:
+    """``[smallest value >= low, largest value < high]`` in ``dtype`` (U[low, high))."""
+    return _ceil_to(low, dtype), inner_bounds(low, high, dtype)[1]
+
+
+def _low_precision(dtype: str) -> bool:
+    return get_dtype(dtype).name in ("float16", "bfloat16")
+
+
+def truncation_params(mean: float, std: float, low: float, high: float) -> dict[str, float]:
+    """Inverse-CDF constants of N(mean, std^2) truncated to (low, high).
+
+    The interval is mirrored so that most of it lies below 0 (``sign = -1``), where float32
+    probabilities have their finest resolution, then ``p = pa + V * dp`` with ``V`` from
+    :func:`v_open` and ``z = sign * ndtri(p)``.
+    """
+    a, b = (low - mean) / std, (high - mean) / std
+    sign = 1.0
+    if a + b > 0:
+        a, b, sign = -b, -a, -1.0
+    pa, pb = float(special.ndtr(a)), float(special.ndtr(b))
+    dp = f32(pb - pa)
+    if not dp > 0:
+        raise InitSpecError(
+            f"The portable stream cannot sample this truncation: the interval ({a:.3g}, {b:.3g}) in "
+            f"std units holds less probability than float32 resolves. Received: low={low!r}, high={high!r}, "
+            f"mean={mean!r}, std={std!r}"
+        )
+    lo, hi = inner_bounds(low, high, "float32")
+    return {"pa": f32(pa), "dp": dp, "sign": sign, "std": f32(std), "mean": f32(mean), "lo": lo, "hi": hi}
+
+
+def recipe_for(plan: Plan) -> Recipe:
+    """The portable recipe of a resolved plan (see :class:`Recipe`)."""
+    s, dt = plan.sampler, plan.dtype
+    if s == "constant":
+        return Recipe("constant")
+    rule = plan.complex_rule
+    if rule == "gaussian":
+        return Recipe("complex_gaussian", (DRAW_MAIN, DRAW_SECOND),
+                      {"s": f32(plan.std / math.sqrt(2.0)), "mean": f32(plan.mean)})
+    if rule == "disk":
+        return Recipe("complex_disk", (DRAW_MAIN, DRAW_SECOND), {"radius": f32(plan.high)})
+    if rule == "truncated_modulus":
+        bound = plan.high / plan.std
+        e0 = math.exp(-bound * bound)
+        return Recipe("complex_truncated", (DRAW_MAIN, DRAW_SECOND),
+                      {"e0": f32(e0), "c": f32(-math.expm1(-bound * bound)), "sigma": f32(plan.std)})
+    if s == "normal":
+        return Recipe("normal", (DRAW_MAIN,), {**STANDARD_NORMAL, "std": f32(plan.std), "mean": f32(plan.mean)})
+    if s == "truncated_normal":
+        post = inner_bounds(plan.low, plan.high, dt) if _low_precision(dt) else None
+        return Recipe("normal", (DRAW_MAIN,), truncation_params(plan.mean, plan.std, plan.low, plan.high), post)
+    if s == "uniform":
+        post = _uniform_bounds(plan.low, plan.high, dt) if _low_precision(dt) else None
+        return Recipe("uniform", (DRAW_MAIN,), uniform_params(plan.low, plan.high), post)
+    return Recipe("structured")
+
+
+def transform(ops: FloatOps, kind: str, words: tuple[Any, ...], prm: dict[str, Any]) -> tuple[Any, Any]:
+    """float32 values ``(real, imag or None)`` of an element-wise recipe from the words of its
+    draws (``words[j]`` belongs to ``recipe.draws[j]``).
+
+    ``prm`` maps the recipe's parameter names to float32 scalars (Python floats or 0-d arrays).
+    """
+    w0 = words[0]
+    if kind == "uniform":
+        return clip(ops, u01(ops, w0) * prm["span"] + prm["low"], prm["lo"], prm["hi"]), None
+    if kind == "normal":
+        p = clip(ops, v_open(ops, w0) * prm["dp"] + prm["pa"], FLT_MIN, ONE_MINUS_ULP)
+        x = ndtri(ops, p) * prm["sign"] * prm["std"] + prm["mean"]
+        return clip(ops, x, prm["lo"], prm["hi"]), None
+    w1 = words[1]
+    if kind == "complex_gaussian":
+        re = ndtri(ops, v_open(ops, w0)) * prm["s"] + prm["mean"]
+        return re, ndtri(ops, v_open(ops, w1)) * prm["s"]
+    if kind == "complex_disk":
+        r = ops.sqrt(u01(ops, w0)) * prm["radius"]
+    elif kind == "complex_truncated":  # |w|^2 / sigma^2 ~ Exp(1) truncated to [0, bound^2]
+        r = ops.sqrt(log_pos(ops, v_open(ops, w0) * prm["c"] + prm["e0"]) * -1.0) * prm["sigma"]
+    else:  # pragma: no cover - recipe table and transforms out of sync
+        raise AssertionError(kind)
+    x, y = unit_circle(ops, w1)
+    return r * x, r * y
+
+
+def uniform_params(low: float, high: float) -> dict[str, float]:
+    """Parameters of kind ``uniform`` for U[low, high) in float32."""
+    lo, hi = _uniform_bounds(low, high, "float32")
+    return {"span": f32(high - low), "low": f32(low), "lo": lo, "hi": hi}
+
+
+STANDARD_NORMAL = {"pa": 0.0, "dp": 1.0, "sign": 1.0, "std": 1.0, "mean": 0.0, "lo": -FLT_MAX, "hi": FLT_MAX}
+
+
+def words_full(ops: Any, keys: list[tuple[Any, Any]], draw: int, n: int) -> Any:
+    """Words ``0 .. n-1`` of ``draw``: blocks ``0 .. ceil(n/4)-1``, lanes interleaved."""
+    lanes = block_words(ops, ops.iota(-(-n // LANES)), 0, draw, keys)
+    return ops.interleave(lanes, n)
+
+
+def words_at(ops: Any, keys: list[tuple[Any, Any]], draw: int, idx: Any) -> Any:
+    """Words at element indices ``idx`` (any shape): block ``idx >> 2``, lane ``idx & 3``."""
+    b_lo, b_hi = ops.block_of(idx)
+    l0, l1, l2, l3 = block_words(ops, b_lo, b_hi, draw, keys)
+    lane = ops.band(idx, LANES - 1)
+    return ops.where(lane == 0, l0, ops.where(lane == 1, l1, ops.where(lane == 2, l2, l3)))
+
+
+def compute(ops: Any, kind: str, draws: tuple[int, ...], keys: list[tuple[Any, Any]], prm: dict[str, Any],
+            n: int | None = None, idx: Any = None) -> tuple[Any, Any]:
+    """Values of an element-wise ``kind`` for the first ``n`` elements (1-D) or at the element
+    indices ``idx``: the whole generator, framework-free, for a backend to run (and to jit)."""
+    if idx is None:
+        words = tuple(words_full(ops, keys, d, n) for d in draws)
+    else:
+        words = tuple(words_at(ops, keys, d, idx) for d in draws)
+    return transform(ops, kind, words, prm)
+
+
+# -- slices -----------------------------------------------------------------------------------
+
+
+def check_index(index: Any, shape: tuple[int, ...]) -> tuple[tuple[int, int, int], ...]:
+    """Normalise ``index`` (a tuple of slices, one per leading axis; missing trailing axes are
+    whole) to ``(start, stop, step)`` per axis, refusing anything out of range.
+
+    Only non-negative ``start``/``stop`` within the axis and ``step >= 1`` are accepted (no
+    Python-style clamping: a shard that does not fit the tensor is a bug upstream).
+    """
+    if isinstance(index, slice):
+        index = (index,)
+    if not isinstance(index, tuple):
+        raise TypeError(f"Argument `index` must be a tuple of slices. Received: index={index!r}")
+    if len(index) > len(shape):
+        raise ValueError(
+            f"Argument `index` has {len(index)} slices for a rank-{len(shape)} tensor. "
+            f"Received: index={index!r}, shape={shape!r}"
+        )
+    out = []
+    for axis, dim in enumerate(shape):
+        sl = index[axis] if axis < len(index) else slice(None)
+        if not isinstance(sl, slice):
+            raise TypeError(f"Argument `index` must hold only slices; axis {axis} has {sl!r}. Received: index={index!r}")
+        vals = []
+        for name, v, default in (("start", sl.start, 0), ("stop", sl.stop, dim), ("step", sl.step, 1)):
+            if v is None:
+                v = default
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+                raise TypeError(f"Slice {name} on axis {axis} must be an int or None. Received: index={index!r}")
+            vals.append(int(v))
+        start, stop, step = vals
+        if step < 1 or not 0 <= start <= dim or not 0 <= stop <= dim or start > stop:
+            raise ValueError(
+                f"Slice {axis} is out of range for axis size {dim}: need 0 <= start <= stop <= {dim} and "
+                f"step >= 1. Received: index={index!r}, shape={shape!r}"
+            )
+        out.append((start, stop, step))
+    return tuple(out)
+
+
+def slice_shape(norm: tuple[tuple[int, int, int], ...]) -> tuple[int, ...]:
+    return tuple(len(range(a, b, s)) for a, b, s in norm)
+
+
+def strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """C-order element strides of ``shape``."""
+    out, acc = [], 1
+    for d in reversed(shape):
+        out.append(acc)
+        acc *= d
+    return tuple(reversed(out))
+
+
+def check_size(shape: tuple[int, ...]) -> None:
+    if math.prod(shape) > MAX_ELEMENTS:
+        raise ValueError(f"A portable stream addresses at most 2**66 elements. Received: shape={shape!r}")
+
+
+
+# -- shared driver pieces ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortableRng:
+    """The state a portable ``Primitives`` receives as ``rng``: the key table (a framework
+    array, see :func:`key_table`) and a draw id. ``split`` derives children by :func:`split_draw`,
+    so the generic ``_core`` samplers (orthogonal, sparse, ...) run on the portable stream."""
+
+    keys: Any
+    draw: int = DRAW_MAIN
+
+    def children(self, n: int) -> list["PortableRng"]:
+        return [PortableRng(self.keys, split_draw(self.draw, j)) for j in range(n)]
+
+
+def prepare(scheme: Any, shape: Any, layout: Any, default_layout: str, dtype: Any, seed: Any, stream: Any,
+            params: dict[str, Any]) -> tuple[Plan, Recipe, np.ndarray]:
+    """Validate and resolve one request: ``(plan, recipe, key table)``."""
+    from initspec.distributions import resolve
+
+    seed, stream = check_seed(seed), check_stream(stream)
+    plan = resolve(scheme, shape, default_layout if layout is None else layout, dtype, **params)
+    check_size(plan.shape)
+    return plan, recipe_for(plan), key_table(seed, stream)
+
+
+def round_key_pairs(keys: Any) -> list[tuple[Any, Any]]:
+    """``[(k0, k1)] * 10`` 0-d views of a ``(10, 2)`` key table (a framework array)."""
+    return [(keys[r, 0], keys[r, 1]) for r in range(keys.shape[0])]
+
+
+def normal_rng_params(low: float | None = None, high: float | None = None) -> dict[str, float]:
+    """Parameters for the standard normal a ``_core`` primitive asks for (or its truncation to
+    ``(low, high)`` in std units)."""
+    if low is None:
+        return dict(STANDARD_NORMAL)
+    return truncation_params(0.0, 1.0, low, high)
