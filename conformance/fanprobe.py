@@ -46,6 +46,9 @@ BOUNDED_P = 1e-6
 TRUNCATION_REL_TOL = 0.05
 #: A truncation bound this many sigmas out is indistinguishable from no truncation at probe sizes.
 NO_TRUNCATION_SIGMA = 4.5
+#: A normal truncated closer than this (in sigmas) is indistinguishable from a uniform law at probe
+#: sizes (``c -> 0`` is the uniform limit); such a bound is reported as uniform.
+UNIFORM_LIKE_BELOW_SIGMA = 1.0
 #: Level of the KS test that rejects every candidate family ("other").
 FAMILY_ALPHA = 1e-6
 DEFAULT_PROBE_ALPHA = 1e-6
@@ -119,37 +122,48 @@ def _ks_d(z: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray]) -> float:
     return S.ks_statistic(z, cdf, presorted=True)[0]
 
 
-def _classify_real(z: np.ndarray) -> dict[str, Any]:
+def _std_truncnorm_cdf(c: float) -> Callable[[np.ndarray], np.ndarray]:
+    """CDF of N(0, 1) truncated to +-c, rescaled to unit variance."""
+    s = math.sqrt(1.0 - 2.0 * c * stats.norm.pdf(c) / (2.0 * stats.norm.cdf(c) - 1.0))
+    lo = float(special.ndtr(-c))
+    return lambda z: np.clip((special.ndtr(np.asarray(z) * s) - lo) / (1.0 - 2.0 * lo), 0.0, 1.0)
+
+
+_UNIT_UNIFORM_CDF = lambda z: np.clip((np.asarray(z) + math.sqrt(3.0)) / (2.0 * math.sqrt(3.0)), 0.0, 1.0)  # noqa: E731
+
+
+def _classify_real(z: np.ndarray, ratio: float) -> dict[str, Any]:
+    """``z``: pooled draws, each standardized by its own mean and std; ``ratio``: the n-weighted mean
+    over draws of ``max |x - mean| / std`` (a max over the pooled values would pick the draw whose
+    std happens to be lowest)."""
     zs = np.sort(z)
     n = zs.size
     r = float(np.max(np.abs(zs)))
     log_p_max = n * math.log1p(-2.0 * float(special.ndtr(-r))) if r > 0 else -math.inf  # log P(max|Z| <= r)
-    fits = {"normal": _ks_d(zs, special.ndtr)}
-    c = _solve_c(r)
-    fits["uniform"] = _ks_d(zs, stats.uniform(-math.sqrt(3), 2 * math.sqrt(3)).cdf)
-    if c > 0:
-        s = math.sqrt(1.0 - 2.0 * c * stats.norm.pdf(c) / (2.0 * stats.norm.cdf(c) - 1.0))
-        fits["truncated_normal"] = _ks_d(zs, stats.truncnorm(-c, c, scale=1.0 / s).cdf)
+    fits = {"normal": _ks_d(zs, special.ndtr), "uniform": _ks_d(zs, _UNIT_UNIFORM_CDF)}
+    c = _solve_c(ratio)
+    if c >= UNIFORM_LIKE_BELOW_SIGMA:
+        fits["truncated_normal"] = _ks_d(zs, _std_truncnorm_cdf(c))
     if log_p_max < math.log(BOUNDED_P):
         best = min((k for k in fits if k != "normal"), key=fits.get)
     else:
         best = "normal"
-    crit = S.ks_critical(n, FAMILY_ALPHA)
-    if fits[best] > crit:
+    if fits[best] > S.ks_critical(n, FAMILY_ALPHA):
         best = "other"
     return {"distribution": best, "truncation_sigma": c if best == "truncated_normal" else None,
             "max_abs_z": r, "ks_distances": fits, "excess_kurtosis": S.sample_moments(zs)[2]}
 
 
-def _classify_complex(w2: np.ndarray) -> dict[str, Any]:
-    """``w2 = |w - mean|^2 / E|w - mean|^2`` pooled."""
+def _classify_complex(w2: np.ndarray, ratio: float) -> dict[str, Any]:
+    """``w2 = |w - mean|^2 / E|w - mean|^2`` pooled; ``ratio``: n-weighted mean of ``max w2``."""
     r = float(w2.max())
     ws = np.sort(w2)
-    fits = {"normal": _ks_d(ws, stats.expon().cdf), "uniform": _ks_d(ws, stats.uniform(0, 2).cdf)}
-    c = _solve_complex_c(r)
-    if c > 0:
-        m = _complex_trunc_mean(c)
-        fits["truncated_normal"] = _ks_d(ws, stats.truncexpon(b=c * c, scale=1.0 / m).cdf)
+    fits = {"normal": _ks_d(ws, lambda x: -np.expm1(-np.asarray(x))),
+            "uniform": _ks_d(ws, lambda x: np.clip(np.asarray(x) / 2.0, 0.0, 1.0))}
+    c = _solve_complex_c(ratio)
+    if c >= UNIFORM_LIKE_BELOW_SIGMA:
+        m, b = _complex_trunc_mean(c), c * c
+        fits["truncated_normal"] = _ks_d(ws, lambda x: np.clip(-np.expm1(-np.asarray(x) * m) / -math.expm1(-b), 0.0, 1.0))
     bounded = ws.size * math.log1p(-math.exp(-r)) < math.log(BOUNDED_P)  # P(max Exp(1) <= r) tiny
     best = min((k for k in fits if k != "normal"), key=fits.get) if bounded else "normal"
     if fits[best] > S.ks_critical(ws.size, FAMILY_ALPHA):
@@ -210,7 +224,7 @@ def probe_fans(draw: Callable[..., Any], layout: "str | Layout", *, shapes: Sequ
     shapes = [tuple(int(d) for d in s) for s in (shapes or probe_shapes(lay))]
     if len(shapes) < 3:
         raise ValueError(f"Argument `shapes` needs at least 3 shapes to separate the fan modes. Received: shapes={shapes!r}")
-    per_shape, pooled = [], []
+    per_shape, pooled, ratios = [], [], []
     is_complex = False
     for i, shape in enumerate(shapes):
         fans = lay.fans(shape)
@@ -230,13 +244,16 @@ def probe_fans(draw: Callable[..., Any], layout: "str | Layout", *, shapes: Sequ
                           "max_abs": float(np.sqrt(r2.max())) if v.size else float("nan")})
         if var > 0:
             pooled.append(r2 / var if is_complex else d.real / math.sqrt(var))
+            ratios.append((v.size, float(r2.max()) / var if is_complex else math.sqrt(float(r2.max()) / var)))
     if any(p["variance"] <= 0 for p in per_shape):
         return {"mode": "constant", "scale": 0.0, "gain": 0.0, "distribution": "point", "truncation_sigma": None,
                 "residual": 0.0, "per_shape": per_shape, "fits": {}, "layout": lay.name, "is_complex": is_complex,
                 "seed": seed}
     fits = _fit_modes(per_shape)
     mode = min(fits, key=lambda m: fits[m]["residual"])
-    fam = _classify_complex(np.concatenate(pooled)) if is_complex else _classify_real(np.concatenate(pooled))
+    ratio = sum(n * r for n, r in ratios) / sum(n for n, _ in ratios)
+    classify = _classify_complex if is_complex else _classify_real
+    fam = classify(np.concatenate(pooled), ratio)
     return {"mode": mode, "scale": fits[mode]["scale"], "gain": math.sqrt(fits[mode]["scale"]),
             "distribution": fam["distribution"], "truncation_sigma": fam["truncation_sigma"],
             "residual": fits[mode]["residual"], "per_shape": per_shape, "fits": fits, "family": fam,

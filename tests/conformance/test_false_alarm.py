@@ -1,0 +1,102 @@
+"""False-alarm rate of the check engine: the NumPy reference (a correct adapter) over the whole
+:data:`~initspec.conformance.checks.DEFAULT_MATRIX` plus the fan probes, for 200 base seeds.
+
+Each base seed is one full run with family-wise error ``alpha_total = 1e-3`` (Bonferroni over the
+run's statistical tests), so the expected number of runs with a false alarm is <= 200 x 1e-3 =
+0.2 when the intervals are calibrated (fewer where they are conservative). The test requires zero
+failing checks and prints the measured count, the smallest p-value seen relative to its level and
+the run time. bfloat16 cases use the reference sampler on a float32 carrier rounded to bfloat16
+(:func:`~initspec.conformance.checks.reference_draw`).
+
+Run with ``pytest -m slow tests/conformance/test_false_alarm.py -s`` (``tox -e slow``);
+``INITSPEC_FALSE_ALARM_SEEDS`` changes the number of base seeds, ``INITSPEC_FALSE_ALARM_WORKERS``
+the number of processes (default: 2).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+import pytest
+
+from initspec import resolve
+from initspec.conformance.checks import DEFAULT_MATRIX, Budget, case_plan, check_draw, reference_draw
+from initspec.conformance.fanprobe import expected_fan_terms, fan_check, probe_fans, probe_shapes
+
+N_SEEDS = int(os.environ.get("INITSPEC_FALSE_ALARM_SEEDS", "200"))
+N_WORKERS = int(os.environ.get("INITSPEC_FALSE_ALARM_WORKERS", "2"))
+ALPHA_TOTAL = 1e-3
+#: base seed b, case i -> seed b * SEED_STRIDE + i (distinct for every draw of the whole test)
+SEED_STRIDE = 10_000
+
+pytestmark = pytest.mark.slow
+
+
+def _fan_cases() -> list[tuple[str, str, dict[str, Any]]]:
+    """One fan probe per (scheme, layout, params) of the float32 matrix cases where it applies."""
+    out, seen = [], set()
+    for c in DEFAULT_MATRIX:
+        key = (c.scheme, c.layout, repr(sorted(c.params.items())))
+        if c.dtype == "float32" and key not in seen and expected_fan_terms(case_plan(c)) is not None:
+            seen.add(key)
+            out.append((c.scheme, c.layout, dict(c.params)))
+    return out
+
+
+FAN_CASES = _fan_cases()
+BUDGET = Budget.for_cases(DEFAULT_MATRIX, n_backends=1, alpha_total=ALPHA_TOTAL, extra_tests=len(FAN_CASES))
+
+
+def _run_seed(base: int) -> tuple[int, list[str], float]:
+    """One full run; returns (base seed, failing check messages, min p/alpha)."""
+    alpha = BUDGET.per_test()
+    bad, worst = [], float("inf")
+    for i, case in enumerate(DEFAULT_MATRIX):
+        seed = base * SEED_STRIDE + i
+        x = reference_draw(case.scheme, case.shape, case.layout, case.dtype, seed, **case.params)
+        checks = check_draw(x, case_plan(case), alpha=alpha, meta={"backend": "numpy", "seed": seed})
+        bad += [f"{c['id']}: {c['message']}" for c in checks if c["verdict"] != "pass"]
+        worst = min([worst] + [c["p_value"] / alpha for c in checks if c.get("p_value") is not None])
+    for j, (scheme, layout, params) in enumerate(FAN_CASES):
+        seed = base * SEED_STRIDE + len(DEFAULT_MATRIX) + 100 * j
+        result = probe_fans(lambda shape, s: reference_draw(scheme, shape, layout, "float32", s, **params),
+                            layout, seed=seed)
+        plan = resolve(scheme, probe_shapes(layout)[0], layout, **params)
+        checks = fan_check(result, plan, {"backend": "numpy", "seed": seed}, alpha=alpha)
+        bad += [f"{c['id']}: {c['message']}" for c in checks if c["verdict"] != "pass"]
+        worst = min([worst] + [c["p_value"] / alpha for c in checks if c.get("p_value") is not None])
+    return base, bad, worst
+
+
+def _limit_blas_threads() -> None:
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover - optional
+        pass
+
+
+def test_reference_has_no_false_alarm_over_200_seeds() -> None:
+    t0 = time.perf_counter()
+    seeds = list(range(N_SEEDS))
+    if N_WORKERS > 1:
+        with ProcessPoolExecutor(N_WORKERS, initializer=_limit_blas_threads) as pool:
+            results = list(pool.map(_run_seed, seeds, chunksize=1))
+    else:
+        results = [_run_seed(s) for s in seeds]
+    elapsed = time.perf_counter() - t0
+    failing_runs = [(b, msgs) for b, msgs, _ in results if msgs]
+    n_checks = sum(1 for _ in DEFAULT_MATRIX)
+    min_ratio = min(w for _, _, w in results)
+    print(f"\nfalse-alarm run: {N_SEEDS} base seeds x ({n_checks} matrix cases + {len(FAN_CASES)} fan probes), "
+          f"{BUDGET.n_tests} statistical tests per run at alpha={BUDGET.per_test():.3g} "
+          f"(alpha_total={ALPHA_TOTAL}); failing runs: {len(failing_runs)}, failing checks: "
+          f"{sum(len(m) for _, m in failing_runs)}; smallest p/alpha: {min_ratio:.3g}; "
+          f"time {elapsed:.1f} s ({N_WORKERS} workers)")
+    assert not failing_runs, "\n".join(f"base seed {b}: {m}" for b, ms in failing_runs for m in ms)
+    assert np.isfinite(min_ratio)
