@@ -1,5 +1,157 @@
-"""`initspec bench` (placeholder until its issue lands)."""
+"""``initspec bench [--backends numpy,torch,tensorflow,jax] [--device cpu|gpu] [--repeats N] [--json PATH]``.
+
+Each backend runs in its own subprocess (``python -m initspec.backends._bench_runner``), so one
+framework's threads, allocator or import never slow another's timings; the table shows, per case,
+the native call, the median times, ``ratio = ours / native`` and the target (``<= 1.10x`` or
+``>= 5x faster``), with OK/MISS. ``--strict`` makes a MISS or an error exit with status 1.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+BENCH_SCHEMA = "initspec.bench"
+BENCH_SCHEMA_VERSION = 1
+DEFAULT_BACKENDS = "numpy,torch,tensorflow,jax"
+#: wall-clock limit for one backend's subprocess
+DEFAULT_TIMEOUT_S = 1800
+STDERR_TAIL_CHARS = 2000
+
+
+def parse_backends(text: str) -> list[str]:
+    """Comma-separated backend names, validated against :data:`initspec.backends.BACKENDS`."""
+    from initspec.backends import BACKENDS
+    from initspec.errors import unknown
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise ValueError(f"--backends must name at least one backend. Received: --backends={text!r}")
+    for n in names:
+        if n not in BACKENDS:
+            raise unknown("backend", "--backends", n, BACKENDS)
+    return names
+
+
+def run_backend_subprocess(name: str, device: str, repeats: int, warmup: int,
+                           timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+    """Run the bench of one backend in a fresh interpreter and return its record."""
+    base = {"backend": name, "device": device, "versions": {}, "cases": []}
+    with tempfile.TemporaryDirectory(prefix="initspec-bench-") as tmp:
+        out = Path(tmp) / f"{name}.json"
+        cmd = [sys.executable, "-m", "initspec.backends._bench_runner", "--backend", name, "--device", device,
+               "--repeats", str(repeats), "--warmup", str(warmup), "--json", str(out)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return {**base, "status": "error", "reason": f"timed out after {timeout_s:g} s"}
+        if proc.returncode != 0 or not out.is_file():
+            tail = (proc.stderr or proc.stdout or "")[-STDERR_TAIL_CHARS:].strip()
+            return {**base, "status": "error", "reason": f"exit status {proc.returncode}: {tail}"}
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
+def target_text(case: dict[str, Any]) -> str:
+    if case.get("min_speedup") is not None:
+        return f">= {case['min_speedup']:g}x faster"
+    return f"<= {case['target']:.2f}x"
+
+
+def render(records: list[dict[str, Any]]) -> "Any":
+    """A rich Table of every case (and one row per unavailable/broken backend)."""
+    from rich.table import Table
+
+    table = Table(title="initspec bench: adapter vs native (median times)")
+    for col, just in (("backend", "left"), ("case", "left"), ("native call", "left"), ("ours ms", "right"),
+                      ("native ms", "right"), ("ratio", "right"), ("target", "right"), ("", "center")):
+        table.add_column(col, justify=just)
+    for rec in records:
+        label = f"{rec['backend']} ({rec['device']})"
+        if rec["status"] == "unavailable" or (rec["status"] == "error" and not rec["cases"]):
+            table.add_row(label, f"[dim]{rec['status']}: {rec.get('reason')}[/dim]", "", "", "", "", "", "SKIP"
+                          if rec["status"] == "unavailable" else "[red]ERROR[/red]")
+            continue
+        if not rec["cases"]:
+            table.add_row(label, "[dim]no bench cases[/dim]", "", "", "", "", "", "")
+        for c in rec["cases"]:
+            if c.get("error"):
+                table.add_row(label, c["case"], c["native_name"], "", "", "", target_text(c),
+                              f"[red]ERROR[/red] {c['error']}")
+                continue
+            ratio = f"{c['ratio']:.2f}x" + (f" ({c['speedup']:.1f}x faster)" if c["speedup"] >= 1.5 else "")
+            mark = "[green]OK[/green]" if c["ok"] else "[red]MISS[/red]"
+            table.add_row(label, c["case"], c["native_name"], f"{c['ours_ms']:.3f}", f"{c['native_ms']:.3f}",
+                          ratio, target_text(c), mark)
+    return table
+
+
+def all_ok(records: list[dict[str, Any]]) -> bool:
+    """No MISS and no error (unavailable backends do not count)."""
+    return all(rec["status"] != "error" and all(c.get("ok") for c in rec["cases"]) for rec in records)
+
+
+def bench_document(records: list[dict[str, Any]], config: dict[str, Any], command: str,
+                   duration_s: float) -> dict[str, Any]:
+    import platform
+
+    from initspec import __version__
+
+    return {
+        "schema": BENCH_SCHEMA, "version": BENCH_SCHEMA_VERSION,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "duration_s": duration_s, "command": command,
+        "environment": {"python": platform.python_version(), "platform": platform.platform(),
+                        "processor": platform.processor(), "initspec": __version__},
+        "config": config, "backends": records, "all_ok": all_ok(records),
+    }
 
 
 def register(app) -> None:  # noqa: ANN001
-    pass
+    import typer
+
+    @app.command()
+    def bench(
+        backends: str = typer.Option(DEFAULT_BACKENDS, "--backends", help="Comma-separated backends"),
+        device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
+        repeats: int = typer.Option(7, "--repeats", min=1, help="Timed rounds per case (median)"),
+        warmup: int = typer.Option(2, "--warmup", min=0, help="Untimed calls of each before timing"),
+        json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON here"),
+        strict: bool = typer.Option(False, "--strict", help="Exit 1 on any MISS or error"),
+        timeout_s: float = typer.Option(DEFAULT_TIMEOUT_S, "--timeout", help="Seconds per backend"),
+    ) -> int:
+        """Time each adapter against its framework's native initializer (one subprocess per backend)."""
+        from rich.console import Console
+
+        from initspec.cli import fail
+
+        try:
+            names = parse_backends(backends)
+        except ValueError as e:
+            raise fail(str(e)) from None
+        if device not in ("cpu", "gpu"):
+            raise fail(f"--device must be 'cpu' or 'gpu'. Received: --device={device!r}")
+        console = Console()
+        start = time.perf_counter()
+        records = []
+        for name in names:
+            with console.status(f"bench {name} on {device}..."):
+                records.append(run_backend_subprocess(name, device, repeats, warmup, timeout_s))
+        console.print(render(records))
+        if json_path is not None:
+            from initspec.conformance.results import write_atomic
+
+            config = {"backends": names, "device": device, "repeats": repeats, "warmup": warmup}
+            doc = bench_document(records, config, " ".join(["initspec", *sys.argv[1:]]),
+                                 time.perf_counter() - start)
+            write_atomic(json_path, doc)
+            console.print(f"wrote {json_path}")
+        code = 1 if strict and not all_ok(records) else 0
+        if code:
+            raise typer.Exit(code)
+        return 0

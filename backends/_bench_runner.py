@@ -1,0 +1,144 @@
+"""Run one backend's ``bench_cases()``: adapter vs native call, interleaved in one process.
+
+For each :class:`~initspec.backends._bench.BenchCase`: ``warmup`` untimed calls of both, then
+``repeats`` rounds that time ``ours`` and ``native`` back to back (alternating which goes first, so
+drift and cache effects hit both), each call followed by ``case.sync`` so asynchronous devices are
+timed to completion. The medians give ``ratio = ours / native`` and ``speedup = native / ours``;
+a case is OK when ``ratio <= target`` (or ``speedup >= min_speedup`` when that is set).
+
+Works with any adapter module of the uniform harness API; ``bench_cases(device=...)`` is called
+with the device when the function accepts it, otherwise its cases are filtered by ``case.device``.
+Run as ``python -m initspec.backends._bench_runner --backend torch --device cpu --json out.json``
+(``initspec bench`` starts one such process per backend so that frameworks never share a process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import statistics
+import sys
+import time
+import traceback
+from typing import Any, Callable
+
+from ._bench import BenchCase
+
+DEFAULT_REPEATS = 7
+DEFAULT_WARMUP = 2
+DEVICES = ("cpu", "gpu")
+SECONDS_TO_MS = 1e3
+#: floor for a median time (a timer tick), so that ratios stay finite
+MIN_SECONDS = 1e-9
+
+
+def time_call(fn: Callable[[], Any], sync: Callable[[Any], Any]) -> float:
+    """Seconds for ``sync(fn())``."""
+    start = time.perf_counter()
+    sync(fn())
+    return time.perf_counter() - start
+
+
+def verdict(ratio: float, target: float, min_speedup: float | None) -> bool:
+    """OK when ``ours / native <= target`` or, with ``min_speedup``, ``native / ours >= min_speedup``."""
+    if min_speedup is not None:
+        return ratio * min_speedup <= 1.0
+    return ratio <= target
+
+
+def run_case(case: BenchCase, repeats: int = DEFAULT_REPEATS, warmup: int = DEFAULT_WARMUP) -> dict[str, Any]:
+    """Time one case (see the module docstring); returns a JSON-able record."""
+    for _ in range(warmup):
+        case.sync(case.ours())
+        case.sync(case.native())
+    ours: list[float] = []
+    native: list[float] = []
+    for i in range(repeats):
+        pair = [(ours, case.ours), (native, case.native)]
+        for times, fn in pair if i % 2 == 0 else pair[::-1]:
+            times.append(time_call(fn, case.sync))
+    o, n = statistics.median(ours), statistics.median(native)
+    ratio = o / max(n, MIN_SECONDS)
+    return {
+        "backend": case.backend, "case": case.label, "device": case.device,
+        "native_name": case.native_name, "ours_ms": o * SECONDS_TO_MS, "native_ms": n * SECONDS_TO_MS,
+        "ours_all_ms": [t * SECONDS_TO_MS for t in ours], "native_all_ms": [t * SECONDS_TO_MS for t in native],
+        "ratio": ratio, "speedup": n / max(o, MIN_SECONDS),
+        "target": case.target, "min_speedup": case.min_speedup,
+        "ok": verdict(ratio, case.target, case.min_speedup), "error": None,
+    }
+
+
+def cases_for(module: Any, device: str) -> list[BenchCase]:
+    """``module.bench_cases`` for ``device`` (passing ``device=`` when the function takes it)."""
+    fn = module.bench_cases
+    try:
+        takes_device = "device" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        takes_device = False
+    cases = fn(device=device) if takes_device else fn()
+    return [c for c in cases if c.device == device]
+
+
+def run_backend(name: str, device: str, repeats: int = DEFAULT_REPEATS,
+                warmup: int = DEFAULT_WARMUP) -> dict[str, Any]:
+    """All cases of backend ``name`` on ``device``; unavailable frameworks/devices are reported
+    with the reason, a failing case with its error (the others still run)."""
+    from . import BackendUnavailable, load
+
+    record: dict[str, Any] = {"backend": name, "device": device, "status": "ok", "reason": None,
+                              "versions": {}, "cases": []}
+    try:
+        module = load(name)
+    except BackendUnavailable as e:
+        return {**record, "status": "unavailable", "reason": str(e)}
+    record["versions"] = dict(module.versions())
+    available, why = module.device_available(device)
+    if not available:
+        return {**record, "status": "unavailable", "reason": why}
+    for case in cases_for(module, device):
+        try:
+            record["cases"].append(run_case(case, repeats, warmup))
+        except Exception as e:  # noqa: BLE001 - one broken case must not hide the others
+            record["cases"].append({
+                "backend": name, "case": case.label, "device": device, "native_name": case.native_name,
+                "ok": False, "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(),
+                "target": case.target, "min_speedup": case.min_speedup,
+            })
+    if any(c["error"] for c in record["cases"]):
+        record["status"] = "error"
+    return record
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1. Received: {text!r}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: one backend, JSON to ``--json PATH`` (or stdout)."""
+    from . import BACKENDS
+
+    ap = argparse.ArgumentParser(prog="python -m initspec.backends._bench_runner", description=__doc__.split("\n")[0])
+    ap.add_argument("--backend", required=True, choices=BACKENDS)
+    ap.add_argument("--device", default="cpu", choices=DEVICES)
+    ap.add_argument("--repeats", type=_positive_int, default=DEFAULT_REPEATS)
+    ap.add_argument("--warmup", type=int, default=DEFAULT_WARMUP)
+    ap.add_argument("--json", dest="json_path", default=None, help="write the record here (default: stdout)")
+    args = ap.parse_args(argv)
+    record = run_backend(args.backend, args.device, args.repeats, max(args.warmup, 0))
+    if args.json_path:
+        from initspec.conformance.results import write_atomic
+
+        write_atomic(args.json_path, record)
+    else:
+        json.dump(record, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,719 @@
+"""PyTorch adapter: ``torch.nn.init``-style in-place initializers for every scheme of the spec.
+
+Every scheme ``NAME`` of :data:`initspec.SCHEMES` is a function ``NAME_(tensor, *, layout="torch",
+groups=1, fans=None, generator=None, **params)`` that fills ``tensor`` in place under
+``torch.no_grad()`` and returns it (``he_normal_(w)``, ``glorot_uniform_(w)``,
+``he_truncated_normal_(w)``, ``orthogonal_(w)``, ``dirac_(w, groups=2)``, ``sparse_(w)`` ...);
+:func:`initialize_` takes the scheme by name and :func:`init_module_` initializes a whole
+``nn.Module`` by layer type.
+
+* **Layouts**: torch weight layout by default (``"torch"``: ``(out, in, *k)``); ``nn.Linear`` ->
+  ``torch_linear``, ``nn.ConvNd`` -> ``torch_conv``, ``nn.ConvTransposeNd`` ->
+  ``torch_conv_transpose`` (``(in, out/groups, *k)``) in :func:`init_module_`. ``groups=`` enters
+  the fans (and is dirac's group count). ``delta_orthogonal`` is defined on ``(*k, in, out)``; it is
+  sampled there and permuted to the layout's own axes (identity for keras/jax layouts).
+* **Device and dtype**: values are produced on the tensor's own device (cpu, cuda; ``meta``
+  tensors are returned untouched after the arguments are checked) in its dtype: float16,
+  bfloat16 (sampled in float32 and cast, as the spec says), float32, float64, complex64/complex128
+  where the scheme allows them.
+* **Views**: a contiguous tensor (a contiguous slice of a bigger one too) is written directly; a
+  non-contiguous view is sampled into a temporary and copied in with ``copy_``, so the rest of
+  its base tensor is never touched. Internally overlapping tensors (``expand``) are refused.
+* **RNG**: ``generator=`` is a ``torch.Generator`` on the tensor's device (``None``: torch's
+  global generator). The harness :func:`sample` seeds a fresh generator with ``seed``.
+* **Truncated normal**: exact and fast. Rejection from ``normal_`` in the target itself (only the
+  ~4.6 % rejects of a +-2 sigma truncation are redrawn, never the whole tensor), over-drawing the
+  refills so a couple of rounds suffice; intervals holding less than
+  :data:`REJECTION_MIN_ACCEPTANCE` of the mass use the inverse CDF in float64 on the tail side
+  where Phi is precise. Results are clipped to the dtype's inner bounds, so no value reaches a
+  bound in any dtype.
+
+The uniform harness API (``sample``, ``to_numpy``, ``device_available``, ``versions``,
+``device_of``, ``bench_cases``) is documented in :mod:`initspec.backends`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from initspec.constants import TRUNCATED_NORMAL_STD_CORRECTION
+from initspec.distributions import Plan, resolve
+from initspec.dtypes import get_dtype, inner_bounds, next_below
+from initspec.errors import InitSpecError, check_shape
+from initspec.layouts import Layout, compute_fans, get_layout
+from initspec.schemes import SCHEMES, get_scheme
+
+from ._bench import BenchCase
+from ._core import LOW_PRECISION, Primitives, compute_dtype
+from ._core import sample as core_sample
+
+DEFAULT_LAYOUT = "torch"
+
+#: Below this probability mass of the truncation interval, rejection from ``normal_`` wastes too
+#: many draws; the inverse CDF (float64) is used instead. torch's own ``trunc_normal_`` switches
+#: strategy at 0.3 too (``torch/nn/init.py::_no_grad_trunc_normal_``).
+REJECTION_MIN_ACCEPTANCE = 0.3
+
+#: No standard normal sampler built on uniform floats returns |z| beyond this: Box-Muller from
+#: the smallest positive double gives sqrt(-2 ln 2**-1074) = 38.6. Truncation bounds farther out
+#: than this (``trunc_normal_(w, std=0.02)``: +-100 sigma) cannot reject anything, so only the
+#: final clip to the dtype's inner bounds is kept.
+NORMAL_SAMPLER_MAX_Z = 40.0
+
+#: Extra refill draws beyond the expected number of rejects, in standard deviations of the
+#: binomial count, so that one refill round almost always finishes the job.
+REFILL_MARGIN_SD = 4.0
+REFILL_MIN_EXTRA = 64
+
+_DTYPES: dict[str, torch.dtype] = {
+    "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
+    "float64": torch.float64, "complex64": torch.complex64, "complex128": torch.complex128,
+}
+_NAMES: dict[torch.dtype, str] = {v: k for k, v in _DTYPES.items()}
+_DEVICE_ALIASES = {"gpu": "cuda"}
+
+
+# -- argument checks ---------------------------------------------------------------------------
+def torch_dtype(dtype: Any) -> torch.dtype:
+    """The torch dtype for a spec dtype name (or a torch dtype)."""
+    if isinstance(dtype, torch.dtype):
+        spec_dtype_of(dtype, "dtype")
+        return dtype
+    return _DTYPES[get_dtype(dtype).name]
+
+
+def spec_dtype_of(dtype: torch.dtype, arg: str = "tensor") -> str:
+    """Spec dtype name of a torch dtype; integer/bool/float8 dtypes raise a TypeError."""
+    if dtype not in _NAMES:
+        raise TypeError(
+            f"Argument `{arg}` must have a floating or complex dtype "
+            f"({', '.join(_DTYPES)}); initializers do not produce {dtype} weights. "
+            f"Received: {arg} with dtype={dtype}"
+        )
+    return _NAMES[dtype]
+
+
+def _check_tensor(tensor: Any) -> str:
+    """Validate the target of an in-place initializer; return its spec dtype name."""
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"Argument `tensor` must be a torch.Tensor. Received: tensor={tensor!r}")
+    if tensor.layout != torch.strided:
+        raise TypeError(f"Argument `tensor` must be a dense (strided) tensor. Received: tensor with "
+                        f"layout={tensor.layout}")
+    name = spec_dtype_of(tensor.dtype)
+    if any(st == 0 and n > 1 for st, n in zip(tensor.stride(), tensor.shape)):
+        raise InitSpecError(
+            "Argument `tensor` has internally overlapping memory (a stride-0 view such as "
+            "expand()); its elements cannot hold independent values. Received: tensor with "
+            f"shape={tuple(tensor.shape)}, stride={tensor.stride()}"
+        )
+    return name
+
+
+def _check_generator(generator: Any, device: torch.device) -> torch.Generator | None:
+    """``generator`` must be None or a ``torch.Generator`` on ``device`` (cpu/cuda)."""
+    if generator is None:
+        return None
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"Argument `generator` must be a torch.Generator or None. Received: generator={generator!r}"
+        )
+    gdev = generator.device
+    same = gdev.type == device.type and (
+        gdev.index is None or device.index is None or gdev.index == device.index
+    )
+    if device.type != "meta" and not same:
+        raise InitSpecError(
+            f"Argument `generator` lives on {gdev} but the tensor is on {device}; create it with "
+            f"torch.Generator(device={str(device)!r}). Received: generator={generator!r}"
+        )
+    return generator
+
+
+def torch_device(device: Any) -> torch.device:
+    """``"cpu"``, ``"gpu"`` (= cuda), ``"cuda[:i]"``, ``"meta"`` or a ``torch.device``."""
+    if isinstance(device, torch.device):
+        dev = device
+    elif isinstance(device, str):
+        try:
+            dev = torch.device(_DEVICE_ALIASES.get(device, device))
+        except RuntimeError as e:
+            raise InitSpecError(f"Unknown device {device!r} ({e}). Received: device={device!r}") from None
+    else:
+        raise TypeError(f"Argument `device` must be a string or torch.device. Received: device={device!r}")
+    if dev.type not in ("cpu", "cuda", "meta"):
+        raise InitSpecError(f"The torch backend runs on cpu, cuda or meta. Received: device={device!r}")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InitSpecError(f"CUDA is not available to torch {torch.__version__}. Received: device={device!r}")
+    return dev
+
+
+def _check_seed(seed: Any) -> int | None:
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise TypeError(f"Argument `seed` must be a non-negative int or None. Received: seed={seed!r}")
+    return int(seed)
+
+
+# -- plans -----------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=512)
+def _cached_plan(scheme: str, shape: tuple[int, ...], layout: Any, dtype: str, groups: int,
+                 fans: Any, params: tuple[tuple[str, Any], ...]) -> Plan:
+    return _resolve(scheme, shape, layout, dtype, groups, fans, dict(params))
+
+
+def _resolve(scheme: str, shape: tuple[int, ...], layout: Any, dtype: str, groups: int, fans: Any,
+             params: dict[str, Any]) -> Plan:
+    if get_scheme(scheme).family == "delta_orthogonal" and layout is not None:
+        perm = delta_orthogonal_perm(get_layout(layout), shape)
+        shape = tuple(shape[i] for i in perm)
+        layout = "jax"
+    return resolve(scheme, shape, layout, dtype, groups=groups, fans=fans, **params)
+
+
+def plan_for(scheme: Any, shape: Any, layout: Any = DEFAULT_LAYOUT, dtype: Any = "float32", *,
+             groups: int = 1, fans: Any = None, **params: Any) -> Plan:
+    """The resolved :class:`initspec.Plan` (cached when the arguments are hashable).
+
+    For ``delta_orthogonal`` the plan's shape is the ``(*k, in, out)`` permutation of ``shape``
+    (see :func:`delta_orthogonal_perm`)."""
+    shape = check_shape(shape)
+    key = (scheme, shape, layout, dtype, groups, fans, tuple(sorted(params.items())))
+    try:
+        hash(key)
+    except TypeError:  # e.g. fans as a list, a Scheme object: resolve without the cache
+        return _resolve(scheme, shape, layout, dtype, groups, fans, params)
+    return _cached_plan(*key)
+
+
+def delta_orthogonal_perm(layout: Layout, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Axis order taking a ``layout`` weight of ``shape`` to ``(*k, in, out)``, the axes
+    ``delta_orthogonal`` is defined on (identity for the keras/jax layouts)."""
+    roles = layout.roles(shape)
+    if len(roles["in"]) != 1 or len(roles["out"]) != 1 or roles["batch"]:
+        raise InitSpecError(
+            f"Scheme 'delta_orthogonal' needs a layout with one in axis, one out axis and no batch "
+            f"axis; layout {layout.name!r} has in={roles['in']}, out={roles['out']}, "
+            f"batch={roles['batch']}. Received: shape={shape!r}"
+        )
+    n_in, n_out = shape[roles["in"][0]], shape[roles["out"][0]]
+    if n_in > n_out:
+        raise InitSpecError(
+            f"Scheme 'delta_orthogonal' needs in <= out channels; layout {layout.name!r} "
+            f"({layout.pattern}) gives in={n_in}, out={n_out}. Received: shape={shape!r}"
+        )
+    return roles["receptive"] + roles["in"] + roles["out"]
+
+
+# -- truncated normal -------------------------------------------------------------------------
+def _phi(x: float) -> float:
+    """Standard normal CDF (precise in the lower tail)."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def normal_mass(a: float, b: float) -> float:
+    """P(a < Z < b) for a standard normal Z, computed on the side where it is precise."""
+    if a >= 0:
+        return _phi(-a) - _phi(-b)
+    if b <= 0:
+        return _phi(b) - _phi(a)
+    return 1.0 - _phi(a) - _phi(-b)
+
+
+def _outside(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """Boolean mask of the elements outside the closed interval [lo, hi]."""
+    return torch.lt(x, lo).logical_or_(torch.gt(x, hi))
+
+
+def open_interval_bounds(low: float, high: float, dtype: str) -> tuple[float, float]:
+    """:func:`initspec.inner_bounds`, refusing intervals that hold no value of ``dtype``."""
+    lo, hi = inner_bounds(low, high, dtype)
+    if lo > hi:
+        raise InitSpecError(
+            f"No {dtype} value lies strictly inside the truncation interval (low, high). "
+            f"Received: low={low!r}, high={high!r}"
+        )
+    return lo, hi
+
+
+def fill_truncated_normal_(flat: torch.Tensor, mean: float, std: float, low: float, high: float,
+                           generator: torch.Generator | None) -> torch.Tensor:
+    """Fill the 1-D contiguous float32/float64 ``flat`` with N(mean, std^2) truncated to the open
+    interval (low, high), exactly: every value is a representable number strictly inside.
+
+    Rejection from ``normal_`` when the interval holds >= :data:`REJECTION_MIN_ACCEPTANCE` of the
+    mass, else the float64 inverse CDF."""
+    lo, hi = open_interval_bounds(low, high, _NAMES[flat.dtype])
+    a, b = (low - mean) / std, (high - mean) / std
+    mass = normal_mass(a, b)
+    if a <= -NORMAL_SAMPLER_MAX_Z and b >= NORMAL_SAMPLER_MAX_Z:
+        flat.normal_(mean, std, generator=generator)
+    elif mass >= REJECTION_MIN_ACCEPTANCE:
+        _rejection_fill_(flat, mean, std, lo, hi, mass, generator)
+        return flat
+    else:
+        _inverse_cdf_fill_(flat, mean, std, a, b, generator)
+    return flat.clamp_(lo, hi)
+
+
+def _rejection_fill_(flat: torch.Tensor, mean: float, std: float, lo: float, hi: float, mass: float,
+                     generator: torch.Generator | None) -> None:
+    """``normal_`` into ``flat``, then redraw only the rejected positions (values outside [lo, hi],
+    the representable inner bounds). Accepted draws are i.i.d. truncated normals, so assigning
+    refills to the reject positions in order keeps the law exact."""
+    flat.normal_(mean, std, generator=generator)
+    bad = _outside(flat, lo, hi).nonzero().squeeze(1)
+    while (k := bad.numel()) > 0:
+        expected = k / mass
+        m = int(expected + REFILL_MARGIN_SD * math.sqrt(expected * (1 - mass) / mass)) + REFILL_MIN_EXTRA
+        fresh = torch.empty(m, dtype=flat.dtype, device=flat.device).normal_(mean, std, generator=generator)
+        good = fresh[~_outside(fresh, lo, hi)]
+        take = min(k, good.numel())
+        flat[bad[:take]] = good[:take]
+        bad = bad[take:]
+
+
+def _inverse_cdf_fill_(flat: torch.Tensor, mean: float, std: float, a: float, b: float,
+                       generator: torch.Generator | None) -> None:
+    """Inverse-CDF truncated normal in float64. Intervals on the upper side are reflected to the
+    lower tail, where Phi(a) and Phi(b) keep full relative precision (a = 37 still works)."""
+    reflect = a > 0
+    if reflect:
+        a, b = -b, -a
+    u = torch.empty(flat.shape, dtype=torch.float64, device=flat.device)
+    u.uniform_(_phi(a), _phi(b), generator=generator)
+    z = torch.special.ndtri(u)
+    z.mul_(-std if reflect else std).add_(mean)
+    flat.copy_(z)
+
+
+def uniform_bounds(low: float, high: float, dtype: torch.dtype) -> tuple[float, float, bool]:
+    """``(lo, hi, clamp)`` for ``uniform_(lo, hi)`` in ``dtype`` (float32/float64) to stay in
+    [low, high): ``lo`` is the smallest representable value >= low, ``hi`` the largest < high.
+
+    torch's CPU kernel computes ``x * (to - from) + from`` with ``x <= 1 - 2**-digits``
+    (``ATen/core/TransformationHelper.h::uniform_real``); rounding can give exactly ``to``.
+    ``clamp`` says whether that is possible for these bounds (checked by evaluating the largest
+    ``x`` in float32 and float64 arithmetic; rounding is monotone, so it is the maximum). CUDA maps
+    ``to`` back to ``from`` itself (``native/cuda/DistributionTemplates.h::uniform_kernel``)."""
+    np_t = np.float32 if dtype == torch.float32 else np.float64
+    lo_v, hi_v = np_t(low), np_t(high)
+    if float(lo_v) < low:
+        lo_v = np.nextafter(lo_v, np_t(np.inf))
+    if float(hi_v) >= high:
+        hi_v = np.nextafter(hi_v, np_t(-np.inf))
+    digits = 24 if np_t is np.float32 else 53
+    x_max = 1.0 - 2.0**-digits
+    span = hi_v - lo_v  # the kernel subtracts in the storage dtype
+    worst = [np_t(np_t(x_max) * span) + lo_v,  # arithmetic in the dtype
+             np_t(np.float64(x_max) * np.float64(span) + np.float64(lo_v)),  # in double, then cast
+             np_t(np.float64(x_max) * (np.float64(hi_v) - np.float64(lo_v)) + np.float64(lo_v))]
+    return float(lo_v), float(hi_v), any(float(w) > float(hi_v) for w in worst)
+
+
+def closed_low(low: float, dtype: str) -> float:
+    """Smallest value representable in ``dtype`` that is >= ``low``."""
+    if low == 0:
+        return 0.0
+    up = -next_below(-low, dtype)  # smallest representable > low
+    return low if next_below(up, dtype) == low else up
+
+
+def fill_uniform_(buf: torch.Tensor, low: float, high: float, generator: torch.Generator | None) -> torch.Tensor:
+    """U[low, high) in ``buf``'s dtype (float32/float64), never returning ``high``."""
+    lo, hi, clamp = uniform_bounds(low, high, buf.dtype)
+    buf.uniform_(lo, hi, generator=generator)
+    if clamp and buf.device.type != "cuda":
+        buf.clamp_(lo, hi)
+    return buf
+
+
+# -- the primitives ---------------------------------------------------------------------------
+class TorchBackend(Primitives):
+    """torch implementation of :class:`initspec.backends._core.Primitives` on one ``device``.
+
+    ``rng`` is a ``torch.Generator`` (or None for torch's global one); splitting returns the same
+    stateful generator, whose successive draws are independent. ``out`` is the tensor being
+    initialized: the ``fast_*`` paths write into it directly when its dtype and memory allow."""
+
+    name = "torch"
+    capabilities = frozenset({"complex", "float16", "bfloat16", "float64", "cpu", "gpu"})
+
+    def __init__(self, device: torch.device = torch.device("cpu"), out: torch.Tensor | None = None) -> None:
+        self.device = device
+        self.out = out
+
+    # RNG
+    def split(self, rng, n):
+        return [rng] * n
+
+    def normal(self, rng, shape, dtype):
+        return torch.empty(shape, dtype=_DTYPES[dtype], device=self.device).normal_(generator=rng)
+
+    def uniform(self, rng, shape, dtype, low, high):
+        return fill_uniform_(torch.empty(shape, dtype=_DTYPES[dtype], device=self.device), low, high, rng)
+
+    def truncated_normal(self, rng, shape, dtype, a, b):
+        buf = torch.empty(shape, dtype=_DTYPES[dtype], device=self.device)
+        fill_truncated_normal_(buf.view(-1), 0.0, 1.0, a, b, rng)
+        return buf
+
+    # construction / elementwise
+    def full(self, shape, dtype, value):
+        return torch.full(shape, value, dtype=_DTYPES[dtype], device=self.device)
+
+    def eye(self, rows, cols, dtype):
+        return torch.eye(rows, cols, dtype=_DTYPES[dtype], device=self.device)
+
+    def cast(self, x, dtype):
+        return x.to(_DTYPES[dtype])
+
+    def clip(self, x, lo, hi):
+        return x.clamp(lo, hi)
+
+    def where(self, cond, x, y):
+        return torch.where(cond, x, y)
+
+    sqrt = staticmethod(torch.sqrt)
+    log1p = staticmethod(torch.log1p)
+    cos = staticmethod(torch.cos)
+    sin = staticmethod(torch.sin)
+    sign = staticmethod(torch.sign)
+
+    def complex(self, re, im, dtype):
+        return torch.complex(re, im).to(_DTYPES[dtype])
+
+    # shape / linear algebra
+    def reshape(self, x, shape):
+        return x.reshape(shape)
+
+    def transpose(self, x, perm):
+        return x.permute(perm).contiguous()
+
+    def pad(self, x, pads):
+        flat = [w for before_after in reversed(pads) for w in before_after]
+        return torch.nn.functional.pad(x, flat)
+
+    def qr(self, x):
+        return torch.linalg.qr(x, mode="reduced")
+
+    def diagonal(self, x):
+        return torch.diagonal(x, dim1=-2, dim2=-1)
+
+    def argsort(self, x, axis):
+        return torch.argsort(x, dim=axis, stable=True)
+
+    def scatter(self, shape, dtype, index, value):
+        out = torch.zeros(shape, dtype=_DTYPES[dtype], device=self.device)
+        idx = torch.as_tensor(index, dtype=torch.long, device=self.device)
+        out[tuple(idx.T)] = value
+        return out
+
+    def to_numpy(self, x):
+        return to_numpy(x)
+
+    # fused fast paths (real dtypes; complex plans use the generic rules) -----------------------
+    def _buffer(self, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+        """``out`` itself when it can take the values directly, else a new tensor."""
+        out = self.out
+        if out is not None and out.dtype == dtype and out.is_contiguous():
+            return out
+        return torch.empty(shape, dtype=dtype, device=self.device)
+
+    def _finish(self, values: torch.Tensor, plan: Plan, clip: tuple[float, float] | None) -> torch.Tensor:
+        """Cast compute-dtype ``values`` to ``plan.dtype`` (into ``out`` when possible), then clip
+        to the dtype's inner bounds (a float32 value can round onto a bound in bf16/fp16)."""
+        target = _DTYPES[plan.dtype]
+        if values.dtype == target:
+            return values
+        res = self._buffer(plan.shape, target)
+        res.copy_(values)
+        if clip is not None:
+            res.clamp_(*clip)
+        return res
+
+    def fast_constant(self, rng, plan):
+        return self._buffer(plan.shape, _DTYPES[plan.dtype]).fill_(plan.value)
+
+    def fast_normal(self, rng, plan):
+        if plan.complex_rule is not None:
+            return NotImplemented
+        buf = self._buffer(plan.shape, _DTYPES[compute_dtype(plan.dtype)])
+        return self._finish(buf.normal_(plan.mean, plan.std, generator=rng), plan, None)
+
+    def fast_uniform(self, rng, plan):
+        if plan.complex_rule is not None:
+            return NotImplemented
+        buf = self._buffer(plan.shape, _DTYPES[compute_dtype(plan.dtype)])
+        fill_uniform_(buf, plan.low, plan.high, rng)
+        clip = None
+        if plan.dtype in LOW_PRECISION:
+            clip = (closed_low(plan.low, plan.dtype), inner_bounds(plan.low, plan.high, plan.dtype)[1])
+        return self._finish(buf, plan, clip)
+
+    def fast_truncated_normal(self, rng, plan):
+        if plan.complex_rule is not None:
+            return NotImplemented
+        clip = open_interval_bounds(plan.low, plan.high, plan.dtype)
+        buf = self._buffer(plan.shape, _DTYPES[compute_dtype(plan.dtype)])
+        fill_truncated_normal_(buf.view(-1), plan.mean, plan.std, plan.low, plan.high, rng)
+        return self._finish(buf, plan, clip)
+
+
+# -- public in-place API ------------------------------------------------------------------------
+def initialize_(tensor: torch.Tensor, scheme: Any, *, layout: Any = DEFAULT_LAYOUT, groups: int = 1,
+                fans: Any = None, generator: torch.Generator | None = None, **params: Any) -> torch.Tensor:
+    """Fill ``tensor`` in place with ``scheme`` (a name of :data:`initspec.SCHEMES` or an alias)
+    and return it. ``layout`` names the tensor's axes (default torch ``(out, in, *k)``),
+    ``groups`` the convolution groups, ``fans=(fan_in, fan_out)`` overrides the fans (e.g. for
+    biases), ``params`` are the scheme's parameters (``gain``, ``std``, ``low``...)."""
+    dtype = _check_tensor(tensor)
+    gen = _check_generator(generator, tensor.device)
+    plan = plan_for(scheme, tuple(tensor.shape), layout, dtype, groups=groups, fans=fans, **params)
+    if tensor.is_meta:
+        return tensor
+    with torch.no_grad():
+        if plan.sampler == "delta_orthogonal":
+            perm = delta_orthogonal_perm(get_layout(layout), tuple(tensor.shape))
+            if perm != tuple(range(tensor.dim())):  # sampled as (*k, in, out): permute back
+                values = core_sample(TorchBackend(tensor.device), gen, plan)
+                tensor.copy_(values.permute(tuple(int(i) for i in np.argsort(perm))))
+                return tensor
+        values = core_sample(TorchBackend(tensor.device, tensor), gen, plan)
+        if values is not tensor:
+            tensor.copy_(values)
+    return tensor
+
+
+def _make_inplace(name: str) -> Callable[..., torch.Tensor]:
+    def init_(tensor: torch.Tensor, *, layout: Any = DEFAULT_LAYOUT, groups: int = 1, fans: Any = None,
+              generator: torch.Generator | None = None, **params: Any) -> torch.Tensor:
+        return initialize_(tensor, name, layout=layout, groups=groups, fans=fans, generator=generator,
+                           **params)
+
+    init_.__name__ = init_.__qualname__ = f"{name}_"
+    init_.__doc__ = (f"{SCHEMES[name].summary}\n\nFill ``tensor`` in place with scheme {name!r} and return "
+                     f"it (see :func:`initialize_` for the arguments).")
+    return init_
+
+
+#: scheme name -> its in-place function (also module globals ``NAME_``)
+INPLACE: dict[str, Callable[..., torch.Tensor]] = {name: _make_inplace(name) for name in SCHEMES}
+globals().update({f"{name}_": fn for name, fn in INPLACE.items()})
+
+
+# -- whole modules --------------------------------------------------------------------------------
+#: A parameter rule: a scheme name, ``(scheme, {param: value})`` (the dict may also hold
+#: ``layout``, ``groups``, ``fans``), or None to leave the parameter alone.
+Rule = Any
+
+
+def layout_for_module(module: torch.nn.Module) -> str:
+    """The layout of ``module.weight``: Linear -> torch_linear, ConvNd -> torch_conv,
+    ConvTransposeNd -> torch_conv_transpose, anything else -> torch."""
+    conv = torch.nn.modules.conv
+    if isinstance(module, torch.nn.Linear):
+        return "torch_linear"
+    if isinstance(module, conv._ConvTransposeNd):
+        return "torch_conv_transpose"
+    if isinstance(module, conv._ConvNd):
+        return "torch_conv"
+    return "torch"
+
+
+def _split_rule(rule: Rule, arg: str) -> tuple[str, dict[str, Any]] | None:
+    if rule is None:
+        return None
+    if isinstance(rule, str):
+        return rule, {}
+    if isinstance(rule, tuple) and len(rule) == 2 and isinstance(rule[0], str) and isinstance(rule[1], Mapping):
+        return rule[0], dict(rule[1])
+    raise TypeError(f"Argument `{arg}` must be a scheme name, (scheme, params) or None. Received: {arg}={rule!r}")
+
+
+def _module_rules(module: torch.nn.Module, weight: Rule, bias: Rule,
+                  by_type: Mapping[type, Any]) -> dict[str, Rule] | None:
+    """Parameter-name -> rule for ``module`` (most specific ``by_type`` class first), or None."""
+    for cls in type(module).__mro__:
+        if cls in by_type:
+            spec = by_type[cls]
+            if isinstance(spec, Mapping):
+                unknown_keys = set(spec) - {"weight", "bias"}
+                if unknown_keys:
+                    raise InitSpecError(
+                        f"Argument `by_type` maps {cls.__name__} to a dict whose keys must be 'weight' "
+                        f"and/or 'bias'. Received: by_type[{cls.__name__}]={spec!r}"
+                    )
+                return {"weight": spec.get("weight"), "bias": spec.get("bias")}
+            return {"weight": spec, "bias": bias}
+    if layout_for_module(module) != "torch":
+        return {"weight": weight, "bias": bias}
+    return None
+
+
+def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule = "zeros", *,
+                 by_type: Mapping[type, Any] | None = None,
+                 generator: torch.Generator | None = None) -> torch.nn.Module:
+    """Initialize every layer of ``module`` in place and return it.
+
+    ``weight``/``bias`` apply to ``nn.Linear``, ``nn.ConvNd`` and ``nn.ConvTransposeNd`` layers.
+    ``by_type={nn.Linear: "glorot_uniform", nn.Conv2d: {"weight": ("he_normal", {"gain": 1}),
+    "bias": None}, nn.LSTM: "orthogonal"}`` overrides per layer type (the most specific class
+    wins; a plain rule sets the weight, a dict sets ``weight`` and/or ``bias``; other layer types
+    are untouched). Rules match the parameters named ``weight``/``bias`` and the prefixed ones
+    (``weight_ih_l0``...). The layout follows the layer type (:func:`layout_for_module`) and the
+    layer's ``groups`` enters the fans; bias schemes that need fans get the weight's fans."""
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"Argument `module` must be a torch.nn.Module. Received: module={module!r}")
+    by_type = {} if by_type is None else by_type
+    if not isinstance(by_type, Mapping) or not all(isinstance(k, type) for k in by_type):
+        raise TypeError(f"Argument `by_type` must map module classes to rules. Received: by_type={by_type!r}")
+    _split_rule(weight, "weight"), _split_rule(bias, "bias")
+    for mod in module.modules():
+        rules = _module_rules(mod, weight, bias, by_type)
+        if rules is None:
+            continue
+        layout = layout_for_module(mod)
+        groups = int(getattr(mod, "groups", 1))
+        for pname, param in mod.named_parameters(recurse=False):
+            kind = next((k for k in ("weight", "bias") if pname == k or pname.startswith(f"{k}_")), None)
+            rule = _split_rule(rules.get(kind), f"{kind} rule for {type(mod).__name__}.{pname}") if kind else None
+            if rule is None:
+                continue
+            if torch.nn.parameter.is_lazy(param):
+                raise InitSpecError(
+                    f"{type(mod).__name__}.{pname} is an uninitialized lazy parameter; run one forward "
+                    f"pass before init_module_. Received: module={type(mod).__name__}"
+                )
+            scheme, kw = rule
+            kw.setdefault("layout", layout)
+            kw.setdefault("groups", groups if kind == "weight" else 1)
+            if kind == "bias" and "fans" not in kw and get_scheme(scheme).uses_fans:
+                w = getattr(mod, "weight", None)
+                if isinstance(w, torch.Tensor) and not torch.nn.parameter.is_lazy(w):
+                    f = compute_fans(tuple(w.shape), layout, groups=groups)
+                    kw["fans"] = (f.fan_in, f.fan_out)
+            initialize_(param, scheme, generator=generator, **kw)
+    return module
+
+
+# -- uniform harness API ----------------------------------------------------------------------------
+def sample(scheme: Any, shape: Any, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
+           device: Any = "cpu", **params: Any) -> torch.Tensor:
+    """Uniform harness API (see :mod:`initspec.backends`): a new tensor on ``device``, drawn
+    with a ``torch.Generator`` on that device seeded with ``seed`` (None: torch's global one)."""
+    seed = _check_seed(seed)
+    dev = torch_device(device)
+    td = torch_dtype(dtype)
+    layout = DEFAULT_LAYOUT if layout is None else layout
+    shape = check_shape(shape)
+    plan_for(scheme, shape, layout, _NAMES[td], **params)  # validate before allocating
+    gen = None if seed is None or dev.type == "meta" else torch.Generator(device=dev).manual_seed(seed)
+    return initialize_(torch.empty(shape, dtype=td, device=dev), scheme, layout=layout, generator=gen,
+                       **params)
+
+
+def to_numpy(x: torch.Tensor) -> np.ndarray:
+    """Host copy as NumPy; bfloat16 becomes float32 (exact: NumPy has no bfloat16)."""
+    x = x.detach()
+    if x.dtype == torch.bfloat16:
+        x = x.float()
+    return x.resolve_conj().cpu().numpy()
+
+
+def device_available(device: str) -> tuple[bool, str]:
+    """(available, reason if not) for ``"cpu"`` and ``"gpu"``/``"cuda"``."""
+    if device == "cpu":
+        return True, ""
+    if device in ("gpu", "cuda"):
+        if torch.cuda.is_available():
+            return True, ""
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        return False, f"torch.cuda.is_available() is False (torch {torch.__version__}, {build})"
+    return False, f"unknown device {device!r} (expected 'cpu' or 'gpu')"
+
+
+def device_of(x: torch.Tensor) -> str:
+    """``"gpu"`` for CUDA tensors, else the device type (``"cpu"``, ``"meta"``)."""
+    return "gpu" if x.device.type == "cuda" else x.device.type
+
+
+def versions() -> dict[str, str]:
+    v = {"torch": torch.__version__}
+    if torch.version.cuda:
+        v["cuda"] = torch.version.cuda
+    return v
+
+
+# -- benchmarks ---------------------------------------------------------------------------------
+#: (label, torch-layout shape) of the benchmarked weights
+BENCH_SHAPES: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("4096x4096", (4096, 4096)),
+    ("conv 3x3 256->256", (256, 256, 3, 3)),
+)
+ORTHOGONAL_BENCH_SHAPES: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("1024x1024", (1024, 1024)),
+    ("conv 3x3 256->256", (256, 256, 3, 3)),
+)
+#: required speed-up over ``trunc_normal_(w)`` (its defaults: N(0, 1) truncated to +-2)
+TRUNC_MIN_SPEEDUP = 5.0
+
+
+def bench_cases(device: str = "cpu") -> list[BenchCase]:
+    """Ours vs ``torch.nn.init`` on same-shape float32 weights (see ``initspec bench``); empty
+    when ``device`` is unavailable."""
+    if not device_available(device)[0]:
+        return []
+    dev = torch_device(device)
+    nn_init = torch.nn.init
+    sync: Callable[[Any], Any] = (lambda r: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda r: r)
+    cases: list[BenchCase] = []
+
+    def add(label: str, shape: tuple[int, ...], scheme: str, params: dict[str, Any],
+            native: Callable[[torch.Tensor, torch.Generator], Any], native_name: str, **kw: Any) -> None:
+        w_ours, w_nat = (torch.empty(shape, device=dev) for _ in range(2))
+        g_ours, g_nat = (torch.Generator(device=dev).manual_seed(0) for _ in range(2))
+        ours = INPLACE[scheme]
+        cases.append(BenchCase(
+            backend="torch", label=f"{label} float32", device=device, sync=sync,
+            ours=lambda: ours(w_ours, generator=g_ours, **params), native=lambda: native(w_nat, g_nat),
+            native_name=native_name, **kw))
+
+    for name, shape in BENCH_SHAPES:
+        sigma = math.sqrt(2.0 / math.prod(shape[1:])) / TRUNCATED_NORMAL_STD_CORRECTION
+        add(f"he_normal {name}", shape, "he_normal", {},
+            lambda w, g: nn_init.kaiming_normal_(w, generator=g), "torch.nn.init.kaiming_normal_")
+        add(f"glorot_uniform {name}", shape, "glorot_uniform", {},
+            lambda w, g: nn_init.xavier_uniform_(w, generator=g), "torch.nn.init.xavier_uniform_")
+        add(f"normal(0, 0.02) {name}", shape, "normal", {"std": 0.02},
+            lambda w, g: nn_init.normal_(w, std=0.02, generator=g), "torch.nn.init.normal_")
+        add(f"uniform(-0.1, 0.1) {name}", shape, "uniform", {"low": -0.1, "high": 0.1},
+            lambda w, g: nn_init.uniform_(w, -0.1, 0.1, generator=g), "torch.nn.init.uniform_")
+        add(f"truncated_normal_abs(0, 1, +-2) {name}", shape, "truncated_normal_abs", {},
+            lambda w, g: nn_init.trunc_normal_(w, generator=g), "torch.nn.init.trunc_normal_",
+            min_speedup=TRUNC_MIN_SPEEDUP)
+        add(f"truncated_normal_abs(0, 0.02, +-2) {name}", shape, "truncated_normal_abs", {"std": 0.02},
+            lambda w, g: nn_init.trunc_normal_(w, std=0.02, generator=g), "torch.nn.init.trunc_normal_")
+        add(f"he_truncated_normal {name}", shape, "he_truncated_normal", {},
+            lambda w, g, s=sigma: nn_init.trunc_normal_(w, std=s, a=-2 * s, b=2 * s, generator=g),
+            "torch.nn.init.trunc_normal_(std=s, a=-2s, b=2s)")
+    for name, shape in ORTHOGONAL_BENCH_SHAPES:
+        add(f"orthogonal {name}", shape, "orthogonal", {},
+            lambda w, g: nn_init.orthogonal_(w, generator=g), "torch.nn.init.orthogonal_")
+    return cases
+
+
+__all__ = [
+    "DEFAULT_LAYOUT", "INPLACE", "TorchBackend", "bench_cases", "delta_orthogonal_perm", "device_available",
+    "device_of", "fill_truncated_normal_", "fill_uniform_", "init_module_", "initialize_",
+    "layout_for_module", "plan_for", "sample", "to_numpy", "torch_device", "torch_dtype", "versions",
+    *(f"{n}_" for n in SCHEMES),
+]
