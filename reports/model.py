@@ -238,12 +238,48 @@ class SampleGroup:
         return max((sample_n(s) for s in self.samples), default=0)
 
 
-def sample_n(s: Mapping[str, Any]) -> int:
-    """Sample size of a summary: its ``n`` or the histogram total."""
-    n = s.get("n")
-    if is_number(n):
-        return int(n)
+def sample_n(s: Mapping[str, Any], fallback: Any = None) -> int:
+    """Sample size of a summary: its ``n``, else ``fallback`` (the n of its KS check), else the
+    histogram total (which misses the draws outside the histogram's range)."""
+    for n in (s.get("n"), fallback):
+        if is_number(n):
+            return int(n)
     return int(sum(c for c in s.get("hist_counts") or [] if is_number(c)))
+
+
+@dataclass
+class KsIndex:
+    """Per-test alpha and sample size of the KS checks, found for a sample summary by its
+    check-group id, else by (backend, device, scheme, dtype), else by (backend, device, scheme)."""
+
+    alpha: dict[Any, float] = field(default_factory=dict)
+    n: dict[Any, int] = field(default_factory=dict)
+
+    @staticmethod
+    def keys(backend: Any, device: Any, scheme: Any, dtype: Any, gid: str | None = None) -> list[Any]:
+        dev = device or "cpu"
+        out: list[Any] = [gid] if gid else []
+        return out + [(backend, dev, scheme, dtype), (backend, dev, scheme)]
+
+    @classmethod
+    def build(cls, checks: Iterable[Mapping[str, Any]]) -> "KsIndex":
+        idx = cls()
+        for c in checks:
+            if c.get("check") != "ks" or c.get("subject", MATRIX_SUBJECT) != MATRIX_SUBJECT:
+                continue
+            gid = group_id(str(c["id"])) if c.get("id") else None
+            for k in cls.keys(c.get("backend"), c.get("device"), c.get("scheme"), c.get("dtype"), gid):
+                if is_number(c.get("alpha")):
+                    idx.alpha[k] = min(float(c["alpha"]), idx.alpha.get(k, math.inf))
+                if is_number(c.get("n")):
+                    idx.n[k] = max(int(c["n"]), idx.n.get(k, 0))
+        return idx
+
+    def lookup(self, table: dict[Any, Any], s: Mapping[str, Any], gid: str) -> Any:
+        for k in self.keys(s.get("backend"), s.get("device"), s.get("scheme"), s.get("dtype"), gid):
+            if k in table:
+                return table[k]
+        return None
 
 
 def sample_label(s: Mapping[str, Any], multi_device: bool) -> str:
@@ -263,19 +299,14 @@ def _group_key(s: Mapping[str, Any]) -> str:
 
 def sample_groups(results: Mapping[str, Any]) -> dict[str, list[SampleGroup]]:
     """Sample summaries grouped for overlay, keyed by scheme (groups in document order)."""
-    alphas: dict[str, float] = {}
-    for c in results.get("checks") or []:
-        if c.get("check") == "ks" and is_number(c.get("alpha")) and c.get("id"):
-            gid = group_id(str(c["id"]))
-            alphas[gid] = min(float(c["alpha"]), alphas.get(gid, math.inf))
+    ks = KsIndex.build(results.get("checks") or [])
     default_alpha = (results.get("config") or {}).get("alpha")
-    devices = {str(s.get("device", "cpu")) for s in (results.get("samples") or {}).values()}
+    samples = {str(k): v for k, v in (results.get("samples") or {}).items() if isinstance(v, Mapping)}
+    devices = {str(s.get("device") or "cpu") for s in samples.values()}
     groups: dict[str, SampleGroup] = {}
-    for gid, s in (results.get("samples") or {}).items():
-        if not isinstance(s, Mapping):
-            continue
+    for gid, s in samples.items():
         key = _group_key(s)
-        s = {**s, "label": sample_label(s, len(devices) > 1), "n": sample_n(s)}
+        s = {**s, "label": sample_label(s, len(devices) > 1), "n": sample_n(s, ks.lookup(ks.n, s, gid))}
         g = groups.get(key)
         if g is None:
             params = s.get("params") or {}
@@ -283,7 +314,8 @@ def sample_groups(results: Mapping[str, Any]) -> dict[str, list[SampleGroup]]:
             title = f"{s.get('scheme', '?')} {s.get('dtype', '')}" + (f" ({ptxt})" if ptxt else "")
             g = groups[key] = SampleGroup(key, str(s.get("scheme", "?")), str(s.get("dtype", "")), title, [])
         g.samples.append(s)
-        a = alphas.get(str(gid), default_alpha if is_number(default_alpha) else None)
+        a = ks.lookup(ks.alpha, s, gid)
+        a = a if a is not None else (float(default_alpha) if is_number(default_alpha) else None)
         if a is not None:
             g.alpha = a if g.alpha is None else min(g.alpha, a)
     out: dict[str, list[SampleGroup]] = defaultdict(list)
@@ -318,6 +350,8 @@ def moment_cell(m: Any) -> MomentCell:
     """A moment entry (``{"measured", "expected", "interval"}`` or a bare number) as a cell."""
     if isinstance(m, Mapping):
         meas, exp, iv = m.get("measured"), m.get("expected"), m.get("interval")
+        if m.get("verdict") in ("pass", "fail"):  # the check's own verdict decides
+            return MomentCell(meas, exp, iv, m["verdict"] == "pass")
     else:
         meas, exp, iv = m, None, None
     inside = None
@@ -544,6 +578,15 @@ def scalar_table(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[dic
     for r in rows:
         cols += [k for k, v in r.items() if k not in cols and not isinstance(v, (list, tuple, dict))]
     return cols, [{k: r.get(k) for k in cols} for r in rows]
+
+
+def symmetry_pivot(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str], dict[tuple[str, str], Mapping[str, Any]]] | None:
+    """Symmetry rows as scheme x backend (None when rows lack the ``distinct_units`` field)."""
+    if not rows or not all("distinct_units" in r for r in rows):
+        return None
+    schemes = list(dict.fromkeys(str(r.get("scheme", "?")) for r in rows))
+    backends = list(dict.fromkeys(str(r.get("backend", "?")) for r in rows))
+    return schemes, backends, {(str(r.get("scheme", "?")), str(r.get("backend", "?"))): r for r in rows}
 
 
 def claim_backends(claims: Sequence[Mapping[str, Any]]) -> list[str]:

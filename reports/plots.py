@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,8 @@ MAX_LINE_POINTS = 240
 #: Decimal places kept in SVG path coordinates (points).
 SVG_DECIMALS = 2
 FIG_WIDTH_IN = 7.6
+#: Right edge of the axes when the legend sits beside them (fraction of the figure width).
+LEGEND_RIGHT = 0.82
 PANEL_HEIGHT_IN = 2.5
 FONT_SIZE = 8
 #: Matplotlib settings shared by every figure.
@@ -56,6 +58,10 @@ RC = {
 }
 #: Most major ticks on a linear axis (every tick is costly to lay out).
 MAX_TICKS = 6
+#: Log-axis labels within 10^-k..10^k are written plainly (0.01, 100), others as 1e-05.
+PLAIN_DECADES = 2
+#: A log axis spanning at most this many decades also gets ticks at 2x and 5x.
+FEW_DECADES = 1.5
 
 
 def ks_halfwidth(n: int, alpha: float) -> float | None:
@@ -112,6 +118,17 @@ def clean_svg(svg: str, label: str) -> str:
     return _SIZE.sub(rf'<svg\1 role="img" aria-label="{escape(label)}" class="plot"', svg, count=1)
 
 
+def log_label(value: float, _pos: Any = None) -> str:
+    """A log-axis tick label as plain text: '0.01', '1', '100', '1e-05', '1e+06'."""
+    if not value > 0 or not math.isfinite(value):
+        return ""
+    exp = math.floor(math.log10(value) + 1e-9)
+    if -PLAIN_DECADES <= exp <= PLAIN_DECADES:
+        return f"{value:g}"
+    mant = value / 10.0**exp
+    return f"1e{exp:+d}" if abs(mant - 1.0) < 1e-6 else f"{value:.0e}"
+
+
 def color_for(key: str, keys: Sequence[str]) -> str:
     """A stable colour per ``key``: the backend colour, else by position in ``keys``."""
     if key in BACKEND_COLORS:
@@ -133,27 +150,30 @@ class Plotter:
         self._count = 0
 
     # -- figure reuse ------------------------------------------------------------------------
-    def _figure(self, kind: str, ncols: int, log_y: bool) -> tuple[Any, list[Any]]:
+    def _figure(self, kind: str, ncols: int, log_y: bool, right: float = 0.98) -> tuple[Any, list[Any]]:
         """The figure of ``kind`` (created on first use) with its data artists removed."""
         import matplotlib as mpl
 
-        from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
+        from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
         if kind not in self._figs:
             with mpl.rc_context(RC):
                 fig = self._Figure(figsize=(FIG_WIDTH_IN, PANEL_HEIGHT_IN))
                 axes = list(np.atleast_1d(fig.subplots(1, ncols)))
-                fig.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.88, wspace=0.28)
+                fig.subplots_adjust(left=0.08, right=right, bottom=0.19, top=0.88, wspace=0.28)
                 for ax in axes:
                     if log_y:
                         ax.set_yscale("log", nonpositive="mask")
                         ax.yaxis.set_major_locator(LogLocator(numticks=MAX_TICKS))
                         ax.yaxis.set_minor_locator(NullLocator())
+                        ax.yaxis.set_major_formatter(FuncFormatter(log_label))  # no mathtext
                     else:
                         ax.yaxis.set_major_locator(MaxNLocator(MAX_TICKS))
                     ax.xaxis.set_major_locator(MaxNLocator(MAX_TICKS))
             self._figs[kind] = (fig, axes)
         fig, axes = self._figs[kind]
+        for leg in list(fig.legends):
+            leg.remove()
         for ax in axes:
             self._reset(ax)
         return fig, axes
@@ -218,22 +238,34 @@ class Plotter:
             ax_h.legend(loc="upper right")
             return self._svg(fig, (ax_h, ax_c), f"Histograms and CDF difference for {group.title}")
 
+    @staticmethod
+    def _log_ticks(ax: Any, curves: Sequence[Curve]) -> None:
+        """Decade ticks on a log axis, plus 2x and 5x ones when the data spans few decades."""
+        from matplotlib.ticker import LogLocator
+
+        ys = np.concatenate([np.asarray(c.y, dtype=float) for c in curves]) if curves else np.array([])
+        ys = ys[np.isfinite(ys) & (ys > 0)]
+        span = math.log10(ys.max() / ys.min()) if ys.size else 0.0
+        subs = (1.0,) if span > FEW_DECADES else (1.0, 2.0, 5.0)
+        ax.yaxis.set_major_locator(LogLocator(subs=subs, numticks=MAX_TICKS))
+
     def _curves(self, ax: Any, curves: Sequence[Curve], colors: Sequence[str], styles: Sequence[str]) -> None:
+        self._log_ticks(ax, curves)
         for c in curves:
             x, y = thin(c.x, c.y)
             ax.plot(x, y, color=color_for(c.color_key, colors), ls=LINESTYLES[styles.index(c.style_key) % len(LINESTYLES)],
                     lw=1.1, label=c.label)
 
     @staticmethod
-    def _key_legend(ax: Any, colors: Sequence[str], styles: Sequence[str]) -> None:
-        """One compact legend: colour = scheme, line style = backend."""
+    def _key_legend(fig: Any, colors: Sequence[str], styles: Sequence[str]) -> None:
+        """One compact legend right of the axes: colour = scheme, line style = backend."""
         from matplotlib.lines import Line2D
 
         handles = [Line2D([], [], color=color_for(c, colors), lw=1.5, label=c) for c in colors]
         if len(styles) > 1:
             handles += [Line2D([], [], color="#666", ls=LINESTYLES[i % len(LINESTYLES)], label=s)
                         for i, s in enumerate(styles)]
-        ax.legend(handles=handles, loc="best", ncols=2 if len(handles) > 6 else 1)
+        fig.legend(handles=handles, loc="center right", borderaxespad=0.3)
 
     def depth(self, activation: str, act: Sequence[Curve], grad: Sequence[Curve]) -> str:
         """Activation std and gradient norm vs depth (log y) for one activation."""
@@ -242,12 +274,14 @@ class Plotter:
         colors = list(dict.fromkeys(c.color_key for c in [*act, *grad]))
         styles = list(dict.fromkeys(c.style_key for c in [*act, *grad]))
         with mpl.rc_context(RC):
-            fig, (ax_a, ax_g) = self._figure("depth", 2, log_y=True)
+            fig, (ax_a, ax_g) = self._figure("depth", 2, log_y=True, right=LEGEND_RIGHT)
             self._curves(ax_a, act, colors, styles)
             self._curves(ax_g, grad, colors, styles)
+            ax_a.set_xlabel("layer")
+            ax_g.set_xlabel("layer")
             ax_a.set_title(f"{activation}: activation std vs depth", loc="left")
             ax_g.set_title(f"{activation}: gradient norm vs depth", loc="left")
-            self._key_legend(ax_a, colors, styles)
+            self._key_legend(fig, colors, styles)
             return self._svg(fig, (ax_a, ax_g), f"Activation std and gradient norm vs depth, {activation}")
 
     def loss(self, title: str, curves: Sequence[Curve]) -> str:
@@ -257,17 +291,14 @@ class Plotter:
         colors = list(dict.fromkeys(c.color_key for c in curves))
         styles = list(dict.fromkeys(c.style_key for c in curves))
         with mpl.rc_context(RC):
-            fig, (ax,) = self._figure("loss", 1, log_y=True)
+            fig, (ax,) = self._figure("loss", 1, log_y=True, right=LEGEND_RIGHT)
             self._curves(ax, curves, colors, styles)
+            ax.set_xlabel("step")
             ax.set_title(title, loc="left")
-            self._key_legend(ax, colors, styles)
+            self._key_legend(fig, colors, styles)
             return self._svg(fig, (ax,), title)
 
     def close(self) -> None:
         """Drop the cached figures."""
         self._figs.clear()
 
-
-def mapping_or_empty(x: Any) -> Mapping[str, Any]:
-    """``x`` if it is a mapping, else an empty dict."""
-    return x if isinstance(x, Mapping) else {}

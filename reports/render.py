@@ -9,7 +9,6 @@ Imports: jinja2, markupsafe, matplotlib, numpy and the spec tables; never a fram
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 import time
@@ -75,16 +74,13 @@ def build_figures(results: Mapping[str, Any], sections: list[model.SchemeSection
     return Figures(dist, depth, sym, tr)
 
 
-def seeds(results: Mapping[str, Any]) -> list[Any]:
-    """The seeds a run used: config seed(s), then the distinct per-check seeds (first 12)."""
+def seeds(results: Mapping[str, Any]) -> tuple[list[Any], int]:
+    """The run's configured seed(s) and how many distinct per-check seeds the checks used."""
     cfg = results.get("config") or {}
-    out = [s for k in ("seed", "seeds") for s in (cfg.get(k) if isinstance(cfg.get(k), list) else [cfg.get(k)])
-           if s is not None]
-    for c in results.get("checks") or []:
-        s = c.get("seed")
-        if s is not None and s not in out:
-            out.append(s)
-    return out[:12]
+    given = [s for k in ("seed", "seeds") for s in (cfg.get(k) if isinstance(cfg.get(k), list) else [cfg.get(k)])
+             if s is not None]
+    per_check = {c.get("seed") for c in results.get("checks") or [] if c.get("seed") is not None} - set(given)
+    return given, len(per_check)
 
 
 def context(results: Mapping[str, Any], against: Mapping[str, Any] | None = None,
@@ -113,6 +109,7 @@ def context(results: Mapping[str, Any], against: Mapping[str, Any] | None = None
         "claims": claims,
         "claim_backends": model.claim_backends(claims),
         "sym_table": (sym_cols, sym_rows),
+        "sym_pivot": model.symmetry_pivot((exp or {}).get("symmetry") or []),
         "tr_table": (tr_cols, tr_rows),
         "seeds": seeds(results),
         "diff": diff_results(results, against) if against is not None else None,
