@@ -5,7 +5,14 @@ Each base seed is one full run with family-wise error ``alpha_total = 1e-3`` (Bo
 run's statistical tests), so the expected number of runs with a false alarm is <= 200 x 1e-3 =
 0.2 when the intervals are calibrated (fewer where they are conservative). The test requires zero
 failing checks and prints the measured count, the smallest p-value seen relative to its level and
-the run time. bfloat16 cases use the reference sampler on a float32 carrier rounded to bfloat16
+the run time.
+
+It also checks the *calibration* of every statistical check type over all its p-values (e.g.
+200 x 48 for ``variance``): the number below 1e-2 and below 1e-3 must not exceed the binomial
+expectation by more than :data:`CALIBRATION_Z` standard deviations (a liberal, miscalibrated
+interval would show an excess long before it produces a false alarm at 3.5e-6). Conservative checks
+(orthogonal entries are negatively dependent; KS on the discrete rounded law; the pile-up union
+bound) show fewer. bfloat16 cases use the reference sampler on a float32 carrier rounded to bfloat16
 (:func:`~initspec.conformance.checks.reference_draw`).
 
 Run with ``pytest -m slow tests/conformance/test_false_alarm.py -s`` (``tox -e slow``);
@@ -32,6 +39,10 @@ N_WORKERS = int(os.environ.get("INITSPEC_FALSE_ALARM_WORKERS", "2"))
 ALPHA_TOTAL = 1e-3
 #: base seed b, case i -> seed b * SEED_STRIDE + i (distinct for every draw of the whole test)
 SEED_STRIDE = 10_000
+#: p-value levels whose exceedance counts are compared with their binomial expectation ...
+CALIBRATION_LEVELS = (1e-2, 1e-3)
+#: ... allowing this many standard deviations of excess.
+CALIBRATION_Z = 4.0
 
 pytestmark = pytest.mark.slow
 
@@ -51,16 +62,18 @@ FAN_CASES = _fan_cases()
 BUDGET = Budget.for_cases(DEFAULT_MATRIX, n_backends=1, alpha_total=ALPHA_TOTAL, extra_tests=len(FAN_CASES))
 
 
-def _run_seed(base: int) -> tuple[int, list[str], float]:
-    """One full run; returns (base seed, failing check messages, min p/alpha)."""
+def _run_seed(base: int) -> tuple[int, list[str], float, dict[str, list[float]]]:
+    """One full run; returns (base seed, failing check messages, min p/alpha, p-values per check)."""
     alpha = BUDGET.per_test()
     bad, worst = [], float("inf")
+    pvals: dict[str, list[float]] = {}
     for i, case in enumerate(DEFAULT_MATRIX):
         seed = base * SEED_STRIDE + i
         x = reference_draw(case.scheme, case.shape, case.layout, case.dtype, seed, **case.params)
         checks = check_draw(x, case_plan(case), alpha=alpha, meta={"backend": "numpy", "seed": seed})
         bad += [f"{c['id']}: {c['message']}" for c in checks if c["verdict"] != "pass"]
         worst = min([worst] + [c["p_value"] / alpha for c in checks if c.get("p_value") is not None])
+        _collect(pvals, checks)
     for j, (scheme, layout, params) in enumerate(FAN_CASES):
         seed = base * SEED_STRIDE + len(DEFAULT_MATRIX) + 100 * j
         result = probe_fans(lambda shape, s: reference_draw(scheme, shape, layout, "float32", s, **params),
@@ -69,7 +82,26 @@ def _run_seed(base: int) -> tuple[int, list[str], float]:
         checks = fan_check(result, plan, {"backend": "numpy", "seed": seed}, alpha=alpha)
         bad += [f"{c['id']}: {c['message']}" for c in checks if c["verdict"] != "pass"]
         worst = min([worst] + [c["p_value"] / alpha for c in checks if c.get("p_value") is not None])
-    return base, bad, worst
+        _collect(pvals, checks)
+    return base, bad, worst, pvals
+
+
+def _collect(pvals: dict[str, list[float]], checks: list[dict[str, Any]]) -> None:
+    for c in checks:
+        if c.get("p_value") is not None and c["check"] != "pileup":  # pile-up p is a bound, not a p-value
+            pvals.setdefault(c["check"], []).append(float(c["p_value"]))
+
+
+def _calibration(pvals: dict[str, list[float]]) -> list[tuple[str, int, float, int, float]]:
+    """(check, n, level, observed count below level, allowed count) per check type and level."""
+    rows = []
+    for name, ps in sorted(pvals.items()):
+        arr = np.asarray(ps)
+        for level in CALIBRATION_LEVELS:
+            exp = arr.size * level
+            rows.append((name, arr.size, level, int(np.sum(arr < level)),
+                         exp + CALIBRATION_Z * np.sqrt(exp * (1 - level))))
+    return rows
 
 
 def _limit_blas_threads() -> None:
@@ -90,9 +122,16 @@ def test_reference_has_no_false_alarm_over_200_seeds() -> None:
     else:
         results = [_run_seed(s) for s in seeds]
     elapsed = time.perf_counter() - t0
-    failing_runs = [(b, msgs) for b, msgs, _ in results if msgs]
+    failing_runs = [(b, msgs) for b, msgs, _, _ in results if msgs]
     n_checks = sum(1 for _ in DEFAULT_MATRIX)
-    min_ratio = min(w for _, _, w in results)
+    min_ratio = min(r[2] for r in results)
+    pvals: dict[str, list[float]] = {}
+    for *_, pv in results:
+        for k, v in pv.items():
+            pvals.setdefault(k, []).extend(v)
+    calib = _calibration(pvals)
+    for name, n, level, seen, allowed in calib:
+        print(f"  {name:10s} n={n:6d}  p<{level:g}: {seen:5d} (expected {n * level:7.1f}, allowed {allowed:7.1f})")
     print(f"\nfalse-alarm run: {N_SEEDS} base seeds x ({n_checks} matrix cases + {len(FAN_CASES)} fan probes), "
           f"{BUDGET.n_tests} statistical tests per run at alpha={BUDGET.per_test():.3g} "
           f"(alpha_total={ALPHA_TOTAL}); failing runs: {len(failing_runs)}, failing checks: "
@@ -100,3 +139,5 @@ def test_reference_has_no_false_alarm_over_200_seeds() -> None:
           f"time {elapsed:.1f} s ({N_WORKERS} workers)")
     assert not failing_runs, "\n".join(f"base seed {b}: {m}" for b, ms in failing_runs for m in ms)
     assert np.isfinite(min_ratio)
+    over = [row for row in calib if row[3] > row[4]]
+    assert not over, f"liberal (miscalibrated) checks: {over}"
