@@ -393,6 +393,19 @@ def test_seed_generator_gives_fresh_values(tfb, keras):
     assert _same(a1, b((8, 8))) and _same(a2, b((8, 8)))
 
 
+def test_int_seed_matches_keras_native_draws(tfb, keras):
+    """An int seed maps to the stateless pair Keras builds ([seed, 0]) and the +-2 sigma and
+    untruncated normals run TF's own ops: same values as Keras' initializers."""
+    shape, s = (64, 32), 77
+    same = [(tfb.RandomNormal(std=0.05, mean=0.1, seed=s), keras.initializers.RandomNormal(0.1, 0.05, seed=s)),
+            (tfb.TruncatedNormal(std=0.05, seed=s), keras.initializers.TruncatedNormal(stddev=0.05, seed=s))]
+    for ours, native in same:
+        assert _same(ours(shape), native(shape))
+    np.testing.assert_allclose(tfb.HeTruncatedNormal(seed=s)(shape).numpy(),
+                               keras.initializers.HeNormal(seed=s)(shape).numpy(),
+                               rtol=2 * get_dtype("float32").eps)
+
+
 def test_function_seeds(tfb, tf):
     f = tfb.lecun_uniform
     assert not _same(f((16, 16)), f((16, 16)))  # seed=None: fresh per call
