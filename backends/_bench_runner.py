@@ -71,13 +71,20 @@ def run_case(case: BenchCase, repeats: int = DEFAULT_REPEATS, warmup: int = DEFA
 
 
 def cases_for(module: Any, device: str) -> list[BenchCase]:
-    """``module.bench_cases`` for ``device`` (passing ``device=`` when the function takes it)."""
+    """``module.bench_cases`` for ``device``: passes ``device=device`` or ``devices=[device]`` when
+    the function takes such a parameter (so other devices' inputs are never built), then keeps
+    the cases whose ``device`` matches."""
     fn = module.bench_cases
     try:
-        takes_device = "device" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # builtins without a signature
-        takes_device = False
-    cases = fn(device=device) if takes_device else fn()
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # callables without a signature
+        params = {}
+    if "device" in params:
+        cases = fn(device=device)
+    elif "devices" in params:
+        cases = fn(devices=[device])
+    else:
+        cases = fn()
     return [c for c in cases if c.device == device]
 
 

@@ -34,6 +34,7 @@ The uniform harness API (``sample``, ``to_numpy``, ``device_available``, ``versi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import numbers
@@ -77,6 +78,8 @@ _DTYPES: dict[str, torch.dtype] = {
     "float64": torch.float64, "complex64": torch.complex64, "complex128": torch.complex128,
 }
 _NAMES: dict[torch.dtype, str] = {v: k for k, v in _DTYPES.items()}
+#: torch dtype the values of each spec dtype are computed in (``_core.compute_dtype``)
+_COMPUTE: dict[str, torch.dtype] = {k: _DTYPES[compute_dtype(k)] for k in _DTYPES}
 _DEVICE_ALIASES = {"gpu": "cuda"}
 
 
@@ -108,7 +111,7 @@ def _check_tensor(tensor: Any) -> str:
         raise TypeError(f"Argument `tensor` must be a dense (strided) tensor. Received: tensor with "
                         f"layout={tensor.layout}")
     name = spec_dtype_of(tensor.dtype)
-    if any(st == 0 and n > 1 for st, n in zip(tensor.stride(), tensor.shape)):
+    if not tensor.is_contiguous() and any(st == 0 and n > 1 for st, n in zip(tensor.stride(), tensor.shape)):
         raise InitSpecError(
             "Argument `tensor` has internally overlapping memory (a stride-0 view such as "
             "expand()); its elements cannot hold independent values. Received: tensor with "
@@ -117,24 +120,27 @@ def _check_tensor(tensor: Any) -> str:
     return name
 
 
-def _check_generator(generator: Any, device: torch.device) -> torch.Generator | None:
-    """``generator`` must be None or a ``torch.Generator`` on ``device`` (cpu/cuda)."""
-    if generator is None:
-        return None
-    if not isinstance(generator, torch.Generator):
+def _check_generator(generator: Any) -> torch.Generator | None:
+    """``generator`` must be None or a ``torch.Generator`` (its device is checked by torch's first
+    draw; :func:`_generator_device_error` turns a mismatch into a clear error)."""
+    if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(
             f"Argument `generator` must be a torch.Generator or None. Received: generator={generator!r}"
         )
-    gdev = generator.device
-    same = gdev.type == device.type and (
-        gdev.index is None or device.index is None or gdev.index == device.index
-    )
-    if device.type != "meta" and not same:
-        raise InitSpecError(
-            f"Argument `generator` lives on {gdev} but the tensor is on {device}; create it with "
-            f"torch.Generator(device={str(device)!r}). Received: generator={generator!r}"
-        )
     return generator
+
+
+def _generator_device_error(generator: torch.Generator | None, device: torch.device) -> InitSpecError | None:
+    """The error to raise when ``generator`` cannot draw for a tensor on ``device``, else None."""
+    if generator is None or device.type == "meta":
+        return None
+    gdev = generator.device
+    if gdev.type == device.type and (gdev.index is None or device.index is None or gdev.index == device.index):
+        return None
+    return InitSpecError(
+        f"Argument `generator` lives on {gdev} but the tensor is on {device}; create it with "
+        f"torch.Generator(device={str(device)!r}). Received: generator={generator!r}"
+    )
 
 
 def torch_device(device: Any) -> torch.device:
@@ -185,8 +191,13 @@ def plan_for(scheme: Any, shape: Any, layout: Any = DEFAULT_LAYOUT, dtype: Any =
 
     For ``delta_orthogonal`` the plan's shape is the ``(*k, in, out)`` permutation of ``shape``
     (see :func:`delta_orthogonal_perm`)."""
-    shape = check_shape(shape)
-    key = (scheme, shape, layout, dtype, groups, fans, tuple(sorted(params.items())))
+    return _plan(scheme, check_shape(shape), layout, dtype, groups, fans, params)
+
+
+def _plan(scheme: Any, shape: tuple[int, ...], layout: Any, dtype: str, groups: int, fans: Any,
+          params: dict[str, Any]) -> Plan:
+    """:func:`plan_for` for a shape that is already a tuple of ints (a tensor's)."""
+    key = (scheme, shape, layout, dtype, groups, fans, tuple(sorted(params.items())) if params else ())
     try:
         hash(key)
     except TypeError:  # e.g. fans as a list, a Scheme object: resolve without the cache
@@ -219,6 +230,7 @@ def _phi(x: float) -> float:
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
+@functools.lru_cache(maxsize=1024)
 def normal_mass(a: float, b: float) -> float:
     """P(a < Z < b) for a standard normal Z, computed on the side where it is precise."""
     if a >= 0:
@@ -233,6 +245,7 @@ def _outside(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     return torch.lt(x, lo).logical_or_(torch.gt(x, hi))
 
 
+@functools.lru_cache(maxsize=1024)
 def open_interval_bounds(low: float, high: float, dtype: str) -> tuple[float, float]:
     """:func:`initspec.inner_bounds`, refusing intervals that hold no value of ``dtype``."""
     lo, hi = inner_bounds(low, high, dtype)
@@ -295,6 +308,7 @@ def _inverse_cdf_fill_(flat: torch.Tensor, mean: float, std: float, a: float, b:
     flat.copy_(z)
 
 
+@functools.lru_cache(maxsize=1024)
 def uniform_bounds(low: float, high: float, dtype: torch.dtype) -> tuple[float, float, bool]:
     """``(lo, hi, clamp)`` for ``uniform_(lo, hi)`` in ``dtype`` (float32/float64) to stay in
     [low, high): ``lo`` is the smallest representable value >= low, ``hi`` the largest < high.
@@ -319,6 +333,7 @@ def uniform_bounds(low: float, high: float, dtype: torch.dtype) -> tuple[float, 
     return float(lo_v), float(hi_v), any(float(w) > float(hi_v) for w in worst)
 
 
+@functools.lru_cache(maxsize=1024)
 def closed_low(low: float, dtype: str) -> float:
     """Smallest value representable in ``dtype`` that is >= ``low``."""
     if low == 0:
@@ -446,13 +461,13 @@ class TorchBackend(Primitives):
     def fast_normal(self, rng, plan):
         if plan.complex_rule is not None:
             return NotImplemented
-        buf = self._buffer(plan.shape, _DTYPES[compute_dtype(plan.dtype)])
+        buf = self._buffer(plan.shape, _COMPUTE[plan.dtype])
         return self._finish(buf.normal_(plan.mean, plan.std, generator=rng), plan, None)
 
     def fast_uniform(self, rng, plan):
         if plan.complex_rule is not None:
             return NotImplemented
-        buf = self._buffer(plan.shape, _DTYPES[compute_dtype(plan.dtype)])
+        buf = self._buffer(plan.shape, _COMPUTE[plan.dtype])
         fill_uniform_(buf, plan.low, plan.high, rng)
         clip = None
         if plan.dtype in LOW_PRECISION:
@@ -463,7 +478,7 @@ class TorchBackend(Primitives):
         if plan.complex_rule is not None:
             return NotImplemented
         clip = open_interval_bounds(plan.low, plan.high, plan.dtype)
-        buf = self._buffer(plan.shape, _DTYPES[compute_dtype(plan.dtype)])
+        buf = self._buffer(plan.shape, _COMPUTE[plan.dtype])
         fill_truncated_normal_(buf.view(-1), plan.mean, plan.std, plan.low, plan.high, rng)
         return self._finish(buf, plan, clip)
 
@@ -476,11 +491,23 @@ def initialize_(tensor: torch.Tensor, scheme: Any, *, layout: Any = DEFAULT_LAYO
     ``groups`` the convolution groups, ``fans=(fan_in, fan_out)`` overrides the fans (e.g. for
     biases), ``params`` are the scheme's parameters (``gain``, ``std``, ``low``...)."""
     dtype = _check_tensor(tensor)
-    gen = _check_generator(generator, tensor.device)
-    plan = plan_for(scheme, tuple(tensor.shape), layout, dtype, groups=groups, fans=fans, **params)
+    gen = _check_generator(generator)
+    plan = _plan(scheme, tuple(tensor.shape), layout, dtype, groups, fans, params)
     if tensor.is_meta:
         return tensor
-    with torch.no_grad():
+    try:
+        return _fill_(tensor, plan, layout, gen)
+    except RuntimeError as e:  # torch refuses a generator of another device at the first draw
+        err = _generator_device_error(gen, tensor.device)
+        if err is not None:
+            raise err from e
+        raise
+
+
+def _fill_(tensor: torch.Tensor, plan: Plan, layout: Any, gen: torch.Generator | None) -> torch.Tensor:
+    """Write ``plan``'s values into ``tensor`` (validated, not meta) and return it."""
+    # autograd only records in-place ops on tensors that require grad (Parameters, their views)
+    with torch.no_grad() if tensor.requires_grad else contextlib.nullcontext():
         if plan.sampler == "delta_orthogonal":
             perm = delta_orthogonal_perm(get_layout(layout), tuple(tensor.shape))
             if perm != tuple(range(tensor.dim())):  # sampled as (*k, in, out): permute back

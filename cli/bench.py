@@ -23,6 +23,8 @@ DEFAULT_BACKENDS = "numpy,torch,tensorflow,jax"
 #: wall-clock limit for one backend's subprocess
 DEFAULT_TIMEOUT_S = 1800
 STDERR_TAIL_CHARS = 2000
+#: table width when stdout is not a terminal (rich would use 80 columns and wrap every cell)
+PIPE_WIDTH = 180
 
 
 def parse_backends(text: str) -> list[str]:
@@ -136,7 +138,7 @@ def register(app) -> None:  # noqa: ANN001
             raise fail(str(e)) from None
         if device not in ("cpu", "gpu"):
             raise fail(f"--device must be 'cpu' or 'gpu'. Received: --device={device!r}")
-        console = Console()
+        console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
         start = time.perf_counter()
         records = []
         for name in names:
