@@ -1,4 +1,4 @@
-"""Figures of the report as inline SVG strings (matplotlib, Agg-free SVG canvas, no pyplot).
+"""Figures of the report as inline SVG strings (matplotlib's SVG canvas; no pyplot, no GUI).
 
 Speed: tick creation dominates matplotlib's cost, so each figure kind is built once and reused:
 between plots only the data artists are removed (``_reset``), keeping axes and ticks. Size: text
@@ -140,9 +140,8 @@ class Plotter:
     """Builds the report's figures; one reusable matplotlib figure per kind."""
 
     def __init__(self) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)  # never a GUI; SVG goes through backend_svg below
+        # No pyplot and no matplotlib.use(): a bare Figure never touches a GUI or the caller's
+        # chosen backend; savefig(format="svg") renders through matplotlib's SVG canvas.
         from matplotlib.figure import Figure
 
         self._Figure = Figure
@@ -231,9 +230,9 @@ class Plotter:
             band = ""
             if half is not None:
                 ax_c.axhspan(-half, half, color=BAND_COLOR, lw=0, zorder=0)
-                band = f"; grey: KS band at α={group.alpha:.2g}"
+                band = f", grey: KS α={group.alpha:.2g}"
             ax_c.axhline(0.0, color=SPEC_COLOR, lw=0.6)
-            ax_h.set_title(f"{group.title}: density", loc="left")
+            ax_h.set_title(f"{group.scheme} {group.dtype}: density", loc="left")
             ax_c.set_title(f"ECDF − spec CDF{band}", loc="left")
             ax_h.legend(loc="upper right")
             return self._svg(fig, (ax_h, ax_c), f"Histograms and CDF difference for {group.title}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -9,12 +10,20 @@ import pytest
 from initspec.cli import main
 from initspec.conformance.results import write_atomic
 
+from .fake_results import make_results
+
 USAGE_ERROR = 2
 
 
+@pytest.fixture(scope="module")
+def tiny_doc() -> dict:
+    """A quick document: one scheme, no experiments (these tests are about the command line)."""
+    return make_results(schemes=("glorot_uniform",), experiments=False, n=500)
+
+
 @pytest.fixture
-def results_path(tmp_path, small_doc):
-    return write_atomic(tmp_path / "results.json", small_doc)
+def results_path(tmp_path, tiny_doc):
+    return write_atomic(tmp_path / "results.json", tiny_doc)
 
 
 def _one_line_error(capsys) -> str:
@@ -36,9 +45,10 @@ def test_default_out_next_to_results(results_path):
     assert results_path.with_suffix(".html").is_file()
 
 
-def test_against(tmp_path, results_path, small_doc):
-    small_doc["backends"][0]["versions"]["numpy"] = "9.9.9"
-    base = write_atomic(tmp_path / "base.json", small_doc)
+def test_against(tmp_path, results_path, tiny_doc):
+    base_doc = copy.deepcopy(tiny_doc)
+    base_doc["backends"][0]["versions"]["numpy"] = "9.9.9"
+    base = write_atomic(tmp_path / "base.json", base_doc)
     out = tmp_path / "diff.html"
     assert main(["report", str(results_path), "--against", str(base), "--out", str(out)]) == 0
     assert "9.9.9" in out.read_text(encoding="utf-8")
