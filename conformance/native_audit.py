@@ -53,9 +53,7 @@ MAX_AUDIT_ELEMENTS = 4_000_000
 #: relative std error resolved by complex audits: JAX's complex truncated normal has std
 #: 0.96196/0.95311 = 1.0093 x the target, so the draw must resolve well under 1% in std
 COMPLEX_REL_STD_ERR = 0.003
-#: logical (n_in, n_out, kernel side) triples of the fan probe: in, out and receptive field vary
-#: independently (4x each), so log-variance regression separates fan_in/fan_out/avg/none
-PROBE_LOGICAL = ((32, 32, 3), (128, 32, 3), (32, 128, 3), (32, 32, 5), (128, 128, 1))
+
 
 
 @dataclass(frozen=True)
@@ -162,15 +160,20 @@ def audit_shape(case: AuditCase, alpha: float, plan_n: Callable[..., int]) -> tu
 
 
 def probe_shapes(entry: NativeInit) -> list[tuple[int, ...]]:
-    """Fan-probe shapes in the entry's layout and rank (see :data:`PROBE_LOGICAL`)."""
+    """Fan-probe shapes in the entry's layout AND rank (a ``Conv2d`` needs rank 4): the fan
+    probe's logical points (``fanprobe.PROBE_POINTS``: in, out and receptive field varied
+    independently), the receptive field as a square kernel."""
+    from initspec.conformance.fanprobe import DENSE_PROBE_POINTS, PROBE_POINTS
+
     rank = draw_rank(entry)
+    if rank == 2:
+        return [layout_shape(entry.layout, 2, i, o, ()) for i, o, _ in DENSE_PROBE_POINTS]
     out = []
-    for n_in, n_out, k in PROBE_LOGICAL:
-        kernel = (k,) * (rank - 2)
-        if rank == 2:
-            n_in, n_out = n_in * 2, n_out * 2  # dense: keep enough elements per draw
+    for n_in, n_out, rec in PROBE_POINTS:
+        side = math.isqrt(rec)
+        kernel = (side,) * (rank - 2) if side**2 == rec and rank == CONV_RANK else (rec,) + (1,) * (rank - 3)
         out.append(layout_shape(entry.layout, rank, n_in, n_out, kernel))
-    return list(dict.fromkeys(out))
+    return out
 
 
 # ---------------------------------------------------------------------------- audit
@@ -283,27 +286,34 @@ def audit_case(case: AuditCase, *, backend: str, seed: int, alpha: float, probes
                                               "std_ratio": _std_ratio(values, sp)}
             if bad:
                 finding["departures"].append(check_sentence(bad[0], f"{suggests} (what the name suggests)"))
-    det = C.check_determinism(lambda s: case.values(shape, s), (seed, seed + 1), meta, plan=claimed_plan)
+    # determinism on the first fan-probe shape: small, and already compiled for the probe (JAX)
+    det_shape = probe_shapes(e)[0]
+    det_plan = weight_plan(e, det_shape, case.dtype, case.params)
+    det = C.check_determinism(lambda s: case.values(det_shape, s), (seed, seed + 1), meta, plan=det_plan)
     checks += _to_finding(det)
-    if det:
-        for c in _failed(det):
-            finding["departures"].append(f"Not reproducible from its seed: {c.get('message')}")
+    reproducible = not _failed(det)
+    for c in _failed(det):
+        finding["departures"].append(f"Not reproducible from its seed: {c.get('message')}")
     if probes and _probe_applies(e):
         pc, probe = _probe(case, seed, alpha, claimed_plan, meta)
         checks += pc
         finding["measured"]["fan_probe"] = probe
-        if probe is not None:
+        if probe and "error" not in probe:
             finding["spec_terms"] += f". Measured: {describe_probe(probe)}"
+        elif probe:
+            finding["departures"].append(f"The fan probe could not run: {probe['error']}")
         if _failed(pc):
             confirmed = False
             finding["departures"].append(check_sentence(_failed(pc)[0], "the spec's fan rule"))
-    finding["verdict"] = "matches" if confirmed and name_ok else "departs"
+    finding["measured"]["reproducible"] = reproducible
+    finding["verdict"] = "matches" if confirmed and name_ok and reproducible else "departs"
     return checks, finding
 
 
 def _probe_applies(e: NativeInit) -> bool:
-    """Probe natives whose variance depends on the fans (variance scaling, layer biases)."""
-    return get_scheme(e.scheme).family == "variance_scaling" or e.bias_of == "fan_in"
+    """Probe natives whose variance is a fan rule (weights; a bias vector has no fans of its own,
+    its fan_in dependence is checked by the claimed law's bounds at the audit shape)."""
+    return get_scheme(e.scheme).family == "variance_scaling" and e.role != "bias"
 
 
 def _probe(case: AuditCase, seed: int, alpha: float, plan: Plan, meta: dict[str, Any]
@@ -312,13 +322,11 @@ def _probe(case: AuditCase, seed: int, alpha: float, plan: Plan, meta: dict[str,
 
     e = case.entry
     try:
-        probe = fanprobe.probe_fans(lambda shape: case.values(shape, seed), e.layout,
+        probe = fanprobe.probe_fans(lambda shape, s: case.values(shape, s), e.layout,
                                     shapes=probe_shapes(e), seed=seed)
     except Exception as err:  # noqa: BLE001
         return [], {"error": f"{type(err).__name__}: {err}"}
-    if e.role == "bias":  # the probe reports how the bias scales; the spec plan has fixed bounds
-        return [], _jsonable(probe)
-    return _to_finding(fanprobe.fan_check(probe, plan, meta)), _jsonable(probe)
+    return _to_finding(fanprobe.fan_check(probe, plan, meta, alpha=alpha)), _jsonable(probe)
 
 
 def _jsonable(probe: dict[str, Any]) -> dict[str, Any]:

@@ -369,10 +369,13 @@ def print_summary(doc: dict[str, Any], console: Any = None, max_failures: int = 
     for run in doc.get("backends", []):
         cs = [x for x in doc["checks"] if x.get("backend") == run["backend"] and x.get("device") == run["device"]]
         n = {v: sum(1 for x in cs if x.get("verdict") == v) for v in ("pass", "fail", "finding", "skip", "unavailable")}
-        status = run.get("status", "?") if run.get("status") == "ok" else f"{run.get('status')}: {run.get('reason')}"
-        t.add_row(run["backend"], run["device"], status[:60], *(str(n[v]) for v in n),
+        t.add_row(run["backend"], run["device"], str(run.get("status", "?")), *(str(n[v]) for v in n),
                   f"{run.get('duration_s', 0):.1f}")
     c.print(t)
+    for run in doc.get("backends", []):
+        if run.get("status") != "ok":
+            c.print(f"{run['backend']}/{run['device']} {run.get('status')}: {str(run.get('reason'))[:300]}",
+                    highlight=False)
     departs = [f for f in doc.get("native", []) if f.get("verdict") == "departs"]
     if doc.get("native"):
         c.print(f"native audit: {len(doc['native'])} natives, {len(departs)} depart from their name or description")

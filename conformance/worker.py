@@ -30,7 +30,7 @@ from initspec.backends import BACKENDS, BackendUnavailable, load
 from initspec.distributions import Plan, resolve
 from initspec.errors import unknown
 from initspec.layouts import translate
-from initspec.schemes import SCHEMES, get_scheme
+from initspec.schemes import get_scheme
 
 PROGRESS_PREFIX = "@@initspec-progress "
 DEVICES = ("cpu", "gpu")
@@ -38,15 +38,17 @@ DEVICES = ("cpu", "gpu")
 BACKEND_FRAMEWORK = {"torch": "torch", "tensorflow": "keras", "jax": "jax"}
 #: families whose shape has a fixed meaning regardless of layout: never translated
 UNTRANSLATED_FAMILIES = ("dirac", "delta_orthogonal")
-#: named variance-scaling schemes whose fan rule the fan probe recovers from the adapter
-PROBED_SCHEMES = tuple(
-    n for n, s in SCHEMES.items() if s.family == "variance_scaling" and n != "variance_scaling"
-)
+#: schemes whose fan rule the fan probe recovers from each adapter: one per fan mode and
+#: distribution family (every named scheme's std is already checked on a dense and a conv shape
+#: by the matrix, which pins its fans; the probe adds the black-box view at 6 shapes)
+PROBED_SCHEMES = ("glorot_uniform", "he_normal", "lecun_truncated_normal")
 HIST_BINS = 60
 CDF_POINTS = 60
 #: the histogram range of unbounded laws: spec quantiles (1 - HIST_COVERAGE)/2 .. (1 + HIST_COVERAGE)/2
 HIST_COVERAGE = 0.999
 SEED_MODULUS = 2**31 - 1
+#: largest seed ``initspec.conformance.experiments.ExperimentConfig`` accepts
+EXPERIMENT_SEED_MAX = 2000
 #: statistical tests budgeted per native call and law (check_draw's real continuous set)
 NATIVE_TESTS_PER_CALL = 5
 
@@ -84,6 +86,11 @@ Progress = Callable[[dict[str, Any]], None]
 def case_seed(base: int, *key: int) -> int:
     """A per-case seed derived from the run's base seed (independent streams, < 2**31)."""
     return int(np.random.SeedSequence([base, *key]).generate_state(1)[0]) % SEED_MODULUS
+
+
+def experiment_seed(seed: int) -> int:
+    """The experiments' seed for a run seed (their validated range is 0..EXPERIMENT_SEED_MAX)."""
+    return seed % (EXPERIMENT_SEED_MAX + 1)
 
 
 @dataclass
@@ -259,14 +266,17 @@ class Worker:
         total += 1 if cfg.experiments else 0
         self._emit("start", total=total)
         alpha = self._alpha_per_test(C, cases, devices, natives)
+        timings = self.part.setdefault("timings", {"import_s": round(time.perf_counter() - t0, 3)})
         for dev in devices:
             t_dev = time.perf_counter()
             self._run_device(C, mod, dev, cases, alpha)
+            timings[f"{dev}_s"] = round(time.perf_counter() - t_dev, 3)
             self.part["backends"].append({
                 "backend": cfg.backend, "device": dev, "status": "ok", "reason": None, "versions": versions,
                 "device_name": _safe(lambda: _device_name(cfg.backend, dev), None),
                 "duration_s": round(time.perf_counter() - t_dev, 3),
             })
+        t_nat = time.perf_counter()
         if natives:
             from initspec.conformance.native_audit import audit_framework
 
@@ -281,8 +291,11 @@ class Worker:
             from initspec.conformance.native_audit import unavailable_findings
 
             self.part["native"].extend(unavailable_findings(fw, reason))
+        timings["natives_s"] = round(time.perf_counter() - t_nat, 3)
+        t_exp = time.perf_counter()
         if cfg.experiments:
             self._experiments()
+        timings["experiments_s"] = round(time.perf_counter() - t_exp, 3)
         self.part["duration_s"] = round(time.perf_counter() - t0, 3)
         self._emit("done")
         return self.part
@@ -406,8 +419,8 @@ class Worker:
             seed = case_seed(cfg.seed, 10_000 + i)
             self._emit("step", label=f"{device} fan probe {scheme}")
 
-            def draw(shape: tuple[int, ...], _s: str = scheme, _seed: int = seed) -> np.ndarray:
-                return mod.to_numpy(mod.sample(_s, tuple(shape), layout=layout, dtype="float32", seed=_seed,
+            def draw(shape: tuple[int, ...], s: int, _scheme: str = scheme) -> np.ndarray:
+                return mod.to_numpy(mod.sample(_scheme, tuple(shape), layout=layout, dtype="float32", seed=s,
                                                device=device))
 
             meta = {"backend": cfg.backend, "device": device, "subject": "initspec", "native_name": None,
@@ -415,7 +428,7 @@ class Worker:
                     "reproduce": f"initspec identify initspec.backends.{cfg.backend}:{scheme} --layout {layout}"}
             try:
                 result = fanprobe.probe_fans(draw, layout, seed=seed)
-                self.part["checks"].extend(fanprobe.fan_check(result, scheme, meta))
+                self.part["checks"].extend(fanprobe.fan_check(result, scheme, meta, alpha=alpha))
             except Exception as e:  # noqa: BLE001
                 self.part["checks"].append(base_check(
                     meta, {"scheme": scheme, "layout": layout, "dtype": "float32"}, "fan_probe", "fan", "fail",
@@ -424,13 +437,14 @@ class Worker:
     def _experiments(self) -> None:
         self._emit("step", label="experiments")
         try:
-            from initspec.conformance.experiments import run_experiments
+            from initspec.conformance.experiments import DEFAULT, QUICK, run_experiments
         except ImportError as e:
             self.note(f"experiments skipped: initspec.conformance.experiments is not available ({e})")
             return
         try:
-            self.part["experiments"] = run_experiments(self.cfg.backend, {"seed": self.cfg.seed,
-                                                                         "quick": self.cfg.quick})
+            base = QUICK if self.cfg.quick else DEFAULT
+            self.part["experiments"] = run_experiments(self.cfg.backend,
+                                                       base.with_(seed=experiment_seed(self.cfg.seed)))
         except Exception as e:  # noqa: BLE001 - experiments never abort the conformance run
             self.note(f"experiments failed on {self.cfg.backend}: {type(e).__name__}: {e}")
             self.part["experiments_error"] = traceback.format_exc(limit=5)
@@ -485,6 +499,22 @@ def _native_dtype(x: Any) -> str | None:
         return str(dt)
 
 
+def jsonable(o: Any) -> Any:
+    """``o`` with complex numbers as ``[re, im]``, tuples as lists and numpy scalars/arrays as
+    Python values (the results document is plain JSON)."""
+    if isinstance(o, dict):
+        return {str(k): jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [jsonable(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return jsonable(o.tolist())
+    if isinstance(o, np.generic):
+        o = o.item()
+    if isinstance(o, complex):
+        return [o.real, o.imag]
+    return o
+
+
 def _print_progress(ev: dict[str, Any]) -> None:
     sys.stdout.write(PROGRESS_PREFIX + json.dumps(ev) + "\n")
     sys.stdout.flush()
@@ -503,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = WorkerConfig(**raw)
     part = Worker(cfg, _print_progress).run()
     part["config"] = asdict(cfg)
-    write_atomic(args.out, part)
+    write_atomic(args.out, jsonable(part))
     return 0
 
 
