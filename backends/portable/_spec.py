@@ -5,9 +5,10 @@ Everything that decides a value is here, written once against two small vocabula
 float32 arithmetic) that NumPy, torch, TensorFlow and JAX each implement with their own tensor
 ops. The transforms use only IEEE-754 float32 ``+ - * /``, ``sqrt``, comparisons/selects and
 bit casts (no library ``log``/``sin``/``erfinv``, whose last bits differ between frameworks), and
-every constant is rounded to float32 in Python first, so a backend that follows IEEE
-round-to-nearest without fusing a multiply and an add into one FMA reproduces the reference bit
-for bit. The measured agreement is recorded by ``initspec portable check``.
+every constant is rounded to float32 in Python first. Every product that feeds a sum goes
+through :meth:`FloatOps.rnd`, which keeps a compiler from fusing the two into one FMA (a
+different rounding). A backend that follows IEEE round-to-nearest for these ops therefore
+reproduces the reference bit for bit. The measured agreement is recorded by ``initspec portable check``.
 """
 
 from __future__ import annotations
@@ -171,6 +172,12 @@ class FloatOps(WordOps):
     def maximum(self, x: Any, y: Any) -> Any:
         raise NotImplementedError
 
+    def rnd(self, x: Any) -> Any:
+        """A product that feeds a sum, rounded to float32 *before* the sum: identity where each op
+        is its own kernel (NumPy, eager torch/TF); a contraction fence where a compiler could
+        fuse ``a * b + c`` into one FMA (XLA does, on CPU and GPU)."""
+        return x
+
     # element indexing ---------------------------------------------------------------------
     def iota(self, n: int) -> Any:
         """Word array ``0 .. n-1`` (block indices of a whole tensor)."""
@@ -217,16 +224,18 @@ def log_pos(ops: FloatOps, x: Any) -> Any:
     s = f / (f + 2.0)
     z = s * s
     w = z * z
-    r = z * (w * LG3 + LG1) + w * (w * LG4 + LG2)
-    hfsq = f * f * 0.5
+    rd = ops.rnd
+    r = rd(z * (rd(w * LG3) + LG1)) + rd(w * (rd(w * LG4) + LG2))
+    hfsq = rd(f * f) * 0.5
     dk = ops.to_f32(k)
-    return s * (hfsq + r) + dk * LN2_LO - hfsq + f + dk * LN2_HI
+    return rd(s * (hfsq + r)) + rd(dk * LN2_LO) - hfsq + f + rd(dk * LN2_HI)
 
 
-def _horner(x: Any, coeffs: tuple[float, ...]) -> Any:
-    acc = x * coeffs[0] + coeffs[1]
+def _horner(ops: FloatOps, x: Any, coeffs: "tuple[float, ...] | list[Any]") -> Any:
+    """``((c0 x + c1) x + c2) ...`` with every product rounded before its sum (no FMA)."""
+    acc = ops.rnd(x * coeffs[0]) + coeffs[1]
     for c in coeffs[2:]:
-        acc = acc * x + c
+        acc = ops.rnd(acc * x) + c
     return acc
 
 
@@ -234,13 +243,6 @@ def _select(ops: FloatOps, central: Any, mid: Any, coeffs: dict[str, tuple[float
     """Per-element coefficients of the PPND7 region each element is in."""
     return [ops.where(central, c, ops.where(mid, m, f))
             for c, m, f in zip(coeffs["central"], coeffs["mid"], coeffs["far"])]
-
-
-def _horner_arrays(x: Any, coeffs: list[Any]) -> Any:
-    acc = x * coeffs[0] + coeffs[1]
-    for c in coeffs[2:]:
-        acc = acc * x + c
-    return acc
 
 
 def ndtri(ops: FloatOps, p: Any) -> Any:
@@ -253,9 +255,9 @@ def ndtri(ops: FloatOps, p: Any) -> Any:
     central = c >= -PPND7_SPLIT1
     t = ops.sqrt(log_pos(ops, q) * -1.0)
     mid = t <= PPND7_SPLIT2
-    s = ops.where(central, PPND7_CONST1 - c * c, t - ops.where(mid, PPND7_CONST2, PPND7_SPLIT2))
-    num = _horner_arrays(s, _select(ops, central, mid, PPND7_NUM))
-    den = _horner_arrays(s, _select(ops, central, mid, PPND7_DEN)) * s + 1.0
+    s = ops.where(central, PPND7_CONST1 - ops.rnd(c * c), t - ops.where(mid, PPND7_CONST2, PPND7_SPLIT2))
+    num = _horner(ops, s, _select(ops, central, mid, PPND7_NUM))
+    den = ops.rnd(_horner(ops, s, _select(ops, central, mid, PPND7_DEN)) * s) + 1.0
     x = num * ops.where(central, c, -1.0) / den
     return ops.where(upper, -x, x)
 
@@ -268,8 +270,8 @@ def unit_circle(ops: FloatOps, w: Any) -> tuple[Any, Any]:
     t = (ops.to_f32(ops.band(ops.shr(w, 8), 0x1FFFFF)) * 2.0 + 1.0) * TWO_M22
     th = t * PI_4
     z = th * th
-    s = th * (_horner(z, SIN_C[::-1]) * z + 1.0)
-    c = _horner(z, COS_C[::-1]) * z + 1.0
+    s = th * (ops.rnd(_horner(ops, z, SIN_C[::-1]) * z) + 1.0)
+    c = ops.rnd(_horner(ops, z, COS_C[::-1]) * z) + 1.0
     swap = ops.band(sym, 1) == 1
     x, y = ops.where(swap, s, c), ops.where(swap, c, s)
     x = ops.where(ops.band(sym, 2) == 2, -x, x)
@@ -377,19 +379,19 @@ def transform(ops: FloatOps, kind: str, words: tuple[Any, ...], prm: dict[str, A
     """
     w0 = words[0]
     if kind == "uniform":
-        return clip(ops, u01(ops, w0) * prm["span"] + prm["low"], prm["lo"], prm["hi"]), None
+        return clip(ops, ops.rnd(u01(ops, w0) * prm["span"]) + prm["low"], prm["lo"], prm["hi"]), None
     if kind == "normal":
-        p = clip(ops, v_open(ops, w0) * prm["dp"] + prm["pa"], FLT_MIN, ONE_MINUS_ULP)
-        x = ndtri(ops, p) * prm["sign"] * prm["std"] + prm["mean"]
+        p = clip(ops, ops.rnd(v_open(ops, w0) * prm["dp"]) + prm["pa"], FLT_MIN, ONE_MINUS_ULP)
+        x = ops.rnd(ndtri(ops, p) * prm["sign"] * prm["std"]) + prm["mean"]
         return clip(ops, x, prm["lo"], prm["hi"]), None
     w1 = words[1]
     if kind == "complex_gaussian":
-        re = ndtri(ops, v_open(ops, w0)) * prm["s"] + prm["mean"]
+        re = ops.rnd(ndtri(ops, v_open(ops, w0)) * prm["s"]) + prm["mean"]
         return re, ndtri(ops, v_open(ops, w1)) * prm["s"]
     if kind == "complex_disk":
         r = ops.sqrt(u01(ops, w0)) * prm["radius"]
     elif kind == "complex_truncated":  # |w|^2 / sigma^2 ~ Exp(1) truncated to [0, bound^2]
-        r = ops.sqrt(log_pos(ops, v_open(ops, w0) * prm["c"] + prm["e0"]) * -1.0) * prm["sigma"]
+        r = ops.sqrt(log_pos(ops, ops.rnd(v_open(ops, w0) * prm["c"]) + prm["e0"]) * -1.0) * prm["sigma"]
     else:  # pragma: no cover - recipe table and transforms out of sync
         raise AssertionError(kind)
     x, y = unit_circle(ops, w1)
