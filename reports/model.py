@@ -36,7 +36,11 @@ FAN_RTOL = 1e-9
 #: Keys accepted for a per-layer curve, first match wins.
 ACT_STD_KEYS = ("act_std", "activation_std", "std")
 GRAD_NORM_KEYS = ("grad_norm", "gradient_norm", "grad_norms")
-LOSS_KEYS = ("loss", "loss_curve", "losses")
+LOSS_KEYS = ("loss_curve", "losses", "loss")
+#: The metric tabulated per init and backend for symmetry and trainability rows.
+PIVOT_METRIC = "final_loss"
+#: Keys naming what an experiment row initialised with, first match wins.
+INIT_KEYS = ("label", "init", "scheme")
 DEPTH_KEYS = ("depth", "layers", "x")
 
 
@@ -544,6 +548,11 @@ def curve_xy(row: Mapping[str, Any], ykeys: Sequence[str]) -> tuple[list[float],
     return x, y
 
 
+def init_name(r: Mapping[str, Any]) -> str:
+    """What an experiment row initialised with: its ``label``, ``init`` key or ``scheme``."""
+    return str(first(r, INIT_KEYS, "?"))
+
+
 def signal_panels(experiments: Mapping[str, Any] | None) -> list[tuple[str, list[Curve], list[Curve]]]:
     """Per activation: (activation, activation-std curves, gradient-norm curves)."""
     if not experiments:
@@ -552,41 +561,95 @@ def signal_panels(experiments: Mapping[str, Any] | None) -> list[tuple[str, list
     for r in experiments.get("signal") or []:
         act = str(r.get("activation", "?"))
         acts, grads = by_act.setdefault(act, ([], []))
-        label = f"{r.get('scheme', '?')} · {r.get('backend', '?')}"
+        name, backend = init_name(r), str(r.get("backend", "?"))
         for keys, dest in ((ACT_STD_KEYS, acts), (GRAD_NORM_KEYS, grads)):
             xy = curve_xy(r, keys)
             if xy:
-                dest.append(Curve(label, *xy, str(r.get("scheme", "?")), str(r.get("backend", "?"))))
+                dest.append(Curve(f"{name} · {backend}", *xy, name, backend))
     return [(a, *v) for a, v in by_act.items()]
 
 
 def loss_curves(rows: Iterable[Mapping[str, Any]]) -> list[Curve]:
-    """Loss curves of symmetry/trainability rows (color by scheme, style by backend)."""
+    """Loss curves of symmetry/trainability rows (colour by init, style by backend)."""
     out = []
     for r in rows:
-        xy = curve_xy({"y": first(r, LOSS_KEYS)}, ("y",))
+        curve = next((r[k] for k in LOSS_KEYS if isinstance(r.get(k), (list, tuple))), None)
+        xy = curve_xy({"y": curve}, ("y",))
         if xy:
-            extra = f" · {r['activation']}" if r.get("activation") else ""
-            out.append(Curve(f"{r.get('scheme', '?')}{extra} · {r.get('backend', '?')}", *xy,
-                             str(r.get("scheme", "?")), str(r.get("backend", "?"))))
+            name, backend = init_name(r), str(r.get("backend", "?"))
+            out.append(Curve(f"{name} · {backend}", *xy, name, backend))
     return out
 
 
-def scalar_table(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
-    """Columns and rows of the scalar (non-list, non-dict) fields of experiment rows."""
+@dataclass
+class ScalarTable:
+    """Experiment rows as a table of their scalar fields; fields equal in every row are pulled
+    out into ``constants`` (shown once above the table)."""
+
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    constants: dict[str, Any]
+
+
+def scalar_table(rows: Sequence[Mapping[str, Any]]) -> ScalarTable:
+    """The scalar (non-list, non-dict) fields of experiment rows."""
     cols: list[str] = []
     for r in rows:
         cols += [k for k, v in r.items() if k not in cols and not isinstance(v, (list, tuple, dict))]
-    return cols, [{k: r.get(k) for k in cols} for r in rows]
+    table = [{k: r.get(k) for k in cols} for r in rows]
+    constants = {k: table[0][k] for k in cols if len(table) > 1 and all(t[k] == table[0][k] for t in table)}
+    keep: list[str] = []
+    for k in cols:  # drop constants and columns that repeat an earlier one (label == init == scheme)
+        if k not in constants and not any(all(t[k] == t[j] for t in table) for j in keep):
+            keep.append(k)
+    return ScalarTable(keep, [{k: t[k] for k in keep} for t in table], constants)
 
 
-def symmetry_pivot(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str], dict[tuple[str, str], Mapping[str, Any]]] | None:
-    """Symmetry rows as scheme x backend (None when rows lack the ``distinct_units`` field)."""
-    if not rows or not all("distinct_units" in r for r in rows):
+@dataclass
+class MetricPivot:
+    """One scalar metric of experiment rows as (init [· activation]) x backend."""
+
+    metric: str
+    rows: list[str]
+    backends: list[str]
+    cells: dict[tuple[str, str], Any]
+
+
+def metric_pivot(rows: Sequence[Mapping[str, Any]], metric: str) -> MetricPivot | None:
+    """``metric`` per init (and activation when rows differ in it) and backend; None when no
+    row has the metric."""
+    if not any(metric in r for r in rows):
         return None
-    schemes = list(dict.fromkeys(str(r.get("scheme", "?")) for r in rows))
+    acts = {r.get("activation") for r in rows}
+
+    def key(r: Mapping[str, Any]) -> str:
+        return init_name(r) + (f" · {r.get('activation')}" if len(acts) > 1 else "")
+
+    names = list(dict.fromkeys(key(r) for r in rows))
     backends = list(dict.fromkeys(str(r.get("backend", "?")) for r in rows))
-    return schemes, backends, {(str(r.get("scheme", "?")), str(r.get("backend", "?"))): r for r in rows}
+    return MetricPivot(metric, names, backends, {(key(r), str(r.get("backend", "?"))): r.get(metric) for r in rows})
+
+
+def symmetry_cell(r: Mapping[str, Any]) -> tuple[str, str]:
+    """``(distinct / units, rank)`` text of a symmetry row: per hidden layer when the row has
+    ``layers``, else from its top-level ``distinct_units``/``units``/``rank``."""
+    layers = [L for L in r.get("layers") or [] if isinstance(L, Mapping)]
+    if layers:
+        units = ", ".join(f"{L.get('distinct_units', '?')}/{L.get('units', '?')}" for L in layers)
+        ranks = ", ".join(str(L.get("rank", "?")) for L in layers)
+        return units, ranks
+    rank = r.get("rank")
+    return f"{r.get('distinct_units', '?')}/{r.get('units', '?')}", "" if rank is None else str(rank)
+
+
+def symmetry_pivot(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str], dict[tuple[str, str], tuple[str, str]]] | None:
+    """Symmetry rows as init x backend cells of :func:`symmetry_cell` (None when the rows have
+    neither ``layers`` nor ``distinct_units``)."""
+    if not rows or not all("layers" in r or "distinct_units" in r for r in rows):
+        return None
+    inits = list(dict.fromkeys(init_name(r) for r in rows))
+    backends = list(dict.fromkeys(str(r.get("backend", "?")) for r in rows))
+    return inits, backends, {(init_name(r), str(r.get("backend", "?"))): symmetry_cell(r) for r in rows}
 
 
 def claim_backends(claims: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -88,8 +88,6 @@ def context(results: Mapping[str, Any], against: Mapping[str, Any] | None = None
     """Everything the template shows."""
     sections = model.scheme_sections(results)
     exp = results.get("experiments") or None
-    sym_cols, sym_rows = model.scalar_table((exp or {}).get("symmetry") or [])
-    tr_cols, tr_rows = model.scalar_table((exp or {}).get("trainability") or [])
     claims = list((exp or {}).get("claims") or [])
     return {
         "r": results,
@@ -108,9 +106,11 @@ def context(results: Mapping[str, Any], against: Mapping[str, Any] | None = None
         "experiments": exp,
         "claims": claims,
         "claim_backends": model.claim_backends(claims),
-        "sym_table": (sym_cols, sym_rows),
+        "sym_table": model.scalar_table((exp or {}).get("symmetry") or []),
         "sym_pivot": model.symmetry_pivot((exp or {}).get("symmetry") or []),
-        "tr_table": (tr_cols, tr_rows),
+        "tr_table": model.scalar_table((exp or {}).get("trainability") or []),
+        "sym_loss": model.metric_pivot((exp or {}).get("symmetry") or [], model.PIVOT_METRIC),
+        "tr_loss": model.metric_pivot((exp or {}).get("trainability") or [], model.PIVOT_METRIC),
         "seeds": seeds(results),
         "diff": diff_results(results, against) if against is not None else None,
         "ratio_notable": RATIO_CHANGE_NOTABLE,

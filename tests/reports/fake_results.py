@@ -238,23 +238,31 @@ def _experiments(backends: Sequence[str], depth: int, steps: int, rng: np.random
             noise = np.exp(rng.normal(0, 0.01, depth).cumsum())
             act_std = (f ** layers * noise).tolist()
             grad = (f ** (depth - layers + 1) * noise[::-1]).tolist()
-            signal.append({"backend": b, "scheme": scheme, "activation": act, "depth": layers.tolist(),
-                           "act_std": act_std, "grad_norm": grad, "saturation": 0.0 if act == "relu" else 0.02})
+            signal.append({"backend": b, "weights_from": b, "init": scheme, "label": scheme, "scheme": scheme,
+                           "params": {}, "activation": act, "depth": depth, "width": 256, "loss": 1.0,
+                           "act_std": act_std, "grad_norm": grad, "saturation": [0.0] * depth,
+                           "nonfinite_layer": None})
     t = np.arange(steps)
     symmetry, train = [], []
     for scheme, distinct, rate in (("zeros", 1, 0.0), ("constant", 1, 0.002), ("normal", 256, 0.03),
                                    ("glorot_uniform", 256, 0.04)):
         for b in backends:
-            loss = 2.3 * np.exp(-rate * t) + 0.02 + rng.normal(0, 0.003, steps).cumsum() * 0.01
-            symmetry.append({"backend": b, "scheme": scheme, "units": 256, "distinct_units": distinct,
-                             "rank": 1 if distinct == 1 else 64, "loss": np.abs(loss).tolist()})
+            loss = np.abs(2.3 * np.exp(-rate * t) + 0.02 + rng.normal(0, 0.003, steps).cumsum() * 0.01)
+            layers_ = [{"layer": i + 1, "units": 64, "distinct_units": min(distinct, 64), "distinct_outputs": 1,
+                        "distinct_grads": 1, "rank": 1 if distinct == 1 else 64, "max_weight_change": 0.01}
+                       for i in range(2)]
+            symmetry.append({"backend": b, "weights_from": b, "init": scheme, "label": scheme, "scheme": scheme,
+                             "params": {}, "activation": "tanh", "steps": steps, "lr": 0.1, "layers": layers_,
+                             "loss_curve": loss.tolist(), "initial_loss": float(loss[0]),
+                             "final_loss": float(loss[-1]), "baseline_loss": 2.3})
     for scheme, rate in (("he_normal", 0.05), ("lecun_normal", 0.02), ("glorot_uniform", 0.03)):
         for b in backends:
             r = rate * (0.4 if (b, scheme) == ("jax", "glorot_uniform") else 1.0)
             loss = np.abs(2.3 * np.exp(-r * t) + 0.01 + rng.normal(0, 0.002, steps))
-            train.append({"backend": b, "scheme": scheme, "activation": "tanh", "final_loss": float(loss[-1]),
-                          "steps_to_0.1": int(np.argmax(loss < 0.1)) if (loss < 0.1).any() else None,
-                          "diverged": False, "loss": loss.tolist()})
+            train.append({"backend": b, "weights_from": b, "init": scheme, "label": scheme, "scheme": scheme,
+                          "params": {}, "activation": "tanh", "depth": 8, "width": 128, "steps": steps, "lr": 0.05,
+                          "initial_loss": float(loss[0]), "final_loss": float(loss[-1]), "baseline_loss": 2.3,
+                          "loss_curve": loss.tolist()})
 
     def per_backend(measure: Mapping[str, float], ok: Any) -> dict[str, dict[str, Any]]:
         return {b: {"measured": round(measure[b], 4), "verdict": "pass" if ok(measure[b]) else "fail"} for b in backends}
@@ -263,7 +271,8 @@ def _experiments(backends: Sequence[str], depth: int, steps: int, rng: np.random
     he_ratio = {r["backend"]: r["act_std"][-1] / r["act_std"][0] for r in signal
                 if (r["activation"], r["scheme"]) == ("relu", "he_normal")}
     lecun = {r["backend"]: r["act_std"][-1] for r in signal if (r["activation"], r["scheme"]) == ("relu", "lecun_normal")}
-    zeros = {r["backend"]: float(r["distinct_units"]) for r in symmetry if r["scheme"] == "zeros"}
+    zeros = {r["backend"]: float(max(L["distinct_units"] for L in r["layers"])) for r in symmetry
+             if r["scheme"] == "zeros"}
     glorot = {b: final[(b, "glorot_uniform")] for b in backends}
     claims = [
         {"id": "he-relu-preserves-signal", "claim": f"He (fan_in, gain sqrt 2) keeps the ReLU activation std within "
