@@ -19,12 +19,10 @@ framework's weight layout (``layout="torch"`` for torch functions).
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
 from initspec.distributions import Plan, resolve
 from initspec.layouts import get_layout
 
@@ -43,11 +41,14 @@ from .checks import (
     failures,
     tests_per_plan,
 )
-from .fanprobe import _shape_for, expected_fan_terms, fan_check, probe_fans
+from .fanprobe import expected_fan_terms, fan_check, probe_fans, shape_for
 
 #: Default shapes of the schemes whose rank is fixed by the spec.
 SCHEME_SHAPES: dict[str, tuple[int, ...]] = {
-    "identity": SMALL_DENSE, "sparse": SPARSE, "dirac": SMALL_CONV_TORCH, "delta_orthogonal": SMALL_CONV_KERAS,
+    "identity": SMALL_DENSE,
+    "sparse": SPARSE,
+    "dirac": SMALL_CONV_TORCH,
+    "delta_orthogonal": SMALL_CONV_KERAS,
 }
 #: Logical (in, out, receptive) of the default shape of layouts that allow rank 3.
 DEFAULT_LOGICAL = (CONV[2], CONV[3], CONV[0] * CONV[1])
@@ -78,8 +79,11 @@ def _module(obj: Any) -> str:
 
 def _positional_names(fn: Callable[..., Any]) -> list[str]:
     try:
-        return [p.name for p in inspect.signature(fn).parameters.values()
-                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        return [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
     except (TypeError, ValueError):
         return []
 
@@ -158,13 +162,20 @@ def default_shape(scheme: str, layout: Any) -> tuple[int, ...]:
         return SCHEME_SHAPES[name]
     lay = get_layout(layout)
     if lay.min_rank <= 3 and (lay.max_rank is None or lay.max_rank >= 3):
-        return _shape_for(lay, *DEFAULT_LOGICAL, rank=3)
+        return shape_for(lay, *DEFAULT_LOGICAL, rank=3)
     return DENSE
 
 
-def check_initializer(draw: Callable[[tuple[int, ...], int], np.ndarray], plan: Plan, *, seed: int = 0,
-                    alpha_total: float = 1e-4, meta: dict[str, Any] | None = None, probe: bool = True,
-                    determinism: bool = True) -> list[dict[str, Any]]:
+def check_initializer(
+    draw: Callable[[tuple[int, ...], int], np.ndarray],
+    plan: Plan,
+    *,
+    seed: int = 0,
+    alpha_total: float = 1e-4,
+    meta: dict[str, Any] | None = None,
+    probe: bool = True,
+    determinism: bool = True,
+) -> list[dict[str, Any]]:
     """All checks of one initializer against ``plan``: :func:`check_draw` on enough draws
     (:func:`draws_needed`, seeds ``seed, seed + 1, ...``), the fan probe where the scheme is a fan
     rule or has a constant variance, and determinism. ``alpha_total`` is split (Bonferroni) over
@@ -180,8 +191,9 @@ def check_initializer(draw: Callable[[tuple[int, ...], int], np.ndarray], plan: 
         result = probe_fans(draw, plan.layout, seed=seed)
         checks += fan_check(result, plan, meta, alpha=alpha)
     if determinism:
-        checks += check_determinism(lambda s: np.asarray(draw(plan.shape, s)), (seed, seed + SEED_OFFSET),
-                                    meta, plan=plan)
+        checks += check_determinism(
+            lambda s: np.asarray(draw(plan.shape, s)), (seed, seed + SEED_OFFSET), meta, plan=plan
+        )
     return checks
 
 
@@ -192,8 +204,17 @@ def _describe(c: dict[str, Any]) -> str:
     return line
 
 
-def assert_conforms(init_fn: Any, scheme: str, layout: Any = "keras", *, shape: Any = None, dtype: str = "float32",
-                    seed: int = 0, alpha: float = 1e-4, **params: Any) -> None:
+def assert_conforms(
+    init_fn: Any,
+    scheme: str,
+    layout: Any = "keras",
+    *,
+    shape: Any = None,
+    dtype: str = "float32",
+    seed: int = 0,
+    alpha: float = 1e-4,
+    **params: Any,
+) -> None:
     """Assert that ``init_fn`` samples the spec ``scheme`` (see module docstring for ``init_fn``).
 
     Runs every check of one draw (shape, dtype, finite, support, structure, pile-up, mean,
@@ -209,22 +230,31 @@ def assert_conforms(init_fn: Any, scheme: str, layout: Any = "keras", *, shape: 
     name = getattr(init_fn, "__qualname__", None) or type(init_fn).__name__
     extra = "".join(f", {k}={v!r}" for k, v in params.items())
     lay = layout if isinstance(layout, str) else getattr(layout, "name", layout)
-    reproduce = (f"assert_conforms({name}, {scheme!r}, layout={lay!r}, shape={tuple(plan.shape)}, "
-                 f"dtype={plan.dtype!r}, seed={seed}, alpha={alpha}{extra})")
+    reproduce = (
+        f"assert_conforms({name}, {scheme!r}, layout={lay!r}, shape={tuple(plan.shape)}, "
+        f"dtype={plan.dtype!r}, seed={seed}, alpha={alpha}{extra})"
+    )
     try:
         draw = as_draw(init_fn, plan.dtype)
-        checks = check_initializer(draw, plan, seed=seed, alpha_total=alpha,
-                                 meta={"backend": "user", "native_name": None, "reproduce": reproduce})
+        checks = check_initializer(
+            draw,
+            plan,
+            seed=seed,
+            alpha_total=alpha,
+            meta={"backend": "user", "native_name": None, "reproduce": reproduce},
+        )
     except (TypeError, ValueError, RuntimeError) as e:
-        raise AssertionError(f"{name} could not be checked against {scheme!r}: {type(e).__name__}: {e}\n"
-                             f"Reproduce: {reproduce}") from e
+        raise AssertionError(
+            f"{name} could not be checked against {scheme!r}: {type(e).__name__}: {e}\nReproduce: {reproduce}"
+        ) from e
     bad = failures(checks)
     if bad:
         lines = "\n".join(_describe(c) for c in bad)
         raise AssertionError(
             f"{name} does not conform to {scheme!r} ({plan.dtype}, shape {tuple(plan.shape)}, layout "
             f"{plan.layout.name if plan.layout else None}): {len(bad)} of {len(checks)} checks failed "
-            f"(family-wise alpha={alpha}):\n{lines}\nReproduce: {reproduce}")
+            f"(family-wise alpha={alpha}):\n{lines}\nReproduce: {reproduce}"
+        )
 
 
 __all__ = ["as_draw", "assert_conforms", "default_shape", "check_initializer", "to_numpy"]

@@ -34,10 +34,9 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import stats
-
 from initspec.distributions import ElementDistribution, Plan, resolve
 from initspec.dtypes import get_dtype
+from scipy import stats
 
 from . import stats as S
 
@@ -102,8 +101,14 @@ class Budget:
         return self.alpha_total / self.n_tests
 
     @classmethod
-    def for_cases(cls, cases: Iterable["Case"], *, n_backends: int = 1, alpha_total: float = DEFAULT_ALPHA_TOTAL,
-                  extra_tests: int = 0) -> "Budget":
+    def for_cases(
+        cls,
+        cases: Iterable["Case"],
+        *,
+        n_backends: int = 1,
+        alpha_total: float = DEFAULT_ALPHA_TOTAL,
+        extra_tests: int = 0,
+    ) -> "Budget":
         """The budget of a run over ``cases`` on ``n_backends`` backends (+ ``extra_tests``,
         e.g. fan probes)."""
         per_backend = sum(tests_per_plan(case_plan(c)) for c in cases)
@@ -112,8 +117,10 @@ class Budget:
     def holm(self, checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Holm step-down over the statistical checks (those with a p-value) of ``checks``:
         verdicts and ``alpha`` are updated in place; returns ``checks``."""
-        stat = sorted((c for c in checks if c.get("tier") == "statistical" and c.get("p_value") is not None),
-                      key=lambda c: c["p_value"])
+        stat = sorted(
+            (c for c in checks if c.get("tier") == "statistical" and c.get("p_value") is not None),
+            key=lambda c: c["p_value"],
+        )
         m = max(self.n_tests, len(stat))
         rejecting = True
         for i, c in enumerate(stat):
@@ -208,8 +215,17 @@ SMALL_CONV_KERAS = (3, 3, 32, 64)
 SPARSE = (240, 400)
 
 _FLOATS = ("float32", "float16", "bfloat16", "float64")
-_VS_SCHEMES = ("glorot_normal", "glorot_truncated_normal", "glorot_uniform", "he_normal", "he_truncated_normal",
-               "he_uniform", "lecun_normal", "lecun_truncated_normal", "lecun_uniform")
+_VS_SCHEMES = (
+    "glorot_normal",
+    "glorot_truncated_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_truncated_normal",
+    "he_uniform",
+    "lecun_normal",
+    "lecun_truncated_normal",
+    "lecun_uniform",
+)
 
 
 def _matrix() -> list[Case]:
@@ -227,18 +243,43 @@ def _matrix() -> list[Case]:
     add("uniform", "keras_dense", DENSE, _FLOATS, low=-0.1, high=0.3)
     add("truncated_normal", "keras_dense", DENSE, _FLOATS, mean=0.0, std=0.05, a=-2.0, b=2.0)
     add("truncated_normal", "keras_dense", DENSE, ("float32",), mean=0.1, std=0.05, a=-1.0, b=3.0)
-    add("truncated_normal_abs", "keras_dense", DENSE, ("float32", "bfloat16"), mean=0.0, std=0.02,
-        low=-0.03, high=0.05)
+    add(
+        "truncated_normal_abs",
+        "keras_dense",
+        DENSE,
+        ("float32", "bfloat16"),
+        mean=0.0,
+        std=0.02,
+        low=-0.03,
+        high=0.05,
+    )
     for name in _VS_SCHEMES:
         add(name, "keras_dense", DENSE, ("float32",))
         add(name, "keras_conv", CONV, ("float32",))
     for name in ("glorot_truncated_normal", "he_uniform"):
         add(name, "keras_dense", DENSE, ("float16", "bfloat16", "float64"))
-    add("variance_scaling", "keras_conv", CONV, ("float32",), scale=2.0, mode="fan_out", distribution="normal")
-    add("variance_scaling", "keras_dense", DENSE, ("float32",), scale=0.5, mode="fan_geo_avg",
-        distribution="truncated_normal")
+    add(
+        "variance_scaling", "keras_conv", CONV, ("float32",), scale=2.0, mode="fan_out", distribution="normal"
+    )
+    add(
+        "variance_scaling",
+        "keras_dense",
+        DENSE,
+        ("float32",),
+        scale=0.5,
+        mode="fan_geo_avg",
+        distribution="truncated_normal",
+    )
     for dist in ("normal", "uniform", "truncated_normal"):
-        add("variance_scaling", "keras_dense", DENSE, ("complex64",), scale=1.0, mode="fan_in", distribution=dist)
+        add(
+            "variance_scaling",
+            "keras_dense",
+            DENSE,
+            ("complex64",),
+            scale=1.0,
+            mode="fan_in",
+            distribution=dist,
+        )
     add("orthogonal", "keras_dense", DENSE, ("float32", "float64", "float16"))
     add("orthogonal", "keras_conv", CONV, ("float32",), gain=2.0)
     add("identity", "keras_dense", SMALL_DENSE, _FLOATS)
@@ -262,11 +303,13 @@ def case_plan(case: Sequence[Any]) -> Plan:
     return resolve(scheme, shape, layout, dtype, **params)
 
 
-def default_budget(n_backends: int = RUN_BACKENDS, alpha_total: float = DEFAULT_ALPHA_TOTAL,
-                   extra_tests: int = 0) -> Budget:
+def default_budget(
+    n_backends: int = RUN_BACKENDS, alpha_total: float = DEFAULT_ALPHA_TOTAL, extra_tests: int = 0
+) -> Budget:
     """Budget of a full run of :data:`DEFAULT_MATRIX` over ``n_backends`` backends."""
-    return Budget.for_cases(DEFAULT_MATRIX, n_backends=n_backends, alpha_total=alpha_total,
-                            extra_tests=extra_tests)
+    return Budget.for_cases(
+        DEFAULT_MATRIX, n_backends=n_backends, alpha_total=alpha_total, extra_tests=extra_tests
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,7 +348,8 @@ class _Recorder:
         shape = "x".join(map(str, p.shape))
         layout = p.layout.name if p.layout is not None else "-"
         case = f"#{m['case']}" if m.get("case") else ""
-        return f"{m.get('backend', 'unknown')}/{m.get('device', 'cpu')}/{subject}/{scheme}/{layout}[{shape}]/{p.dtype}{case}"
+        where = f"{m.get('backend', 'unknown')}/{m.get('device', 'cpu')}/{subject}"
+        return f"{where}/{scheme}/{layout}[{shape}]/{p.dtype}{case}"
 
     def reproduce(self) -> str:
         if self.meta.get("reproduce"):
@@ -313,39 +357,78 @@ class _Recorder:
         p = self.plan
         args = "".join(f", {k}={_jsonable(v)!r}" for k, v in p.params.items() if k not in p.scheme.fixed)
         layout = p.layout.name if p.layout is not None else None
-        return (f"initspec.backends.load({self.meta.get('backend', 'numpy')!r}).sample({p.scheme.name!r}, "
-                f"{p.shape}, layout={layout!r}, dtype={p.dtype!r}, seed={self.meta.get('seed', 0)!r}{args})")
+        return (
+            f"initspec.backends.load({self.meta.get('backend', 'numpy')!r}).sample({p.scheme.name!r}, "
+            f"{p.shape}, layout={layout!r}, dtype={p.dtype!r}, seed={self.meta.get('seed', 0)!r}{args})"
+        )
 
-    def add(self, check: str, tier: str, ok: bool | None, message: str, *, measured: Any = None,
-            expected: Any = None, interval: Sequence[float] | None = None, p_value: float | None = None,
-            n: int | None = None, std_ratio: float | None = None, verdict: str | None = None) -> dict[str, Any]:
+    def add(
+        self,
+        check: str,
+        tier: str,
+        ok: bool | None,
+        message: str,
+        *,
+        measured: Any = None,
+        expected: Any = None,
+        interval: Sequence[float] | None = None,
+        p_value: float | None = None,
+        n: int | None = None,
+        std_ratio: float | None = None,
+        verdict: str | None = None,
+    ) -> dict[str, Any]:
         p, m = self.plan, self.meta
         if verdict is None:
             verdict = "pass" if ok else self._fail_verdict()
         rec = {
             "id": f"{self.base_id()}/{check}",
-            "backend": m.get("backend", "unknown"), "device": m.get("device", "cpu"),
-            "subject": m.get("subject", "initspec"), "native_name": m.get("native_name"),
-            "scheme": p.scheme.name, "layout": p.layout.name if p.layout is not None else None,
-            "shape": list(p.shape), "dtype": p.dtype,
+            "backend": m.get("backend", "unknown"),
+            "device": m.get("device", "cpu"),
+            "subject": m.get("subject", "initspec"),
+            "native_name": m.get("native_name"),
+            "scheme": p.scheme.name,
+            "layout": p.layout.name if p.layout is not None else None,
+            "shape": list(p.shape),
+            "dtype": p.dtype,
             "params": {k: _jsonable(v) for k, v in p.params.items()},
-            "check": check, "tier": tier, "measured": _jsonable(measured), "expected": _jsonable(expected),
+            "check": check,
+            "tier": tier,
+            "measured": _jsonable(measured),
+            "expected": _jsonable(expected),
             "interval": None if interval is None else [float(v) for v in interval],
-            "p_value": p_value, "alpha": self.alpha if tier == "statistical" else None,
-            "n": n, "seed": m.get("seed"), "std_ratio": std_ratio,
-            "verdict": verdict, "message": message, "reproduce": self.reproduce(),
+            "p_value": p_value,
+            "alpha": self.alpha if tier == "statistical" else None,
+            "n": n,
+            "seed": m.get("seed"),
+            "std_ratio": std_ratio,
+            "verdict": verdict,
+            "message": message,
+            "reproduce": self.reproduce(),
         }
         self.records.append(rec)
         return rec
 
-    def test(self, check: str, res: S.TestResult, what: str, *, std_ratio: float | None = None,
-             fmt: str = ".6g") -> dict[str, Any]:
+    def test(
+        self, check: str, res: S.TestResult, what: str, *, std_ratio: float | None = None, fmt: str = ".6g"
+    ) -> dict[str, Any]:
         """Record a statistical :class:`~initspec.conformance.stats.TestResult`."""
         lo, hi = res.interval
-        msg = (f"{what}: measured {res.measured:{fmt}}, expected {res.expected:{fmt}}, "
-               f"acceptance [{lo:{fmt}}, {hi:{fmt}}] (n={res.n}, p={res.p_value:.3g}, alpha={res.alpha:.3g})")
-        return self.add(check, "statistical", res.passed, msg, measured=res.measured, expected=res.expected,
-                        interval=res.interval, p_value=res.p_value, n=res.n, std_ratio=std_ratio)
+        msg = (
+            f"{what}: measured {res.measured:{fmt}}, expected {res.expected:{fmt}}, "
+            f"acceptance [{lo:{fmt}}, {hi:{fmt}}] (n={res.n}, p={res.p_value:.3g}, alpha={res.alpha:.3g})"
+        )
+        return self.add(
+            check,
+            "statistical",
+            res.passed,
+            msg,
+            measured=res.measured,
+            expected=res.expected,
+            interval=res.interval,
+            p_value=res.p_value,
+            n=res.n,
+            std_ratio=std_ratio,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,8 +437,14 @@ class _Recorder:
 def _check_shape(rec: _Recorder, arr: np.ndarray) -> bool:
     want = rec.plan.shape if rec.draws == 1 else (rec.draws, *rec.plan.shape)
     ok = tuple(arr.shape) == tuple(want)
-    rec.add("shape", "exact", ok, f"shape {tuple(arr.shape)}, expected {tuple(want)}",
-            measured=list(arr.shape), expected=list(want))
+    rec.add(
+        "shape",
+        "exact",
+        ok,
+        f"shape {tuple(arr.shape)}, expected {tuple(want)}",
+        measured=list(arr.shape),
+        expected=list(want),
+    )
     return ok
 
 
@@ -369,7 +458,9 @@ def _check_dtype(rec: _Recorder, arr: np.ndarray) -> np.ndarray:
     carrier = _carrier_name(arr)
     problems = []
     if carrier not in CARRIERS[dt]:
-        problems.append(f"numpy dtype {carrier!r} cannot carry {dt} values (accepted: {', '.join(CARRIERS[dt])})")
+        problems.append(
+            f"numpy dtype {carrier!r} cannot carry {dt} values (accepted: {', '.join(CARRIERS[dt])})"
+        )
     native = rec.meta.get("native_dtype")
     if native is not None:
         from initspec.dtypes import dtype_name
@@ -378,19 +469,38 @@ def _check_dtype(rec: _Recorder, arr: np.ndarray) -> np.ndarray:
             problems.append(f"the framework reports dtype {native!r}")
     if carrier == "bfloat16":
         arr = arr.astype(np.float32)
-    x = arr.astype(np.complex128 if get_dtype(dt).is_complex else np.float64) if arr.dtype.kind in "fc" \
-        else arr.astype(np.float64)
+    if get_dtype(dt).is_complex:
+        x = arr.astype(np.complex128)
+    elif arr.dtype.kind == "c":  # complex values for a real dtype: measure the real part
+        problems.append("complex values returned for a real dtype")
+        x = arr.real.astype(np.float64)
+    else:
+        x = arr.astype(np.float64)
     off = int(np.count_nonzero(~S.on_dtype_grid(x, dt))) if not problems else 0
     if off:
         problems.append(f"{off} of {x.size} values are not representable in {dt} (wider precision returned)")
-    rec.add("dtype", "exact", not problems, "; ".join(problems) or f"{carrier} carrier, all values on the {dt} grid",
-            measured=native or carrier, expected=dt)
+    rec.add(
+        "dtype",
+        "exact",
+        not problems,
+        "; ".join(problems) or f"{carrier} carrier, all values on the {dt} grid",
+        measured=native or carrier,
+        expected=dt,
+    )
     return x
 
 
 def _check_finite(rec: _Recorder, x: np.ndarray) -> np.ndarray:
     bad = int(np.count_nonzero(~np.isfinite(x)))
-    rec.add("finite", "exact", bad == 0, f"{bad} non-finite values of {x.size}", measured=bad, expected=0, n=x.size)
+    rec.add(
+        "finite",
+        "exact",
+        bad == 0,
+        f"{bad} non-finite values of {x.size}",
+        measured=bad,
+        expected=0,
+        n=x.size,
+    )
     return x[np.isfinite(x)] if bad else x
 
 
@@ -416,8 +526,11 @@ def _check_equal_reference(rec: _Recorder, stack: np.ndarray, check: str) -> Non
     msg = f"all {stack.size} values equal the NumPy reference"
     if bad:
         idx = np.argwhere(diff)[0]
-        msg = (f"{bad} of {stack.size} values differ from the NumPy reference; first at index "
-               f"{tuple(int(i) for i in idx[1:])}: {_scalar(stack[tuple(idx)])!r} vs {_scalar(ref[tuple(idx[1:])])!r}")
+        msg = (
+            f"{bad} of {stack.size} values differ from the NumPy reference; first at index "
+            f"{tuple(int(i) for i in idx[1:])}: {_scalar(stack[tuple(idx)])!r} vs "
+            f"{_scalar(ref[tuple(idx[1:])])!r}"
+        )
     rec.add(check, "exact", bad == 0, msg, measured=bad, expected=0, n=stack.size)
 
 
@@ -441,9 +554,16 @@ def _check_orthogonality(rec: _Recorder, stack: np.ndarray) -> None:
     perm, nb, rows, cols = plan.layout.orthogonal_matrix(plan.shape)
     worst = max(_gram_deviation(np.transpose(x, perm).reshape(nb, rows, cols), plan.gain) for x in stack)
     tol = _orth_tolerance(plan.dtype, max(rows, cols), plan.gain)
-    rec.add("orthogonality", "exact", worst <= tol,
-            f"max |Q Q^T - gain^2 I| = {worst:.3g} (tolerance {tol:.3g}; layout {plan.layout.name}: "
-            f"{nb} x ({rows} x {cols}) after flattening)", measured=worst, expected=0.0, interval=[0.0, tol])
+    rec.add(
+        "orthogonality",
+        "exact",
+        worst <= tol,
+        f"max |Q Q^T - gain^2 I| = {worst:.3g} (tolerance {tol:.3g}; layout {plan.layout.name}: "
+        f"{nb} x ({rows} x {cols}) after flattening)",
+        measured=worst,
+        expected=0.0,
+        interval=[0.0, tol],
+    )
 
 
 def _check_delta_orthogonal(rec: _Recorder, stack: np.ndarray) -> None:
@@ -451,15 +571,26 @@ def _check_delta_orthogonal(rec: _Recorder, stack: np.ndarray) -> None:
     mask = _reference(plan) != 0
     centre_k = tuple(int(i) for i in np.argwhere(mask.any(axis=(-2, -1)))[0])
     outside = int(np.count_nonzero(stack[:, ~mask.any(axis=(-2, -1))]))
-    rec.add("structure", "exact", outside == 0,
-            f"{outside} nonzero values outside the centre tap {centre_k} of the NumPy reference",
-            measured=outside, expected=0)
+    rec.add(
+        "structure",
+        "exact",
+        outside == 0,
+        f"{outside} nonzero values outside the centre tap {centre_k} of the NumPy reference",
+        measured=outside,
+        expected=0,
+    )
     centre = stack[(slice(None), *centre_k)]  # (draws, in, out)
     worst = _gram_deviation(centre, plan.gain)
     tol = _orth_tolerance(plan.dtype, max(centre.shape[1:]), plan.gain)
-    rec.add("orthogonality", "exact", worst <= tol,
-            f"centre slice: max |Q Q^T - gain^2 I| = {worst:.3g} (tolerance {tol:.3g})",
-            measured=worst, expected=0.0, interval=[0.0, tol])
+    rec.add(
+        "orthogonality",
+        "exact",
+        worst <= tol,
+        f"centre slice: max |Q Q^T - gain^2 I| = {worst:.3g} (tolerance {tol:.3g})",
+        measured=worst,
+        expected=0.0,
+        interval=[0.0, tol],
+    )
 
 
 def _check_sparse_zeros(rec: _Recorder, stack: np.ndarray) -> None:
@@ -468,9 +599,15 @@ def _check_sparse_zeros(rec: _Recorder, stack: np.ndarray) -> None:
     k = math.ceil(plan.value * plan.shape[out_ax])
     counts = np.count_nonzero(stack == 0, axis=1 + out_ax)
     lo, hi = int(counts.min()), int(counts.max())
-    rec.add("sparse_zeros", "exact", lo == hi == k,
-            f"zeros per input unit: min {lo}, max {hi}; expected exactly ceil({plan.value} * {plan.shape[out_ax]}) = {k}",
-            measured=[lo, hi], expected=k)
+    rec.add(
+        "sparse_zeros",
+        "exact",
+        lo == hi == k,
+        f"zeros per input unit: min {lo}, max {hi}; expected exactly "
+        f"ceil({plan.value} * {plan.shape[out_ax]}) = {k}",
+        measured=[lo, hi],
+        expected=k,
+    )
 
 
 def _check_support(rec: _Recorder, x: np.ndarray, el: ElementDistribution) -> None:
@@ -480,23 +617,45 @@ def _check_support(rec: _Recorder, x: np.ndarray, el: ElementDistribution) -> No
     mn, mx = float(x.min()), float(x.max())
     if el.kind == "uniform":
         lo_d = min(lo, float(S.round_to_dtype(lo, rec.plan.dtype)))
-        outside, at = int(np.count_nonzero(x < lo_d)) + int(np.count_nonzero(x > hi)), int(np.count_nonzero(x == hi))
+        outside, at = (
+            int(np.count_nonzero(x < lo_d)) + int(np.count_nonzero(x > hi)),
+            int(np.count_nonzero(x == hi)),
+        )
         rule = f"[{lo:.9g}, {hi:.9g})"
     else:
         outside = int(np.count_nonzero(x < lo)) + int(np.count_nonzero(x > hi))
         at = int(np.count_nonzero(x == lo)) + int(np.count_nonzero(x == hi))
         rule = f"({lo:.9g}, {hi:.9g}) (open: nothing at a truncation bound)"
-    msg = f"range [{mn:.9g}, {mx:.9g}] vs support {rule}: {outside} values outside, {at} exactly at an excluded bound"
-    rec.add("support", "exact", outside == 0 and at == 0, msg, measured=[mn, mx], expected=[lo, hi],
-            interval=[lo, hi], n=x.size)
+    msg = (
+        f"range [{mn:.9g}, {mx:.9g}] vs support {rule}: {outside} values outside, "
+        f"{at} exactly at an excluded bound"
+    )
+    rec.add(
+        "support",
+        "exact",
+        outside == 0 and at == 0,
+        msg,
+        measured=[mn, mx],
+        expected=[lo, hi],
+        interval=[lo, hi],
+        n=x.size,
+    )
 
 
 def _check_complex_support(rec: _Recorder, r: np.ndarray, radius: float) -> None:
     tol = radius * (1.0 + COMPLEX_SUPPORT_ULPS * get_dtype(rec.plan.dtype).eps)
     mx = float(r.max())
     above = int(np.count_nonzero(r > tol))
-    rec.add("support", "exact", above == 0, f"max |w - mean| = {mx:.9g} vs radius {radius:.9g}: {above} above",
-            measured=mx, expected=radius, interval=[0.0, tol], n=r.size)
+    rec.add(
+        "support",
+        "exact",
+        above == 0,
+        f"max |w - mean| = {mx:.9g} vs radius {radius:.9g}: {above} above",
+        measured=mx,
+        expected=radius,
+        interval=[0.0, tol],
+        n=r.size,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -514,10 +673,18 @@ def _check_pileup(rec: _Recorder, x: np.ndarray, el: ElementDistribution) -> Non
     value, count = S.most_frequent(x, presorted=True)
     limit = S.pileup_limit(x.size, p_max, rec.alpha)
     tail = float(min(1.0, stats.binom.sf(count - 1, x.size, p_max) / p_max))
-    rec.add("pileup", "statistical", count <= limit,
-            f"most frequent value {value:.9g} occurs {count} times; a continuous law in {rec.plan.dtype} "
-            f"(cell mass <= {p_max:.3g}) allows at most {limit} (n={x.size}, union-bound p <= {tail:.3g})",
-            measured=count, expected=limit, interval=[0.0, float(limit)], p_value=tail, n=x.size)
+    rec.add(
+        "pileup",
+        "statistical",
+        count <= limit,
+        f"most frequent value {value:.9g} occurs {count} times; a continuous law in {rec.plan.dtype} "
+        f"(cell mass <= {p_max:.3g}) allows at most {limit} (n={x.size}, union-bound p <= {tail:.3g})",
+        measured=count,
+        expected=limit,
+        interval=[0.0, float(limit)],
+        p_value=tail,
+        n=x.size,
+    )
 
 
 def _check_moments(rec: _Recorder, x: np.ndarray, el: ElementDistribution, *, kurtosis: bool = True) -> None:
@@ -530,14 +697,25 @@ def _check_moments(rec: _Recorder, x: np.ndarray, el: ElementDistribution, *, ku
     rec.test("variance", vres, f"variance (std ratio {ratio:.5f})" if ratio else "variance", std_ratio=ratio)
     if kurtosis:
         ex = mu[4] / mu[2] ** 2 - 3.0
-        rec.test("kurtosis", S.z_test(kurt, ex, math.sqrt(S.variance_of_kurtosis(mu) / n), rec.alpha, n),
-                 "excess kurtosis", fmt=".4f")
+        rec.test(
+            "kurtosis",
+            S.z_test(kurt, ex, math.sqrt(S.variance_of_kurtosis(mu) / n), rec.alpha, n),
+            "excess kurtosis",
+            fmt=".4f",
+        )
 
 
 def _check_ks(rec: _Recorder, x: np.ndarray, el: ElementDistribution) -> None:
     bounded = el.kind in ("truncnorm", "uniform")
-    res = S.ks_test(x, S.fast_cdf(el), rec.alpha, dtype=rec.plan.dtype, presorted=True,
-                    low=el.low if bounded else None, high=el.high if bounded else None)
+    res = S.ks_test(
+        x,
+        S.fast_cdf(el),
+        rec.alpha,
+        dtype=rec.plan.dtype,
+        presorted=True,
+        low=el.low if bounded else None,
+        high=el.high if bounded else None,
+    )
     law = "rounded " if rec.plan.dtype in S.ROUNDED_KS_DTYPES else ""
     rec.test("ks", res, f"Kolmogorov-Smirnov D against the spec's {law}{el.kind} CDF", fmt=".5f")
 
@@ -570,24 +748,45 @@ def _check_complex(rec: _Recorder, w: np.ndarray, el: ElementDistribution) -> No
     m = complex(d.mean())
     t = 2.0 * n * abs(m) ** 2 / el.var
     res = S.chi2_test(t, 2, rec.alpha, n)
-    rec.add("mean", "statistical", res.passed,
-            f"complex mean {complex(m + mean):.4g} vs {mean:.4g}: chi2(2) = {t:.3g} <= {res.interval[1]:.3g} "
-            f"(n={n}, p={res.p_value:.3g})", measured=[m.real + mean.real, m.imag + mean.imag],
-            expected=[mean.real, mean.imag], interval=list(res.interval), p_value=res.p_value, n=n)
+    rec.add(
+        "mean",
+        "statistical",
+        res.passed,
+        f"complex mean {complex(m + mean):.4g} vs {mean:.4g}: chi2(2) = {t:.3g} <= {res.interval[1]:.3g} "
+        f"(n={n}, p={res.p_value:.3g})",
+        measured=[m.real + mean.real, m.imag + mean.imag],
+        expected=[mean.real, mean.imag],
+        interval=list(res.interval),
+        p_value=res.p_value,
+        n=n,
+    )
     rv = el.modulus_sq_rv()
     s2 = float(r2.mean())
     ratio = math.sqrt(s2 / el.var)
-    rec.test("variance", S.z_test(s2, el.var, math.sqrt(float(rv.var()) / n), rec.alpha, n),
-             f"E|w - mean|^2 (std ratio {ratio:.5f})", std_ratio=ratio)
-    rec.test("ks", S.ks_test(r2, rv.cdf, rec.alpha), f"KS D of |w - mean|^2 against the {el.complex_rule} law",
-             fmt=".5f")
+    rec.test(
+        "variance",
+        S.z_test(s2, el.var, math.sqrt(float(rv.var()) / n), rec.alpha, n),
+        f"E|w - mean|^2 (std ratio {ratio:.5f})",
+        std_ratio=ratio,
+    )
+    rec.test(
+        "ks",
+        S.ks_test(r2, rv.cdf, rec.alpha),
+        f"KS D of |w - mean|^2 against the {el.complex_rule} law",
+        fmt=".5f",
+    )
     phase = np.angle(d)
-    rec.test("phase", S.ks_test(phase, stats.uniform(-math.pi, 2 * math.pi).cdf, rec.alpha),
-             "KS D of the phase against U(-pi, pi)", fmt=".5f")
+    rec.test(
+        "phase",
+        S.ks_test(phase, stats.uniform(-math.pi, 2 * math.pi).cdf, rec.alpha),
+        "KS D of the phase against U(-pi, pi)",
+        fmt=".5f",
+    )
 
 
-def check_draw(values: np.ndarray, plan: Plan, *, alpha: float, meta: dict[str, Any] | None = None,
-               draws: int = 1) -> list[dict[str, Any]]:
+def check_draw(
+    values: np.ndarray, plan: Plan, *, alpha: float, meta: dict[str, Any] | None = None, draws: int = 1
+) -> list[dict[str, Any]]:
     """Every exact and statistical check of one draw (or ``draws`` independent draws stacked on a
     new leading axis) against ``plan``; returns ``Check`` records (see module docstring).
 
@@ -598,7 +797,9 @@ def check_draw(values: np.ndarray, plan: Plan, *, alpha: float, meta: dict[str, 
     """
     alpha = S.check_alpha(alpha)
     if not isinstance(plan, Plan):
-        raise TypeError(f"Argument `plan` must be an initspec Plan (initspec.resolve). Received: plan={plan!r}")
+        raise TypeError(
+            f"Argument `plan` must be an initspec Plan (initspec.resolve). Received: plan={plan!r}"
+        )
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ValueError(f"Argument `draws` must be an int >= 1. Received: draws={draws!r}")
     arr = np.asarray(values)
@@ -637,8 +838,14 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
 
 
-def check_determinism(draw: Callable[[int], np.ndarray], seeds: tuple[int, int], meta: dict[str, Any] | None = None,
-                      *, plan: Plan | None = None, expect_seed_effect: bool | None = None) -> list[dict[str, Any]]:
+def check_determinism(
+    draw: Callable[[int], np.ndarray],
+    seeds: tuple[int, int],
+    meta: dict[str, Any] | None = None,
+    *,
+    plan: Plan | None = None,
+    expect_seed_effect: bool | None = None,
+) -> list[dict[str, Any]]:
     """Same seed -> bit-identical values (``determinism``); different seeds -> different values
     (``seed_sensitivity``; for deterministic schemes, identical values).
 
@@ -650,7 +857,9 @@ def check_determinism(draw: Callable[[int], np.ndarray], seeds: tuple[int, int],
     meta = dict(meta or {})
     plan = plan or meta.pop("plan", None)
     if plan is None:
-        raise ValueError("check_determinism needs the case: pass plan=initspec.resolve(...). Received: plan=None")
+        raise ValueError(
+            "check_determinism needs the case: pass plan=initspec.resolve(...). Received: plan=None"
+        )
     if expect_seed_effect is None:
         expect_seed_effect = not plan.scheme.deterministic
     s1, s2 = seeds
@@ -658,15 +867,26 @@ def check_determinism(draw: Callable[[int], np.ndarray], seeds: tuple[int, int],
     rec = _Recorder(plan, {**meta, "seed": s1}, None)
     same = _same(a, b)
     frac = float(np.mean(a == b)) if a.shape == b.shape and a.size else 0.0
-    rec.add("determinism", "exact", same,
-            f"seed {s1} twice: {'bit-identical' if same else f'{frac:.1%} of values equal (must be 100%)'}",
-            measured=frac, expected=1.0)
+    rec.add(
+        "determinism",
+        "exact",
+        same,
+        f"seed {s1} twice: {'bit-identical' if same else f'{frac:.1%} of values equal (must be 100%)'}",
+        measured=frac,
+        expected=1.0,
+    )
     equal = _same(a, c)
     frac2 = float(np.mean(a == c)) if a.shape == c.shape and a.size else 0.0
     ok = (not equal) if expect_seed_effect else equal
     want = "different values" if expect_seed_effect else "identical values (deterministic scheme)"
-    rec.add("seed_sensitivity", "exact", ok, f"seeds {s1} and {s2}: {frac2:.1%} of values equal; expected {want}",
-            measured=frac2, expected=0.0 if expect_seed_effect else 1.0)
+    rec.add(
+        "seed_sensitivity",
+        "exact",
+        ok,
+        f"seeds {s1} and {s2}: {frac2:.1%} of values equal; expected {want}",
+        measured=frac2,
+        expected=0.0 if expect_seed_effect else 1.0,
+    )
     return rec.records
 
 
@@ -696,8 +916,14 @@ def format_check(c: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------------
 # NumPy reference for every matrix dtype (bfloat16 emulated on a float32 carrier)
 # ---------------------------------------------------------------------------------------------
-def reference_draw(scheme: str, shape: Sequence[int], layout: Any = "keras", dtype: str = "float32",
-                   seed: int = 0, **params: Any) -> np.ndarray:
+def reference_draw(
+    scheme: str,
+    shape: Sequence[int],
+    layout: Any = "keras",
+    dtype: str = "float32",
+    seed: int = 0,
+    **params: Any,
+) -> np.ndarray:
     """Values of the NumPy reference backend for ``dtype``; bfloat16 (which NumPy lacks) is the
     same sampler run in float32 and rounded to the bfloat16 grid, with the spec's inner-bound
     clipping (``initspec.backends._core``) - a float32 carrier, as adapters' ``to_numpy`` give."""
@@ -727,7 +953,11 @@ def _bf16_backend() -> Any:
             return self._store(x, dtype) if dtype == "bfloat16" else super().cast(x, dtype)
 
         def full(self, shape, dtype, value):
-            return self._store(np.full(shape, value), dtype) if dtype == "bfloat16" else super().full(shape, dtype, value)
+            return (
+                self._store(np.full(shape, value), dtype)
+                if dtype == "bfloat16"
+                else super().full(shape, dtype, value)
+            )
 
         def eye(self, rows, cols, dtype):
             return super().eye(rows, cols, "float32" if dtype == "bfloat16" else dtype)
@@ -739,7 +969,22 @@ def _bf16_backend() -> Any:
 
 
 __all__ = [
-    "Budget", "CARRIERS", "Case", "DEFAULT_ALPHA_TOTAL", "DEFAULT_MATRIX", "STD_POWER", "STD_REL_ERROR",
-    "case_plan", "check_determinism", "check_draw", "default_budget", "draws_needed", "failures",
-    "format_check", "plan_n", "reference_draw", "summarize_verdict", "tests_per_plan",
+    "Budget",
+    "CARRIERS",
+    "Case",
+    "DEFAULT_ALPHA_TOTAL",
+    "DEFAULT_MATRIX",
+    "STD_POWER",
+    "STD_REL_ERROR",
+    "case_plan",
+    "check_determinism",
+    "check_draw",
+    "default_budget",
+    "draws_needed",
+    "failures",
+    "format_check",
+    "plan_n",
+    "reference_draw",
+    "summarize_verdict",
+    "tests_per_plan",
 ]

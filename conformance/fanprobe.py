@@ -22,21 +22,30 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy import optimize, special, stats
-
 from initspec.distributions import Plan, resolve
 from initspec.layouts import FAN_MODES, Layout, get_layout
 from initspec.schemes import get_scheme
+from scipy import optimize, special, stats
 
 from . import stats as S
 
 #: Logical probe points ``(n_in, n_out, receptive)``.
 PROBE_POINTS: tuple[tuple[int, int, int], ...] = (
-    (64, 64, 1), (16, 256, 1), (256, 16, 1), (64, 64, 9), (32, 128, 4), (128, 32, 4),
+    (64, 64, 1),
+    (16, 256, 1),
+    (256, 16, 1),
+    (64, 64, 9),
+    (32, 128, 4),
+    (128, 32, 4),
 )
 #: Probe points for layouts without a receptive axis (dense: rank 2 only).
 DENSE_PROBE_POINTS: tuple[tuple[int, int, int], ...] = (
-    (64, 64, 1), (16, 256, 1), (256, 16, 1), (128, 128, 1), (32, 512, 1), (512, 32, 1),
+    (64, 64, 1),
+    (16, 256, 1),
+    (256, 16, 1),
+    (128, 128, 1),
+    (32, 512, 1),
+    (512, 32, 1),
 )
 PROBE_MODES = (*FAN_MODES, "none")
 #: ``max |z|`` below the normal law's ``BOUNDED_P`` quantile of the maximum => bounded law.
@@ -57,8 +66,14 @@ DEFAULT_PROBE_ALPHA = 1e-6
 # ---------------------------------------------------------------------------------------------
 # shapes
 # ---------------------------------------------------------------------------------------------
-def _shape_for(layout: Layout, n_in: int, n_out: int, k: int, rank: int) -> tuple[int, ...]:
-    axes = [a % rank for a in layout.in_axes], [a % rank for a in layout.out_axes], [a % rank for a in layout.batch_axes]
+def shape_for(layout: Layout, n_in: int, n_out: int, k: int, rank: int) -> tuple[int, ...]:
+    """A rank-``rank`` shape of ``layout`` with ``n_in`` on its (first) in axis, ``n_out`` on its out
+    axis, ``n_in`` on a batch axis (depthwise channels) and ``k`` on the first receptive axis."""
+    axes = (
+        [a % rank for a in layout.in_axes],
+        [a % rank for a in layout.out_axes],
+        [a % rank for a in layout.batch_axes],
+    )
     shape, first_rec = [], True
     for i in range(rank):
         if i in axes[0]:
@@ -80,13 +95,16 @@ def probe_shapes(layout: "str | Layout") -> list[tuple[int, ...]]:
     rank3 = lay.min_rank <= 3 and (lay.max_rank is None or lay.max_rank >= 3)
     points = PROBE_POINTS if rank3 else DENSE_PROBE_POINTS
     rank = 3 if rank3 else max(2, lay.min_rank)
-    return [_shape_for(lay, i, o, k, rank) for i, o, k in points]
+    return [shape_for(lay, i, o, k, rank) for i, o, k in points]
 
 
 def _call(draw: Callable[..., Any], shape: tuple[int, ...], seed: int) -> np.ndarray:
     try:
-        n_pos = sum(1 for p in inspect.signature(draw).parameters.values()
-                    if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL))
+        n_pos = sum(
+            1
+            for p in inspect.signature(draw).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        )
     except (TypeError, ValueError):
         n_pos = 1
     out = draw(shape, seed) if n_pos >= 2 else draw(shape)
@@ -94,8 +112,10 @@ def _call(draw: Callable[..., Any], shape: tuple[int, ...], seed: int) -> np.nda
     if arr.dtype.name == "bfloat16":
         arr = arr.astype(np.float32)
     if tuple(arr.shape) != tuple(shape):
-        raise ValueError(f"The initializer returned shape {tuple(arr.shape)} for shape {tuple(shape)}. "
-                         f"Received: shape={tuple(shape)!r}")
+        raise ValueError(
+            f"The initializer returned shape {tuple(arr.shape)} for shape {tuple(shape)}. "
+            f"Received: shape={tuple(shape)!r}"
+        )
     return arr
 
 
@@ -150,26 +170,40 @@ def _classify_real(z: np.ndarray, ratio: float) -> dict[str, Any]:
         best = "normal"
     if fits[best] > S.ks_critical(n, FAMILY_ALPHA):
         best = "other"
-    return {"distribution": best, "truncation_sigma": c if best == "truncated_normal" else None,
-            "max_abs_z": r, "ks_distances": fits, "excess_kurtosis": S.sample_moments(zs)[2]}
+    return {
+        "distribution": best,
+        "truncation_sigma": c if best == "truncated_normal" else None,
+        "max_abs_z": r,
+        "ks_distances": fits,
+        "excess_kurtosis": S.sample_moments(zs)[2],
+    }
 
 
 def _classify_complex(w2: np.ndarray, ratio: float) -> dict[str, Any]:
     """``w2 = |w - mean|^2 / E|w - mean|^2`` pooled; ``ratio``: n-weighted mean of ``max w2``."""
     r = float(w2.max())
     ws = np.sort(w2)
-    fits = {"normal": _ks_d(ws, lambda x: -np.expm1(-np.asarray(x))),
-            "uniform": _ks_d(ws, lambda x: np.clip(np.asarray(x) / 2.0, 0.0, 1.0))}
+    fits = {
+        "normal": _ks_d(ws, lambda x: -np.expm1(-np.asarray(x))),
+        "uniform": _ks_d(ws, lambda x: np.clip(np.asarray(x) / 2.0, 0.0, 1.0)),
+    }
     c = _solve_complex_c(ratio)
     if c >= UNIFORM_LIKE_BELOW_SIGMA:
         m, b = _complex_trunc_mean(c), c * c
-        fits["truncated_normal"] = _ks_d(ws, lambda x: np.clip(-np.expm1(-np.asarray(x) * m) / -math.expm1(-b), 0.0, 1.0))
+        fits["truncated_normal"] = _ks_d(
+            ws, lambda x: np.clip(-np.expm1(-np.asarray(x) * m) / -math.expm1(-b), 0.0, 1.0)
+        )
     bounded = ws.size * math.log1p(-math.exp(-r)) < math.log(BOUNDED_P)  # P(max Exp(1) <= r) tiny
     best = min((k for k in fits if k != "normal"), key=fits.get) if bounded else "normal"
     if fits[best] > S.ks_critical(ws.size, FAMILY_ALPHA):
         best = "other"
-    return {"distribution": best, "truncation_sigma": c if best == "truncated_normal" else None,
-            "max_abs_z": math.sqrt(r), "ks_distances": fits, "excess_kurtosis": None}
+    return {
+        "distribution": best,
+        "truncation_sigma": c if best == "truncated_normal" else None,
+        "max_abs_z": math.sqrt(r),
+        "ks_distances": fits,
+        "excess_kurtosis": None,
+    }
 
 
 def _complex_trunc_mean(c: float) -> float:
@@ -194,8 +228,13 @@ def _solve_complex_c(ratio: float) -> float:
 # ---------------------------------------------------------------------------------------------
 def _fan_value(fans: dict[str, float], mode: str) -> float:
     fi, fo = fans["fan_in"], fans["fan_out"]
-    return {"fan_in": fi, "fan_out": fo, "fan_avg": (fi + fo) / 2.0, "fan_geo_avg": math.sqrt(fi * fo),
-            "none": 1.0}[mode]
+    return {
+        "fan_in": fi,
+        "fan_out": fo,
+        "fan_avg": (fi + fo) / 2.0,
+        "fan_geo_avg": math.sqrt(fi * fo),
+        "none": 1.0,
+    }[mode]
 
 
 def _fit_modes(per_shape: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -207,13 +246,21 @@ def _fit_modes(per_shape: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
         lf = np.array([math.log(_fan_value(p, mode)) for p in per_shape])
         log_scale = float(np.sum(w * (y + lf)) / np.sum(w))
         resid = y + lf - log_scale
-        out[mode] = {"scale": math.exp(log_scale), "residual": float(math.sqrt(np.sum(w * resid**2) / len(y))),
-                     "rms_log_residual": float(math.sqrt(np.mean(resid**2)))}
+        out[mode] = {
+            "scale": math.exp(log_scale),
+            "residual": float(math.sqrt(np.sum(w * resid**2) / len(y))),
+            "rms_log_residual": float(math.sqrt(np.mean(resid**2))),
+        }
     return out
 
 
-def probe_fans(draw: Callable[..., Any], layout: "str | Layout", *, shapes: Sequence[Sequence[int]] | None = None,
-               seed: int = 0) -> dict[str, Any]:
+def probe_fans(
+    draw: Callable[..., Any],
+    layout: "str | Layout",
+    *,
+    shapes: Sequence[Sequence[int]] | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Probe an initializer on several shapes of ``layout`` (see module docstring).
 
     ``draw(shape)`` or ``draw(shape, seed)`` returns an array-like of that shape (seeds
@@ -223,7 +270,10 @@ def probe_fans(draw: Callable[..., Any], layout: "str | Layout", *, shapes: Sequ
     lay = get_layout(layout)
     shapes = [tuple(int(d) for d in s) for s in (shapes or probe_shapes(lay))]
     if len(shapes) < 3:
-        raise ValueError(f"Argument `shapes` needs at least 3 shapes to separate the fan modes. Received: shapes={shapes!r}")
+        raise ValueError(
+            "Argument `shapes` needs at least 3 shapes to separate the fan modes. "
+            f"Received: shapes={shapes!r}"
+        )
     per_shape, pooled, ratios = [], [], []
     is_complex = False
     for i, shape in enumerate(shapes):
@@ -238,32 +288,64 @@ def probe_fans(draw: Callable[..., Any], layout: "str | Layout", *, shapes: Sequ
         var = float(r2.mean())
         m4 = float((r2 * r2).mean())
         se = math.sqrt(max(m4 - var * var, 0.0) / v.size) / var if var > 0 else float("inf")
-        per_shape.append({"shape": list(shape), "fan_in": fans.fan_in, "fan_out": fans.fan_out,
-                          "receptive_field": fans.receptive_field, "n": int(v.size), "mean": complex(mean).real,
-                          "variance": var, "se_log_var": se, "std": math.sqrt(var),
-                          "max_abs": float(np.sqrt(r2.max())) if v.size else float("nan")})
+        per_shape.append(
+            {
+                "shape": list(shape),
+                "fan_in": fans.fan_in,
+                "fan_out": fans.fan_out,
+                "receptive_field": fans.receptive_field,
+                "n": int(v.size),
+                "mean": complex(mean).real,
+                "variance": var,
+                "se_log_var": se,
+                "std": math.sqrt(var),
+                "max_abs": float(np.sqrt(r2.max())) if v.size else float("nan"),
+            }
+        )
         if var > 0:
             pooled.append(r2 / var if is_complex else d.real / math.sqrt(var))
             ratios.append((v.size, float(r2.max()) / var if is_complex else math.sqrt(float(r2.max()) / var)))
     if any(p["variance"] <= 0 for p in per_shape):
-        return {"mode": "constant", "scale": 0.0, "gain": 0.0, "distribution": "point", "truncation_sigma": None,
-                "residual": 0.0, "per_shape": per_shape, "fits": {}, "layout": lay.name, "is_complex": is_complex,
-                "seed": seed}
+        return {
+            "mode": "constant",
+            "scale": 0.0,
+            "gain": 0.0,
+            "distribution": "point",
+            "truncation_sigma": None,
+            "residual": 0.0,
+            "per_shape": per_shape,
+            "fits": {},
+            "layout": lay.name,
+            "is_complex": is_complex,
+            "seed": seed,
+        }
     fits = _fit_modes(per_shape)
     mode = min(fits, key=lambda m: fits[m]["residual"])
     ratio = sum(n * r for n, r in ratios) / sum(n for n, _ in ratios)
     classify = _classify_complex if is_complex else _classify_real
     fam = classify(np.concatenate(pooled), ratio)
-    return {"mode": mode, "scale": fits[mode]["scale"], "gain": math.sqrt(fits[mode]["scale"]),
-            "distribution": fam["distribution"], "truncation_sigma": fam["truncation_sigma"],
-            "residual": fits[mode]["residual"], "per_shape": per_shape, "fits": fits, "family": fam,
-            "layout": lay.name, "is_complex": is_complex, "seed": seed}
+    return {
+        "mode": mode,
+        "scale": fits[mode]["scale"],
+        "gain": math.sqrt(fits[mode]["scale"]),
+        "distribution": fam["distribution"],
+        "truncation_sigma": fam["truncation_sigma"],
+        "residual": fits[mode]["residual"],
+        "per_shape": per_shape,
+        "fits": fits,
+        "family": fam,
+        "layout": lay.name,
+        "is_complex": is_complex,
+        "seed": seed,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # comparison with the spec
 # ---------------------------------------------------------------------------------------------
-def expected_fan_terms(plan_or_scheme: "Plan | str", layout: "str | Layout" = "keras") -> dict[str, Any] | None:
+def expected_fan_terms(
+    plan_or_scheme: "Plan | str", layout: "str | Layout" = "keras"
+) -> dict[str, Any] | None:
     """What the spec says a probe should recover: ``{"mode", "scale", "distribution",
     "truncation_sigma", "excess_kurtosis", "variance_stat_factor"}``; None for schemes whose variance
     is not a fan rule or a constant (orthogonal, structured, sparse, constants)."""
@@ -284,18 +366,31 @@ def expected_fan_terms(plan_or_scheme: "Plan | str", layout: "str | Layout" = "k
         scale = p["scale"] if "scale" in p else p["gain"] ** 2
         dist = p["distribution"]
         c = 2.0 if dist == "truncated_normal" else None
-        return {"mode": p["mode"], "scale": float(scale), "distribution": dist, "truncation_sigma": c,
-                "variance_stat_factor": kappa2}
+        return {
+            "mode": p["mode"],
+            "scale": float(scale),
+            "distribution": dist,
+            "truncation_sigma": c,
+            "variance_stat_factor": kappa2,
+        }
     if fam in ("normal", "uniform", "truncated_normal", "truncated_normal_abs"):
         dist, c = ("uniform", None) if fam == "uniform" else ("normal", None)
         if fam.startswith("truncated"):
             a, b = el.params["a"], el.params["b"]
             c = min(abs(a), abs(b)) if abs(abs(a) - abs(b)) < 1e-12 else None
-            dist = "truncated_normal" if c is not None and c < NO_TRUNCATION_SIGMA else \
-                ("normal" if c is not None else "other")
+            dist = (
+                "truncated_normal"
+                if c is not None and c < NO_TRUNCATION_SIGMA
+                else ("normal" if c is not None else "other")
+            )
             c = c if dist == "truncated_normal" else None
-        return {"mode": "none", "scale": float(el.var), "distribution": dist, "truncation_sigma": c,
-                "variance_stat_factor": kappa2}
+        return {
+            "mode": "none",
+            "scale": float(el.var),
+            "distribution": dist,
+            "truncation_sigma": c,
+            "variance_stat_factor": kappa2,
+        }
     return None
 
 
@@ -306,8 +401,13 @@ def _meta_plan(plan_or_scheme: "Plan | str", result: dict[str, Any]) -> Plan:
     return resolve(plan_or_scheme, shape, result["layout"])
 
 
-def fan_check(result: dict[str, Any], plan_or_scheme: "Plan | str", meta: dict[str, Any] | None = None, *,
-              alpha: float = DEFAULT_PROBE_ALPHA) -> list[dict[str, Any]]:
+def fan_check(
+    result: dict[str, Any],
+    plan_or_scheme: "Plan | str",
+    meta: dict[str, Any] | None = None,
+    *,
+    alpha: float = DEFAULT_PROBE_ALPHA,
+) -> list[dict[str, Any]]:
     """Compare a :func:`probe_fans` result with the spec: ``fan_probe`` (chi-square of the per-shape
     variances against ``scale / fan(mode)`` with standard errors from the spec law's 4th moment;
     one budgeted test at ``alpha``), ``fan_mode`` (recovered mode == spec mode) and
@@ -319,35 +419,73 @@ def fan_check(result: dict[str, Any], plan_or_scheme: "Plan | str", meta: dict[s
     rec = _Recorder(plan, {**(meta or {}), "case": (meta or {}).get("case") or "fans"}, alpha)
     exp = expected_fan_terms(plan, result["layout"])
     if exp is None:
-        rec.add("fan_probe", "fan", None, f"not applicable: {plan.scheme.name!r} is not a fan-rule or "
-                f"constant-variance scheme", verdict="skip")
+        rec.add(
+            "fan_probe",
+            "fan",
+            None,
+            f"not applicable: {plan.scheme.name!r} is not a fan-rule or constant-variance scheme",
+            verdict="skip",
+        )
         return rec.records
     ps = result["per_shape"]
     expected_var = [exp["scale"] / _fan_value(p, exp["mode"]) for p in ps]
-    z = [(p["variance"] - v) / (v * math.sqrt(exp["variance_stat_factor"] / p["n"])) for p, v in zip(ps, expected_var)]
+    z = [
+        (p["variance"] - v) / (v * math.sqrt(exp["variance_stat_factor"] / p["n"]))
+        for p, v in zip(ps, expected_var, strict=True)
+    ]
     chi2 = float(np.sum(np.square(z)))
     res = S.chi2_test(chi2, len(ps), alpha, sum(p["n"] for p in ps))
-    ratios = ", ".join(f"{tuple(p['shape'])}: {math.sqrt(p['variance'] / v):.4f}" for p, v in zip(ps, expected_var))
-    rec.add("fan_probe", "statistical", res.passed,
-            f"per-shape variance vs spec {exp['scale']:.6g}/{exp['mode']}: chi2({len(ps)}) = {chi2:.3g} "
-            f"<= {res.interval[1]:.3g} (p={res.p_value:.3g}); std ratios {ratios}; recovered "
-            f"{result['scale']:.6g}/{result['mode']}", measured={"mode": result["mode"], "scale": result["scale"]},
-            expected={"mode": exp["mode"], "scale": exp["scale"]}, interval=list(res.interval),
-            p_value=res.p_value, n=res.n, std_ratio=math.sqrt(result["scale"] / exp["scale"]) if result["mode"] == exp["mode"] else None)
+    ratios = ", ".join(
+        f"{tuple(p['shape'])}: {math.sqrt(p['variance'] / v):.4f}"
+        for p, v in zip(ps, expected_var, strict=True)
+    )
+    rec.add(
+        "fan_probe",
+        "statistical",
+        res.passed,
+        f"per-shape variance vs spec {exp['scale']:.6g}/{exp['mode']}: chi2({len(ps)}) = {chi2:.3g} "
+        f"<= {res.interval[1]:.3g} (p={res.p_value:.3g}); std ratios {ratios}; recovered "
+        f"{result['scale']:.6g}/{result['mode']}",
+        measured={"mode": result["mode"], "scale": result["scale"]},
+        expected={"mode": exp["mode"], "scale": exp["scale"]},
+        interval=list(res.interval),
+        p_value=res.p_value,
+        n=res.n,
+        std_ratio=math.sqrt(result["scale"] / exp["scale"]) if result["mode"] == exp["mode"] else None,
+    )
     mode_ok = result["mode"] == exp["mode"]
-    rec.add("fan_mode", "fan", mode_ok, f"recovered fan mode {result['mode']!r} (scale {result['scale']:.6g}), "
-            f"spec {exp['mode']!r} (scale {exp['scale']:.6g})", measured=result["mode"], expected=exp["mode"])
+    rec.add(
+        "fan_mode",
+        "fan",
+        mode_ok,
+        f"recovered fan mode {result['mode']!r} (scale {result['scale']:.6g}), "
+        f"spec {exp['mode']!r} (scale {exp['scale']:.6g})",
+        measured=result["mode"],
+        expected=exp["mode"],
+    )
     dist_ok = result["distribution"] == exp["distribution"]
     c_got, c_want = result.get("truncation_sigma"), exp["truncation_sigma"]
     if dist_ok and c_want is not None:
         dist_ok = c_got is not None and abs(c_got - c_want) <= TRUNCATION_REL_TOL * c_want
     trunc = f" (bound {c_got:.3f} sigma)" if c_got else ""
     want = f" (bound {c_want:g} sigma)" if c_want else ""
-    rec.add("fan_distribution", "fan", dist_ok,
-            f"recovered {result['distribution']}{trunc}, spec {exp['distribution']}{want}",
-            measured={"distribution": result["distribution"], "truncation_sigma": c_got},
-            expected={"distribution": exp["distribution"], "truncation_sigma": c_want})
+    rec.add(
+        "fan_distribution",
+        "fan",
+        dist_ok,
+        f"recovered {result['distribution']}{trunc}, spec {exp['distribution']}{want}",
+        measured={"distribution": result["distribution"], "truncation_sigma": c_got},
+        expected={"distribution": exp["distribution"], "truncation_sigma": c_want},
+    )
     return rec.records
 
 
-__all__ = ["PROBE_POINTS", "expected_fan_terms", "fan_check", "probe_fans", "probe_shapes"]
+__all__ = [
+    "DENSE_PROBE_POINTS",
+    "PROBE_POINTS",
+    "expected_fan_terms",
+    "fan_check",
+    "probe_fans",
+    "probe_shapes",
+    "shape_for",
+]

@@ -25,10 +25,9 @@ from functools import lru_cache
 from typing import Any, Callable
 
 import numpy as np
-from scipy import special, stats
-
 from initspec.distributions import ElementDistribution
 from initspec.dtypes import get_dtype
+from scipy import special, stats
 
 #: Highest central moment the kurtosis interval needs.
 MAX_MOMENT = 8
@@ -107,8 +106,15 @@ def z_test(measured: float, expected: float, se: float, alpha: float, n: int) ->
         p = 1.0 if measured == expected else 0.0
     if not math.isfinite(measured):
         p = 0.0
-    return TestResult(float(measured), float(expected), (expected - z_crit * se, expected + z_crit * se),
-                      p, alpha, int(n), float(se))
+    return TestResult(
+        float(measured),
+        float(expected),
+        (expected - z_crit * se, expected + z_crit * se),
+        p,
+        alpha,
+        int(n),
+        float(se),
+    )
 
 
 def chi2_test(statistic: float, dof: int, alpha: float, n: int) -> TestResult:
@@ -148,8 +154,9 @@ def _haar_moments(n: float) -> np.ndarray:
 
 def _normal_moments(std: float) -> np.ndarray:
     # E d^k = (k-1)!! std^k for even k, 0 for odd k
-    return np.array([0.0 if k % 2 else float(math.prod(range(k - 1, 0, -2))) * std**k
-                     for k in range(MAX_MOMENT + 1)])
+    return np.array(
+        [0.0 if k % 2 else float(math.prod(range(k - 1, 0, -2))) * std**k for k in range(MAX_MOMENT + 1)]
+    )
 
 
 def central_moments(element: ElementDistribution) -> np.ndarray | None:
@@ -161,7 +168,9 @@ def central_moments(element: ElementDistribution) -> np.ndarray | None:
     if kind == "normal":
         return _normal_moments(p["std"])
     if kind == "sparse":  # (1 - z) N(0, std^2) + z delta_0, mean 0
-        return (1.0 - p["zero_fraction"]) * _normal_moments(p["std"]) + np.eye(MAX_MOMENT + 1)[0] * p["zero_fraction"]
+        return (1.0 - p["zero_fraction"]) * _normal_moments(p["std"]) + np.eye(MAX_MOMENT + 1)[0] * p[
+            "zero_fraction"
+        ]
     if kind == "uniform":
         h = (p["high"] - p["low"]) / 2.0
         return np.array([0.0 if k % 2 else h**k / (k + 1) for k in range(MAX_MOMENT + 1)])
@@ -215,13 +224,17 @@ def fast_cdf(element: ElementDistribution) -> Callable[[np.ndarray], np.ndarray]
         fa, fb = float(special.ndtr(a)), float(special.ndtr(b))
         if fb - fa < 0.5:  # far tail: the CDF difference loses precision, use scipy's
             return element.cdf
-        return lambda x: np.clip((special.ndtr((np.asarray(x, dtype=np.float64) - m) / s) - fa) / (fb - fa), 0.0, 1.0)
+        return lambda x: np.clip(
+            (special.ndtr((np.asarray(x, dtype=np.float64) - m) / s) - fa) / (fb - fa), 0.0, 1.0
+        )
     if kind == "uniform":
         lo, hi = p["low"], p["high"]
         return lambda x: np.clip((np.asarray(x, dtype=np.float64) - lo) / (hi - lo), 0.0, 1.0)
     if kind == "haar":
         g, a = p["gain"], (p["n"] - 1.0) / 2.0
-        return lambda x: special.betainc(a, a, np.clip((np.asarray(x, dtype=np.float64) / g + 1.0) / 2.0, 0.0, 1.0))
+        return lambda x: special.betainc(
+            a, a, np.clip((np.asarray(x, dtype=np.float64) / g + 1.0) / 2.0, 0.0, 1.0)
+        )
     return element.cdf
 
 
@@ -283,8 +296,15 @@ def grid_neighbours(x: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
 # ---------------------------------------------------------------------------------------------
 # goodness of fit
 # ---------------------------------------------------------------------------------------------
-def ks_statistic(x: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray], *, dtype: str | None = None,
-                 low: float | None = None, high: float | None = None, presorted: bool = False) -> tuple[float, int]:
+def ks_statistic(
+    x: np.ndarray,
+    cdf: Callable[[np.ndarray], np.ndarray],
+    *,
+    dtype: str | None = None,
+    low: float | None = None,
+    high: float | None = None,
+    presorted: bool = False,
+) -> tuple[float, int]:
     """Kolmogorov-Smirnov distance ``sup |F_n - G|`` and ``n``.
 
     ``G = cdf`` for float32/float64 values. For ``dtype`` in :data:`ROUNDED_KS_DTYPES`, ``G`` is the
@@ -333,8 +353,16 @@ def ks_critical(n: int, alpha: float) -> float:
     return float(stats.kstwo.isf(check_alpha(alpha), n))
 
 
-def ks_test(x: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray], alpha: float, *, dtype: str | None = None,
-            low: float | None = None, high: float | None = None, presorted: bool = False) -> TestResult:
+def ks_test(
+    x: np.ndarray,
+    cdf: Callable[[np.ndarray], np.ndarray],
+    alpha: float,
+    *,
+    dtype: str | None = None,
+    low: float | None = None,
+    high: float | None = None,
+    presorted: bool = False,
+) -> TestResult:
     """KS test against ``cdf`` (conservative for the discrete rounded law); see :func:`ks_statistic`."""
     d, n = ks_statistic(x, cdf, dtype=dtype, low=low, high=high, presorted=presorted)
     if n == 0 or not math.isfinite(d):
@@ -357,13 +385,27 @@ def max_cell_mass(element: ElementDistribution, dtype: str) -> float | None:
     :data:`CELL_MASS_SAFETY`. None where the law has atoms (nothing to bound)."""
     if element.kind not in ("normal", "truncnorm", "uniform", "haar") or element.is_complex:
         return None
-    return _max_cell_mass(element.kind, tuple(sorted(element.params.items())), element.mean, element.std,
-                          element.low, element.high, get_dtype(dtype).name)
+    return _max_cell_mass(
+        element.kind,
+        tuple(sorted(element.params.items())),
+        element.mean,
+        element.std,
+        element.low,
+        element.high,
+        get_dtype(dtype).name,
+    )
 
 
 @lru_cache(maxsize=1024)
-def _max_cell_mass(kind: str, params: tuple[tuple[str, float], ...], mean: float, std: float,
-                   low: float | None, high: float | None, dtype: str) -> float:
+def _max_cell_mass(
+    kind: str,
+    params: tuple[tuple[str, float], ...],
+    mean: float,
+    std: float,
+    low: float | None,
+    high: float | None,
+    dtype: str,
+) -> float:
     element = ElementDistribution(kind, mean, std * std, low, high, None, dict(params))
     rv = element.rv()
     nmant = get_dtype(dtype).nmant

@@ -6,8 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate, stats
-
 from initspec import SCHEMES, resolve
 from initspec.conformance import assert_conforms
 from initspec.conformance import stats as S
@@ -24,10 +22,13 @@ from initspec.conformance.checks import (
     plan_n,
     reference_draw,
     summarize_verdict,
+)
+from initspec.conformance.checks import (
     tests_per_plan as n_budgeted_tests,
 )
 from initspec.conformance.fanprobe import fan_check, probe_fans, probe_shapes
 from initspec.conformance.results import Check
+from scipy import integrate, stats
 
 ALPHA = 1e-6
 REAL_LAWS = [
@@ -52,7 +53,7 @@ def test_central_moments_match_numerical_integration(scheme, params):
     mu = S.central_moments(el)
     rv = el.rv()
     for k in range(2, S.MAX_MOMENT + 1):
-        num = rv.expect(lambda x: (x - el.mean) ** k)
+        num = rv.expect(lambda x, k=k: (x - el.mean) ** k)
         assert mu[k] == pytest.approx(num, rel=1e-6, abs=1e-12 * el.std**k)
 
 
@@ -165,14 +166,20 @@ def test_default_budget_makes_200_full_runs_unlikely_to_alarm():
 # dtype grids, rounded KS, pile-up
 # ----------------------------------------------------------------------------------------------
 def test_round_to_bfloat16_matches_ml_dtypes():
-    ml = pytest.importorskip("ml_dtypes", reason="ml_dtypes (installed with jax) gives the reference bfloat16")
-    x = np.random.default_rng(0).standard_normal(10_000).astype(np.float32) * 10.0 ** np.arange(-5, 5).repeat(1000)
+    ml = pytest.importorskip(
+        "ml_dtypes", reason="ml_dtypes (installed with jax) gives the reference bfloat16"
+    )
+    x = np.random.default_rng(0).standard_normal(10_000).astype(np.float32) * 10.0 ** np.arange(-5, 5).repeat(
+        1000
+    )
     np.testing.assert_array_equal(S.round_to_dtype(x, "bfloat16"), x.astype(ml.bfloat16).astype(np.float64))
 
 
 @pytest.mark.parametrize("dtype,np_dtype", [("float16", np.float16), ("float32", np.float32)])
 def test_grid_neighbours_match_nextafter(dtype, np_dtype):
-    x = np.concatenate([np.random.default_rng(1).standard_normal(1000), [0.0, 1.0, -1.0, 0.5, 2.0**-20]]).astype(np_dtype)
+    x = np.concatenate(
+        [np.random.default_rng(1).standard_normal(1000), [0.0, 1.0, -1.0, 0.5, 2.0**-20]]
+    ).astype(np_dtype)
     down, up = S.grid_neighbours(x.astype(np.float64), dtype)
     np.testing.assert_array_equal(up, np.nextafter(x, np_dtype(np.inf)).astype(np.float64))
     np.testing.assert_array_equal(down, np.nextafter(x, np_dtype(-np.inf)).astype(np.float64))
@@ -209,7 +216,9 @@ def test_pileup_catches_a_few_repeated_values_in_float32():
 _SAMPLE_CASES = [c for c in DEFAULT_MATRIX if c.dtype in ("float32", "bfloat16", "complex64")][::4]
 
 
-@pytest.mark.parametrize("case", _SAMPLE_CASES, ids=[f"{c.scheme}-{c.layout}-{c.dtype}" for c in _SAMPLE_CASES])
+@pytest.mark.parametrize(
+    "case", _SAMPLE_CASES, ids=[f"{c.scheme}-{c.layout}-{c.dtype}" for c in _SAMPLE_CASES]
+)
 def test_reference_draw_passes_every_check(case):
     plan = case_plan(case)
     x = reference_draw(case.scheme, case.shape, case.layout, case.dtype, seed=11, **case.params)
@@ -222,8 +231,18 @@ def test_reference_draw_passes_every_check(case):
 def test_records_follow_the_results_contract():
     plan = resolve("glorot_uniform", (64, 48), "keras_dense")
     x = reference_draw("glorot_uniform", (64, 48), "keras_dense", seed=0)
-    checks = check_draw(x, plan, alpha=ALPHA, meta={"backend": "numpy", "device": "cpu", "seed": 0,
-                                                    "subject": "initspec", "reproduce": "python -c ..."})
+    checks = check_draw(
+        x,
+        plan,
+        alpha=ALPHA,
+        meta={
+            "backend": "numpy",
+            "device": "cpu",
+            "seed": 0,
+            "subject": "initspec",
+            "reproduce": "python -c ...",
+        },
+    )
     keys = set(Check.__annotations__)
     for c in checks:
         assert set(c) <= keys and {"id", "check", "tier", "verdict", "message"} <= set(c)
@@ -231,13 +250,19 @@ def test_records_follow_the_results_contract():
     assert len({c["id"] for c in checks}) == len(checks)
     var = next(c for c in checks if c["check"] == "variance")
     lo, hi = var["interval"]
-    assert lo < var["expected"] < hi and var["alpha"] == ALPHA and var["std_ratio"] == pytest.approx(1.0, abs=0.05)
+    assert (
+        lo < var["expected"] < hi
+        and var["alpha"] == ALPHA
+        and var["std_ratio"] == pytest.approx(1.0, abs=0.05)
+    )
 
 
 def test_native_failures_are_findings():
     plan = resolve("he_truncated_normal", (256, 384), "keras")
     x = reference_draw("he_normal", (256, 384), "keras", seed=0)
-    checks = check_draw(x, plan, alpha=ALPHA, meta={"subject": "native", "native_name": "torch.nn.init.kaiming_normal_"})
+    checks = check_draw(
+        x, plan, alpha=ALPHA, meta={"subject": "native", "native_name": "torch.nn.init.kaiming_normal_"}
+    )
     assert summarize_verdict(checks) == "finding"
     assert all("native:torch.nn.init.kaiming_normal_" in c["id"] for c in checks)
 
@@ -267,7 +292,9 @@ def test_bfloat16_carriers():
     assert summarize_verdict(check_draw(x, plan, alpha=ALPHA)) == "pass"
     got = {c["check"]: c["verdict"] for c in check_draw(x.astype(np.float64), plan, alpha=ALPHA)}
     assert got["dtype"] == "fail"
-    got = {c["check"]: c["verdict"] for c in check_draw(x, plan, alpha=ALPHA, meta={"native_dtype": "float16"})}
+    got = {
+        c["check"]: c["verdict"] for c in check_draw(x, plan, alpha=ALPHA, meta={"native_dtype": "float16"})
+    }
     assert got["dtype"] == "fail"
 
 
@@ -276,7 +303,9 @@ def test_bfloat16_carriers():
 # ----------------------------------------------------------------------------------------------
 def test_check_determinism():
     plan = resolve("he_normal", (8, 8), "keras")
-    good = check_determinism(lambda s: reference_draw("he_normal", (8, 8), "keras", seed=s), (1, 2), plan=plan)
+    good = check_determinism(
+        lambda s: reference_draw("he_normal", (8, 8), "keras", seed=s), (1, 2), plan=plan
+    )
     assert [c["verdict"] for c in good] == ["pass", "pass"]
     eye = resolve("identity", (8, 8), "keras")
     same = check_determinism(lambda s: np.eye(8, dtype=np.float32), (1, 2), plan=eye)
@@ -299,8 +328,20 @@ _PROBES = [
     ("glorot_uniform", {}, "keras", "fan_avg", "uniform"),
     ("he_truncated_normal", {}, "torch", "fan_in", "truncated_normal"),
     ("lecun_normal", {}, "keras_dense", "fan_in", "normal"),
-    ("variance_scaling", {"mode": "fan_out", "scale": 2.0, "distribution": "uniform"}, "keras_depthwise", "fan_out", "uniform"),
-    ("variance_scaling", {"mode": "fan_geo_avg", "scale": 0.7, "distribution": "normal"}, "keras", "fan_geo_avg", "normal"),
+    (
+        "variance_scaling",
+        {"mode": "fan_out", "scale": 2.0, "distribution": "uniform"},
+        "keras_depthwise",
+        "fan_out",
+        "uniform",
+    ),
+    (
+        "variance_scaling",
+        {"mode": "fan_geo_avg", "scale": 0.7, "distribution": "normal"},
+        "keras",
+        "fan_geo_avg",
+        "normal",
+    ),
     ("normal", {"std": 0.3}, "torch_conv_transpose", "none", "normal"),
 ]
 
@@ -336,22 +377,32 @@ def test_fan_check_skips_structured_schemes():
 # assert_conforms
 # ----------------------------------------------------------------------------------------------
 def test_assert_conforms_passes_the_reference():
-    assert_conforms(lambda shape, seed: reference_draw("he_truncated_normal", shape, "keras", seed=seed),
-                    "he_truncated_normal", "keras")
+    assert_conforms(
+        lambda shape, seed: reference_draw("he_truncated_normal", shape, "keras", seed=seed),
+        "he_truncated_normal",
+        "keras",
+    )
 
 
 def test_assert_conforms_message_shows_failures_and_reproduction():
     with pytest.raises(AssertionError) as err:
-        assert_conforms(lambda shape, seed: reference_draw("he_normal", shape, "keras", seed=seed),
-                        "he_truncated_normal", "keras", seed=3)
+        assert_conforms(
+            lambda shape, seed: reference_draw("he_normal", shape, "keras", seed=seed),
+            "he_truncated_normal",
+            "keras",
+            seed=3,
+        )
     msg = str(err.value)
     assert "support" in msg and "kurtosis" in msg and "measured=" in msg and "interval=" in msg
     assert "Reproduce: assert_conforms(" in msg and "seed=3" in msg
 
 
 def test_assert_conforms_uses_several_draws_for_small_shapes():
-    checks = check_initializer(as_draw(lambda shape, seed: reference_draw("lecun_uniform", shape, "keras", seed=seed)),
-                             resolve("lecun_uniform", (32, 16), "keras"), seed=0)
+    checks = check_initializer(
+        as_draw(lambda shape, seed: reference_draw("lecun_uniform", shape, "keras", seed=seed)),
+        resolve("lecun_uniform", (32, 16), "keras"),
+        seed=0,
+    )
     var = next(c for c in checks if c["check"] == "variance")
     assert var["n"] >= plan_n(resolve("lecun_uniform", (32, 16), "keras"), alpha=var["alpha"])
     assert summarize_verdict(checks) == "pass"
@@ -369,3 +420,27 @@ def test_assert_conforms_accepts_torch_in_place_functions():
     assert_conforms(torch.nn.init.xavier_normal_, "glorot_normal", "torch")
     with pytest.raises(AssertionError, match="support"):
         assert_conforms(torch.nn.init.xavier_normal_, "glorot_truncated_normal", "torch")
+
+
+def test_assert_conforms_accepts_jax_inits_and_factories():
+    jax = pytest.importorskip("jax", reason="JAX not installed")
+    assert_conforms(jax.nn.initializers.glorot_normal, "glorot_truncated_normal", "jax")
+    assert_conforms(jax.nn.initializers.he_uniform(), "he_uniform", "jax", dtype="float32")
+
+
+def test_assert_conforms_accepts_keras_initializers():
+    keras = pytest.importorskip("keras", reason="Keras not installed")
+    assert_conforms(keras.initializers.GlorotUniform, "glorot_uniform", "keras")
+    assert_conforms(keras.initializers.TruncatedNormal(stddev=0.05), "truncated_normal", "keras", std=0.05)
+
+
+def test_engine_imports_no_framework():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, initspec.conformance, initspec.conformance.checks, initspec.conformance.fanprobe; "
+        "bad = [m for m in ('torch', 'tensorflow', 'jax', 'keras', 'flax') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

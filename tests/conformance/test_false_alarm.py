@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from initspec import resolve
 from initspec.conformance.checks import DEFAULT_MATRIX, Budget, case_plan, check_draw, reference_draw
 from initspec.conformance.fanprobe import expected_fan_terms, fan_check, probe_fans, probe_shapes
@@ -76,8 +75,11 @@ def _run_seed(base: int) -> tuple[int, list[str], float, dict[str, list[float]]]
         _collect(pvals, checks)
     for j, (scheme, layout, params) in enumerate(FAN_CASES):
         seed = base * SEED_STRIDE + len(DEFAULT_MATRIX) + 100 * j
-        result = probe_fans(lambda shape, s: reference_draw(scheme, shape, layout, "float32", s, **params),
-                            layout, seed=seed)
+
+        def draw(shape, s, scheme=scheme, layout=layout, params=params):
+            return reference_draw(scheme, shape, layout, "float32", s, **params)
+
+        result = probe_fans(draw, layout, seed=seed)
         plan = resolve(scheme, probe_shapes(layout)[0], layout, **params)
         checks = fan_check(result, plan, {"backend": "numpy", "seed": seed}, alpha=alpha)
         bad += [f"{c['id']}: {c['message']}" for c in checks if c["verdict"] != "pass"]
@@ -99,8 +101,15 @@ def _calibration(pvals: dict[str, list[float]]) -> list[tuple[str, int, float, i
         arr = np.asarray(ps)
         for level in CALIBRATION_LEVELS:
             exp = arr.size * level
-            rows.append((name, arr.size, level, int(np.sum(arr < level)),
-                         exp + CALIBRATION_Z * np.sqrt(exp * (1 - level))))
+            rows.append(
+                (
+                    name,
+                    arr.size,
+                    level,
+                    int(np.sum(arr < level)),
+                    exp + CALIBRATION_Z * np.sqrt(exp * (1 - level)),
+                )
+            )
     return rows
 
 
@@ -131,12 +140,17 @@ def test_reference_has_no_false_alarm_over_200_seeds() -> None:
             pvals.setdefault(k, []).extend(v)
     calib = _calibration(pvals)
     for name, n, level, seen, allowed in calib:
-        print(f"  {name:10s} n={n:6d}  p<{level:g}: {seen:5d} (expected {n * level:7.1f}, allowed {allowed:7.1f})")
-    print(f"\nfalse-alarm run: {N_SEEDS} base seeds x ({n_checks} matrix cases + {len(FAN_CASES)} fan probes), "
-          f"{BUDGET.n_tests} statistical tests per run at alpha={BUDGET.per_test():.3g} "
-          f"(alpha_total={ALPHA_TOTAL}); failing runs: {len(failing_runs)}, failing checks: "
-          f"{sum(len(m) for _, m in failing_runs)}; smallest p/alpha: {min_ratio:.3g}; "
-          f"time {elapsed:.1f} s ({N_WORKERS} workers)")
+        print(
+            f"  {name:10s} n={n:6d}  p<{level:g}: {seen:5d} "
+            f"(expected {n * level:7.1f}, allowed {allowed:7.1f})"
+        )
+    print(
+        f"\nfalse-alarm run: {N_SEEDS} base seeds x ({n_checks} matrix cases + {len(FAN_CASES)} fan probes), "
+        f"{BUDGET.n_tests} statistical tests per run at alpha={BUDGET.per_test():.3g} "
+        f"(alpha_total={ALPHA_TOTAL}); failing runs: {len(failing_runs)}, failing checks: "
+        f"{sum(len(m) for _, m in failing_runs)}; smallest p/alpha: {min_ratio:.3g}; "
+        f"time {elapsed:.1f} s ({N_WORKERS} workers)"
+    )
     assert not failing_runs, "\n".join(f"base seed {b}: {m}" for b, ms in failing_runs for m in ms)
     assert np.isfinite(min_ratio)
     over = [row for row in calib if row[3] > row[4]]

@@ -14,7 +14,6 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-
 from initspec import resolve
 from initspec.backends import _core
 from initspec.backends import numpy as ref
@@ -60,9 +59,11 @@ def _reference(scheme: str, layout: str, dtype: str, **params: Any) -> Draw:
 
 def _perturbed(scheme: str, layout: str, dtype: str, edit: Callable[[Any], Any], **params: Any) -> Draw:
     """The reference sampler run on ``edit(plan)`` instead of the spec's plan."""
+
     def draw(shape: tuple[int, ...], seed: int) -> np.ndarray:
         plan = edit(resolve(scheme, shape, layout, dtype, **params))
         return np.asarray(_core.sample(ref.BACKEND, np.random.default_rng(seed), plan))
+
     return draw
 
 
@@ -72,9 +73,11 @@ def _vs(layout: str, dtype: str = "float32", **vs: Any) -> Draw:
 
 def _truncation(scale: float) -> Callable[[Any], Any]:
     """Multiply the pre-truncation sigma by ``scale``, keeping the bounds at +-2 of the new sigma."""
+
     def edit(p: Any) -> Any:
         s = p.std * scale
         return replace(p, std=s, low=-2.0 * s, high=2.0 * s)
+
     return edit
 
 
@@ -96,7 +99,9 @@ def _post(draw: Draw, fn: Callable[[np.ndarray, int], np.ndarray]) -> Draw:
 
 def _absolute_bounds(shape: tuple[int, ...], seed: int) -> np.ndarray:
     # truncated_normal(std=0.05, a=-2, b=2) read as torch's absolute bounds (-2, 2): untruncated
-    return reference_draw("truncated_normal_abs", shape, "keras_dense", "float32", seed, std=0.05, low=-2.0, high=2.0)
+    return reference_draw(
+        "truncated_normal_abs", shape, "keras_dense", "float32", seed, std=0.05, low=-2.0, high=2.0
+    )
 
 
 def _downcast_at_bound(shape: tuple[int, ...], seed: int) -> np.ndarray:
@@ -110,7 +115,10 @@ def _clipped_normal(shape: tuple[int, ...], seed: int) -> np.ndarray:
     # a "truncated" normal made by clipping N(0, sigma) just inside +-2 sigma: mass piles up there
     plan = resolve("glorot_truncated_normal", shape, "keras_dense")
     x = np.random.default_rng(seed).standard_normal(shape) * plan.std
-    lo, hi = np.nextafter(np.float32(plan.low), np.float32(0)), np.nextafter(np.float32(plan.high), np.float32(0))
+    lo, hi = (
+        np.nextafter(np.float32(plan.low), np.float32(0)),
+        np.nextafter(np.float32(plan.high), np.float32(0)),
+    )
     return np.clip(x.astype(np.float32), lo, hi)
 
 
@@ -155,7 +163,9 @@ def _complex_split(shape: tuple[int, ...], seed: int) -> np.ndarray:
     # real and imaginary parts each with the full variance v instead of v / 2
     plan = resolve("variance_scaling", shape, "keras_dense", "complex64", distribution="normal")
     rng = np.random.default_rng(seed)
-    return (rng.standard_normal(shape) * plan.std + 1j * rng.standard_normal(shape) * plan.std).astype(np.complex64)
+    return (rng.standard_normal(shape) * plan.std + 1j * rng.standard_normal(shape) * plan.std).astype(
+        np.complex64
+    )
 
 
 def _anti_identity(shape: tuple[int, ...], seed: int) -> np.ndarray:
@@ -182,73 +192,294 @@ def _torch_fan_rule(shape: tuple[int, ...], seed: int) -> np.ndarray:
 
 
 PLANTS: list[Plant] = [
-    Plant("wrong_fan_mode", "glorot_uniform", "keras_dense", DENSE, "float32",
-          _vs("keras_dense", mode="fan_in", distribution="uniform"), "fan_mode"),
-    Plant("wrong_fan_mode_variance", "glorot_uniform", "keras_dense", DENSE, "float32",
-          _vs("keras_dense", mode="fan_in", distribution="uniform"), "variance"),
-    Plant("fan_in_fan_out_swapped", "he_normal", "keras_conv", CONV, "float32",
-          _vs("keras_conv", scale=2.0, mode="fan_out", distribution="normal"), "variance"),
-    Plant("receptive_field_ignored", "he_uniform", "keras_conv", CONV, "float32",
-          _perturbed("he_uniform", "keras_conv", "float32", _receptive_ignored), "fan_probe"),
+    Plant(
+        "wrong_fan_mode",
+        "glorot_uniform",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _vs("keras_dense", mode="fan_in", distribution="uniform"),
+        "fan_mode",
+    ),
+    Plant(
+        "wrong_fan_mode_variance",
+        "glorot_uniform",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _vs("keras_dense", mode="fan_in", distribution="uniform"),
+        "variance",
+    ),
+    Plant(
+        "fan_in_fan_out_swapped",
+        "he_normal",
+        "keras_conv",
+        CONV,
+        "float32",
+        _vs("keras_conv", scale=2.0, mode="fan_out", distribution="normal"),
+        "variance",
+    ),
+    Plant(
+        "receptive_field_ignored",
+        "he_uniform",
+        "keras_conv",
+        CONV,
+        "float32",
+        _perturbed("he_uniform", "keras_conv", "float32", _receptive_ignored),
+        "fan_probe",
+    ),
     Plant("fans_read_with_torch_rule", "he_normal", "keras", CONV, "float32", _torch_fan_rule, "variance"),
-    Plant("missing_truncation_correction", "he_truncated_normal", "keras_dense", DENSE, "float32",
-          _perturbed("he_truncated_normal", "keras_dense", "float32", _truncation(TRUNCATED_NORMAL_STD_CORRECTION)),
-          "variance"),
-    Plant("doubled_truncation_correction", "lecun_truncated_normal", "keras_conv", CONV, "float32",
-          _perturbed("lecun_truncated_normal", "keras_conv", "float32", _truncation(1 / TRUNCATED_NORMAL_STD_CORRECTION)),
-          "variance"),
-    Plant("absolute_instead_of_relative_truncation", "truncated_normal", "keras_dense", DENSE, "float32",
-          _absolute_bounds, "support", {"std": 0.05}),
-    Plant("uniform_limit_without_sqrt3", "he_uniform", "keras_dense", DENSE, "float32",
-          _perturbed("he_uniform", "keras_dense", "float32",
-                     lambda p: replace(p, low=p.low / math.sqrt(3), high=p.high / math.sqrt(3))), "variance"),
-    Plant("gain_applied_twice", "he_normal", "keras_dense", DENSE, "float32",
-          _perturbed("he_normal", "keras_dense", "float32", lambda p: replace(p, std=p.std * math.sqrt(2))), "variance"),
-    Plant("std_2pct_high", "normal", "keras_dense", DENSE, "float32",
-          _reference("normal", "keras_dense", "float32", std=0.05 * 1.02), "variance", {"std": 0.05}),
-    Plant("std_2pct_low", "lecun_normal", "keras_dense", DENSE, "float32",
-          _perturbed("lecun_normal", "keras_dense", "float32", lambda p: replace(p, std=p.std * 0.98)), "variance"),
-    Plant("mean_shifted", "glorot_normal", "keras_dense", DENSE, "float32",
-          _perturbed("glorot_normal", "keras_dense", "float32", lambda p: replace(p, mean=0.05 * p.std)), "mean"),
-    Plant("downcast_piles_up_at_bound", "truncated_normal", "keras_dense", DENSE, "bfloat16",
-          _downcast_at_bound, "support", {"std": 0.0625}),
-    Plant("clip_instead_of_truncate", "glorot_truncated_normal", "keras_dense", DENSE, "float32",
-          _clipped_normal, "pileup"),
-    Plant("untruncated_normal_for_truncated", "glorot_truncated_normal", "keras_dense", DENSE, "float32",
-          _perturbed("glorot_truncated_normal", "keras_dense", "float32",
-                     lambda p: replace(p, sampler="normal", std=p.std * TRUNCATED_NORMAL_STD_CORRECTION)), "support"),
-    Plant("uniform_for_normal_same_variance", "he_normal", "keras_dense", DENSE, "float32",
-          _uniform_same_variance, "kurtosis"),
-    Plant("non_orthogonal_orthogonal", "orthogonal", "keras_dense", DENSE, "float32", _normalized_rows,
-          "orthogonality"),
-    Plant("orthogonal_wrong_flattening", "orthogonal", "keras_conv", CONV, "float32", _torch_flattening,
-          "orthogonality"),
+    Plant(
+        "missing_truncation_correction",
+        "he_truncated_normal",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _perturbed(
+            "he_truncated_normal", "keras_dense", "float32", _truncation(TRUNCATED_NORMAL_STD_CORRECTION)
+        ),
+        "variance",
+    ),
+    Plant(
+        "doubled_truncation_correction",
+        "lecun_truncated_normal",
+        "keras_conv",
+        CONV,
+        "float32",
+        _perturbed(
+            "lecun_truncated_normal",
+            "keras_conv",
+            "float32",
+            _truncation(1 / TRUNCATED_NORMAL_STD_CORRECTION),
+        ),
+        "variance",
+    ),
+    Plant(
+        "absolute_instead_of_relative_truncation",
+        "truncated_normal",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _absolute_bounds,
+        "support",
+        {"std": 0.05},
+    ),
+    Plant(
+        "uniform_limit_without_sqrt3",
+        "he_uniform",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _perturbed(
+            "he_uniform",
+            "keras_dense",
+            "float32",
+            lambda p: replace(p, low=p.low / math.sqrt(3), high=p.high / math.sqrt(3)),
+        ),
+        "variance",
+    ),
+    Plant(
+        "gain_applied_twice",
+        "he_normal",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _perturbed("he_normal", "keras_dense", "float32", lambda p: replace(p, std=p.std * math.sqrt(2))),
+        "variance",
+    ),
+    Plant(
+        "std_2pct_high",
+        "normal",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _reference("normal", "keras_dense", "float32", std=0.05 * 1.02),
+        "variance",
+        {"std": 0.05},
+    ),
+    Plant(
+        "std_2pct_low",
+        "lecun_normal",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _perturbed("lecun_normal", "keras_dense", "float32", lambda p: replace(p, std=p.std * 0.98)),
+        "variance",
+    ),
+    Plant(
+        "mean_shifted",
+        "glorot_normal",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _perturbed("glorot_normal", "keras_dense", "float32", lambda p: replace(p, mean=0.05 * p.std)),
+        "mean",
+    ),
+    Plant(
+        "downcast_piles_up_at_bound",
+        "truncated_normal",
+        "keras_dense",
+        DENSE,
+        "bfloat16",
+        _downcast_at_bound,
+        "support",
+        {"std": 0.0625},
+    ),
+    Plant(
+        "clip_instead_of_truncate",
+        "glorot_truncated_normal",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _clipped_normal,
+        "pileup",
+    ),
+    Plant(
+        "untruncated_normal_for_truncated",
+        "glorot_truncated_normal",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _perturbed(
+            "glorot_truncated_normal",
+            "keras_dense",
+            "float32",
+            lambda p: replace(p, sampler="normal", std=p.std * TRUNCATED_NORMAL_STD_CORRECTION),
+        ),
+        "support",
+    ),
+    Plant(
+        "uniform_for_normal_same_variance",
+        "he_normal",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _uniform_same_variance,
+        "kurtosis",
+    ),
+    Plant(
+        "non_orthogonal_orthogonal",
+        "orthogonal",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _normalized_rows,
+        "orthogonality",
+    ),
+    Plant(
+        "orthogonal_wrong_flattening",
+        "orthogonal",
+        "keras_conv",
+        CONV,
+        "float32",
+        _torch_flattening,
+        "orthogonality",
+    ),
     Plant("seed_ignored", "he_normal", "keras_dense", DENSE, "float32", _seed_ignored, "seed_sensitivity"),
-    Plant("global_rng_nondeterministic", "he_normal", "keras_dense", DENSE, "float32", _global_rng, "determinism"),
-    Plant("float32_returned_for_float16", "he_uniform", "keras_dense", DENSE, "float16",
-          _reference("he_uniform", "keras_dense", "float32"), "dtype"),
-    Plant("wrong_shape_transposed", "he_uniform", "keras_dense", DENSE, "float32",
-          _post(_reference("he_uniform", "keras_dense", "float32"), lambda x, s: np.ascontiguousarray(x.T)), "shape"),
-    Plant("nan_in_output", "he_uniform", "keras_dense", DENSE, "float32",
-          _post(_reference("he_uniform", "keras_dense", "float32"), lambda x, s: np.where(np.arange(x.size).reshape(x.shape) == 7, np.nan, x).astype(x.dtype)),
-          "finite"),
-    Plant("constant_rounded_through_float32", "constant", "keras_dense", SMALL_DENSE, "float64",
-          lambda shape, seed: np.full(shape, np.float32(0.1), dtype=np.float64), "constant", {"value": 0.1}),
-    Plant("identity_anti_diagonal", "identity", "keras_dense", SMALL_DENSE, "float32", _anti_identity, "structure"),
+    Plant(
+        "global_rng_nondeterministic",
+        "he_normal",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _global_rng,
+        "determinism",
+    ),
+    Plant(
+        "float32_returned_for_float16",
+        "he_uniform",
+        "keras_dense",
+        DENSE,
+        "float16",
+        _reference("he_uniform", "keras_dense", "float32"),
+        "dtype",
+    ),
+    Plant(
+        "wrong_shape_transposed",
+        "he_uniform",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _post(_reference("he_uniform", "keras_dense", "float32"), lambda x, s: np.ascontiguousarray(x.T)),
+        "shape",
+    ),
+    Plant(
+        "nan_in_output",
+        "he_uniform",
+        "keras_dense",
+        DENSE,
+        "float32",
+        _post(
+            _reference("he_uniform", "keras_dense", "float32"),
+            lambda x, s: np.where(np.arange(x.size).reshape(x.shape) == 7, np.nan, x).astype(x.dtype),
+        ),
+        "finite",
+    ),
+    Plant(
+        "constant_rounded_through_float32",
+        "constant",
+        "keras_dense",
+        SMALL_DENSE,
+        "float64",
+        lambda shape, seed: np.full(shape, np.float32(0.1), dtype=np.float64),
+        "constant",
+        {"value": 0.1},
+    ),
+    Plant(
+        "identity_anti_diagonal",
+        "identity",
+        "keras_dense",
+        SMALL_DENSE,
+        "float32",
+        _anti_identity,
+        "structure",
+    ),
     Plant("dirac_wrong_centre", "dirac", "torch_conv", (32, 16, 4, 4), "float32", _dirac_centre, "structure"),
-    Plant("sparse_floor_instead_of_ceil", "sparse", "keras_dense", (240, 400), "float32", _sparse_floor,
-          "sparse_zeros", {"sparsity": 0.123}),
-    Plant("jax_complex_truncation_constant", "variance_scaling", "keras_dense", (512, 768), "complex64",
-          _perturbed("variance_scaling", "keras_dense", "complex64", _jax_complex_constant), "variance"),
-    Plant("complex_parts_full_variance", "variance_scaling", "keras_dense", DENSE, "complex64", _complex_split,
-          "variance", {"distribution": "normal"}),
-    Plant("complex_phase_half_plane", "variance_scaling", "keras_dense", DENSE, "complex64", _half_phase,
-          "phase", {"distribution": "uniform"}),
+    Plant(
+        "sparse_floor_instead_of_ceil",
+        "sparse",
+        "keras_dense",
+        (240, 400),
+        "float32",
+        _sparse_floor,
+        "sparse_zeros",
+        {"sparsity": 0.123},
+    ),
+    Plant(
+        "jax_complex_truncation_constant",
+        "variance_scaling",
+        "keras_dense",
+        (512, 768),
+        "complex64",
+        _perturbed("variance_scaling", "keras_dense", "complex64", _jax_complex_constant),
+        "variance",
+    ),
+    Plant(
+        "complex_parts_full_variance",
+        "variance_scaling",
+        "keras_dense",
+        DENSE,
+        "complex64",
+        _complex_split,
+        "variance",
+        {"distribution": "normal"},
+    ),
+    Plant(
+        "complex_phase_half_plane",
+        "variance_scaling",
+        "keras_dense",
+        DENSE,
+        "complex64",
+        _half_phase,
+        "phase",
+        {"distribution": "uniform"},
+    ),
 ]
 
 
-def _all_checks(draw: Draw, scheme: str, layout: str, shape: tuple[int, ...], dtype: str,
-                params: dict[str, Any]) -> list[dict[str, Any]]:
+def _all_checks(
+    draw: Draw, scheme: str, layout: str, shape: tuple[int, ...], dtype: str, params: dict[str, Any]
+) -> list[dict[str, Any]]:
     """The runner's checks for one case: one draw, determinism, and the fan probe where it applies."""
     plan = resolve(scheme, shape, layout, dtype, **params)
     meta = {"backend": "planted", "seed": SEED}
@@ -271,7 +502,8 @@ def test_planted_bug_is_caught_by_expected_check(plant: Plant) -> None:
     failed = {c["check"] for c in checks if c["verdict"] == "fail"}
     assert plant.expect in failed, (
         f"{plant.name} not caught by {plant.expect!r}; failing checks: {sorted(failed)}\n"
-        + "\n".join(c["message"] for c in checks if c["check"] == plant.expect))
+        + "\n".join(c["message"] for c in checks if c["check"] == plant.expect)
+    )
 
 
 _CONTROLS = sorted({(p.scheme, p.layout, p.shape, p.dtype, tuple(sorted(p.params.items()))) for p in PLANTS})
