@@ -4,15 +4,17 @@ no matplotlib). Every function here reads the results dict defined in
 
 Fields read beyond the TypedDicts there (all optional):
 
-* ``SampleSummary``: ``n`` (sample size; default ``sum(hist_counts)``), ``subject``
-  (``initspec``/``native``), ``native_name``, ``layout``, ``params``, ``group`` (overlay key),
-  ``moments`` as ``{name: {"measured", "expected", "interval"}}`` (plain numbers are shown as
-  measured values), ``moments["min"/"max"]`` for the observed range.
-* ``Experiments.signal`` rows: ``backend``, ``scheme``, ``activation``, ``act_std`` (per layer),
-  ``grad_norm`` (per layer), optional ``depth`` (x values; default 1..L), ``device``.
-* ``Experiments.symmetry`` rows: ``backend``, ``scheme``, ``distinct_units``, ``units``, ``rank``,
-  ``loss`` (curve), optional ``device``.
-* ``Experiments.trainability`` rows: any scalars (shown in a table) and an optional ``loss`` curve.
+* ``SampleSummary``: ``n`` (sample size; default: the n of the matching ``ks`` check, else
+  ``sum(hist_counts)``), ``subject`` (``initspec``/``native``), ``native_name``, ``layout``,
+  ``params``, ``group`` (overlay key), ``moments`` as ``{name: {"measured", "expected",
+  "interval", "verdict"}}`` (plain numbers are shown as measured values), ``moments["min"/"max"]``
+  for the observed range. Sample keys may be check-group ids or ``backend/device/scheme``.
+* Experiment rows (``signal``, ``symmetry``, ``trainability``): ``backend``, what they were
+  initialised with (``label``, ``init`` or ``scheme``), ``activation``; signal rows per-layer lists
+  ``act_std`` and ``grad_norm`` (x = 1..L unless ``depth`` is a list); symmetry rows per-layer
+  ``layers: [{units, distinct_units, rank}]`` (or flat ``distinct_units``/``units``/``rank``);
+  loss curves in ``loss_curve`` (or ``losses``/``loss`` when a list); scalars such as
+  ``final_loss`` are tabulated.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ LOSS_KEYS = ("loss_curve", "losses", "loss")
 PIVOT_METRIC = "final_loss"
 #: Keys naming what an experiment row initialised with, first match wins.
 INIT_KEYS = ("label", "init", "scheme")
-DEPTH_KEYS = ("depth", "layers", "x")
+DEPTH_KEYS = ("depth", "x")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -543,7 +545,7 @@ def curve_xy(row: Mapping[str, Any], ykeys: Sequence[str]) -> tuple[list[float],
     if not y:
         return None
     x = numbers(first(row, DEPTH_KEYS))
-    if len(x) != len(y):
+    if len(x) != len(y) or any(math.isnan(v) for v in x):
         x = [float(i + 1) for i in range(len(y))]
     return x, y
 

@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,8 @@ def make_env() -> Any:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(slug=model.slug, num=fmt_num, bounds=fmt_bounds, value=fmt_value, ratio=fmt_ratio, seconds=fmt_seconds, vclass=verdict_class)
+    env.filters.update(slug=model.slug, num=fmt_num, bounds=fmt_bounds, value=fmt_value, ratio=fmt_ratio,
+                       seconds=fmt_seconds, vclass=verdict_class)
     return env
 
 
@@ -56,20 +57,33 @@ class Figures:
     trainability: str | None
 
 
+def _safe_figure(make: Callable[[], str], what: str) -> Any:
+    """A figure as Markup, or an escaped note when its data cannot be drawn: one odd record
+    must not cost the whole report (the note names the error, so it is still seen)."""
+    from markupsafe import Markup, escape
+
+    try:
+        return Markup(make())
+    except Exception as e:  # noqa: BLE001 - a view: report the problem in place
+        return Markup('<p class="figerror">Figure unavailable ({}): {}: {}</p>').format(
+            what, type(e).__name__, escape(str(e).splitlines()[0] if str(e) else ""))
+
+
 def build_figures(results: Mapping[str, Any], sections: list[model.SchemeSection]) -> Figures:
     """Every figure of the report, reusing one matplotlib figure per kind."""
-    from markupsafe import Markup
-
     from .plots import Plotter
 
     p = Plotter()
-    dist = {g.key: Markup(p.distribution(g)) for s in sections for g in s.groups}
+    dist = {g.key: _safe_figure(lambda g=g: p.distribution(g), g.title) for s in sections for g in s.groups}
     exp = results.get("experiments") or {}
-    depth = [(act, Markup(p.depth(act, a, g))) for act, a, g in model.signal_panels(exp)]
+    depth = [(act, _safe_figure(lambda act=act, a=a, g=g: p.depth(act, a, g), act))
+             for act, a, g in model.signal_panels(exp)]
     sym_curves = model.loss_curves(exp.get("symmetry") or [])
     tr_curves = model.loss_curves(exp.get("trainability") or [])
-    sym = Markup(p.loss("Symmetry breaking: training loss", sym_curves)) if sym_curves else None
-    tr = Markup(p.loss("Trainability: training loss", tr_curves)) if tr_curves else None
+    sym = _safe_figure(lambda: p.loss("Symmetry breaking: training loss", sym_curves), "symmetry") \
+        if sym_curves else None
+    tr = _safe_figure(lambda: p.loss("Trainability: training loss", tr_curves), "trainability") \
+        if tr_curves else None
     p.close()
     return Figures(dist, depth, sym, tr)
 

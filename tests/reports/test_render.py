@@ -224,6 +224,32 @@ def test_nulls_from_nan_render(tmp_path, small_doc):
     assert 'id="summary-matrix"' in html
 
 
+def test_malformed_sample_arrays_are_skipped(small_doc):
+    sample = next(iter(small_doc["samples"].values()))
+    sample["hist_edges"] = [[1, 2], "x"]  # nonsense a broken run could write
+    sample["cdf_diff_y"] = "oops"
+    html = render_html(small_doc)
+    assert html.count("<svg") >= len(model.sample_groups(small_doc))
+
+
+def test_a_failing_figure_costs_one_figure_not_the_report(small_doc, monkeypatch):
+    from initspec.reports import plots
+
+    original = plots.Plotter.distribution
+    calls = []
+
+    def flaky(self, group):
+        calls.append(group.key)
+        if len(calls) == 1:
+            raise ValueError("<b>bad data</b>")
+        return original(self, group)
+
+    monkeypatch.setattr(plots.Plotter, "distribution", flaky)
+    html = render_html(small_doc)
+    assert "Figure unavailable" in html and "&lt;b&gt;bad data&lt;/b&gt;" in html
+    assert html.count("<svg") >= len(calls) - 1
+
+
 def test_bad_argument_types():
     with pytest.raises(TypeError, match="Received: results=list"):
         render_html([])  # type: ignore[arg-type]
