@@ -111,11 +111,8 @@ class NumpyOps(FloatOps):
     def to_f32(self, a):
         return np.asarray(a).astype(np.float32)
 
-    def f32_bits(self, x):
-        return np.ascontiguousarray(x, dtype=np.float32).view(np.int32)
-
-    def bits_f32(self, i):
-        return np.ascontiguousarray(i, dtype=np.int32).view(np.float32)
+    def frexp(self, x):
+        return np.frexp(np.asarray(x, dtype=np.float32))
 
     def sqrt(self, x):
         return np.sqrt(x)

@@ -4,7 +4,7 @@ Everything that decides a value is here, written once against two small vocabula
 (:class:`initspec.backends.portable._philox.WordOps` for 32-bit words and :class:`FloatOps` for
 float32 arithmetic) that NumPy, torch, TensorFlow and JAX each implement with their own tensor
 ops. The transforms use only IEEE-754 float32 ``+ - * /``, ``sqrt``, comparisons/selects and
-bit casts (no library ``log``/``sin``/``erfinv``, whose last bits differ between frameworks), and
+an exact ``frexp`` (no library ``log``/``sin``/``erfinv``, whose last bits differ between frameworks), and
 every constant is rounded to float32 in Python first. Every product that feeds a sum goes
 through :meth:`FloatOps.rnd`, which keeps a compiler from fusing the two into one FMA (a
 different rounding). A backend that follows IEEE round-to-nearest for these ops therefore
@@ -107,10 +107,7 @@ PI_4 = f32(math.pi / 4)
 LN2_HI = f32(6.9313812256e-01)  # 0x3f317180
 LN2_LO = f32(9.0580006145e-06)  # 0x3717f7d1
 LG1, LG2, LG3, LG4 = f32(0.66666662693), f32(0.40000972152), f32(0.28498786688), f32(0.24279078841)
-SQRT_HALF_BITS = 0x3F3504F3  # float32 bits of sqrt(1/2)
-ONE_BITS = 0x3F800000
-MANTISSA_MASK = 0x007FFFFF
-EXPONENT_BIAS = 127
+SQRT_HALF = f32(math.sqrt(0.5))  # float32 bits 0x3f3504f3, logf's reduction threshold
 
 # Wichura's AS 241 PPND7 inverse normal CDF (about 7 significant digits, valid down to FLT_MIN):
 # central region |p - 1/2| <= 0.425, then r = sqrt(-log(min(p, 1 - p))) <= 5, then r > 5.
@@ -139,7 +136,7 @@ COS_C = tuple(f32((-1.0) ** k / math.factorial(2 * k)) for k in range(1, 7))
 class FloatOps(WordOps):
     """What the transforms need besides Python's ``+ - * /`` and comparisons on float32 arrays.
 
-    Integer helpers act on word arrays and on int32 bit patterns alike.
+    Integer helpers act on word arrays.
     """
 
     def shr(self, a: Any, n: int) -> Any:
@@ -152,12 +149,9 @@ class FloatOps(WordOps):
         """Integer array -> float32 (exact below 2**24, which is all the transforms use)."""
         raise NotImplementedError
 
-    def f32_bits(self, x: Any) -> Any:
-        """float32 -> its int32 bit pattern (a bit cast)."""
-        raise NotImplementedError
-
-    def bits_f32(self, i: Any) -> Any:
-        """int32 bit pattern -> float32 (a bit cast)."""
+    def frexp(self, x: Any) -> tuple[Any, Any]:
+        """``(m, e)`` with ``x = m * 2**e``, ``m`` float32 in ``[1/2, 1)``, ``e`` integer, for
+        positive normal float32 ``x`` (exact: ``torch.frexp``/``np.frexp`` or bit casts)."""
         raise NotImplementedError
 
     def sqrt(self, x: Any) -> Any:
@@ -217,17 +211,17 @@ def v_open(ops: FloatOps, w: Any) -> Any:
 
 def log_pos(ops: FloatOps, x: Any) -> Any:
     """Natural log of positive normal float32 ``x`` (FreeBSD/musl ``logf`` algorithm, ~1 ulp),
-    from bit casts and basic arithmetic only."""
-    ix = ops.f32_bits(x) + (ONE_BITS - SQRT_HALF_BITS)
-    k = ops.shr(ix, 23) - EXPONENT_BIAS
-    f = ops.bits_f32(ops.band(ix, MANTISSA_MASK) + SQRT_HALF_BITS) - 1.0  # in [sqrt(.5)-1, sqrt(2)-1)
+    from an exact ``frexp`` and basic arithmetic only."""
+    m, e = ops.frexp(x)  # x = m 2**e, m in [1/2, 1)
+    big = m >= SQRT_HALF
+    f = ops.where(big, m, m * 2.0) - 1.0  # the reduced argument in [sqrt(1/2), sqrt(2)), minus 1
+    dk = ops.to_f32(e) - ops.where(big, 0.0, 1.0)
     s = f / (f + 2.0)
     z = s * s
     w = z * z
     rd = ops.rnd
     r = rd(z * (rd(w * LG3) + LG1)) + rd(w * (rd(w * LG4) + LG2))
     hfsq = rd(f * f) * 0.5
-    dk = ops.to_f32(k)
     return rd(s * (hfsq + r)) + rd(dk * LN2_LO) - hfsq + f + rd(dk * LN2_HI)
 
 

@@ -60,6 +60,11 @@ MAX_ELEMENTS = 2**32
 LIMB = 16
 LIMB_MASK = (1 << LIMB) - 1
 X64_DTYPES = ("float64", "complex128")
+# frexp of a positive normal float32 by bit casts: keep sign and fraction, exponent of 1/2
+FRAC_BITS = 23
+FRAC_SIGN_MASK = -0x7F800001  # 0x807FFFFF as int32
+HALF_BITS = 0x3F000000
+HALF_EXPONENT = 126
 
 
 def _x64_enabled() -> bool:
@@ -129,11 +134,10 @@ class JaxOps(FloatOps):
     def to_f32(self, a):
         return a.astype(jnp.float32)
 
-    def f32_bits(self, x):
-        return lax.bitcast_convert_type(x, jnp.int32)
-
-    def bits_f32(self, i):
-        return lax.bitcast_convert_type(i.astype(jnp.int32), jnp.float32)
+    def frexp(self, x):
+        bits = lax.bitcast_convert_type(x, jnp.int32)
+        m = lax.bitcast_convert_type((bits & np.int32(FRAC_SIGN_MASK)) | np.int32(HALF_BITS), jnp.float32)
+        return m, (bits >> np.int32(FRAC_BITS)) - np.int32(HALF_EXPONENT)
 
     def sqrt(self, x):
         return jnp.sqrt(x)

@@ -49,6 +49,11 @@ __all__ = [
 DEFAULT_LAYOUT = "keras"
 LIMB = 16
 LIMB_MASK = (1 << LIMB) - 1
+# frexp of a positive normal float32 by bit casts: keep sign and fraction, exponent of 1/2
+FRAC_BITS = 23
+FRAC_SIGN_MASK = -0x7F800001  # 0x807FFFFF as int32
+HALF_BITS = 0x3F000000
+HALF_EXPONENT = 126
 
 _DTYPES = {"float16": tf.float16, "bfloat16": tf.bfloat16, "float32": tf.float32, "float64": tf.float64,
            "complex64": tf.complex64, "complex128": tf.complex128}
@@ -101,11 +106,11 @@ class TfOps(FloatOps):
     def to_f32(self, a):
         return tf.cast(a, tf.float32)
 
-    def f32_bits(self, x):
-        return tf.bitcast(x, tf.int32)
-
-    def bits_f32(self, i):
-        return tf.bitcast(tf.cast(i, tf.int32), tf.float32)
+    def frexp(self, x):  # TF has no frexp: bit casts, for positive normal x
+        bits = tf.bitcast(x, tf.int32)
+        frac = tf.bitwise.bitwise_or(tf.bitwise.bitwise_and(bits, tf.constant(FRAC_SIGN_MASK, tf.int32)),
+                                     tf.constant(HALF_BITS, tf.int32))
+        return tf.bitcast(frac, tf.float32), self.shr(bits, FRAC_BITS) - HALF_EXPONENT
 
     def sqrt(self, x):
         return tf.sqrt(x)

@@ -119,11 +119,8 @@ class TorchOps(FloatOps):
     def to_f32(self, a):
         return a.to(torch.float32)
 
-    def f32_bits(self, x):
-        return x.view(torch.int32)
-
-    def bits_f32(self, i):
-        return i.to(torch.int32).view(torch.float32)
+    def frexp(self, x):
+        return torch.frexp(x)
 
     def sqrt(self, x):
         # torch's float32 CPU sqrt is not correctly rounded (it differs from IEEE sqrt in the last
