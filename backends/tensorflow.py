@@ -55,6 +55,11 @@ Ints map to the stateless seed pair ``[seed mod 2**32, (seed >> 32) mod 2**32]``
 for seeds below 2**32, the pair Keras' ``draw_seed`` builds), and ``_core`` derives sub-seeds with
 ``tf.random.experimental.stateless_split``.
 
+Values for a seed are the same eagerly and inside ``tf.function``; under XLA
+(``jit_compile=True``) TF's ``auto_select`` picks another RNG algorithm, so values differ (as for
+Keras' own initializers), and the exact open-bound guarantees below are only established for
+eager/graph execution.
+
 **Devices.** Tensors are created under the caller's ``tf.device`` scope (no placement is forced);
 the harness :func:`sample` opens ``tf.device("/GPU:0")`` for ``device="gpu"``.
 
@@ -378,20 +383,32 @@ def _fixed_order_perm(sch: Scheme, shape: tuple[int, ...], layout: Any) -> tuple
 PLAN_CACHE_SIZE = 512
 
 
+#: Value types a cache key may hold; the type is part of the key, so ``True`` never hits the entry
+#: of ``1`` (resolve rejects bools).
+_CACHEABLE = (int, float, complex, str)
+
+
 @functools.lru_cache(maxsize=PLAN_CACHE_SIZE)
 def _cached_resolve(scheme: str, shape: tuple[int, ...], layout: Any, dtype: Any, groups: int, fans: Any,
-                    params: tuple[tuple[str, Any], ...]) -> Plan:
-    return resolve(scheme, shape, layout, dtype, groups=groups, fans=fans, **dict(params))
+                    params: tuple[tuple[str, type, Any], ...]) -> Plan:
+    return resolve(scheme, shape, layout, dtype, groups=groups, fans=fans, **{k: v for k, _, v in params})
 
 
 def _resolve(sch: Scheme, shape: Any, layout: Any, dtype: Any, groups: int, fans: Any,
              params: dict[str, Any]) -> Plan:
-    """:func:`initspec.resolve`, cached when every argument is hashable (Plans are immutable)."""
-    try:
+    """:func:`initspec.resolve`, cached for plain arguments (int dims, scalar parameters, hashable
+    layout and dtype); anything else, invalid input included, goes to resolve directly."""
+    plain = (isinstance(shape, (tuple, list)) and all(type(d) is int for d in shape)
+             and (fans is None or isinstance(fans, (tuple, list)))
+             and all(type(v) in _CACHEABLE for v in [*(fans or ()), *params.values()]))
+    if plain:
         key = (sch.name, tuple(shape), layout, dtype, groups, None if fans is None else tuple(fans),
-               tuple(sorted(params.items())))
-        hash(key)
-    except TypeError:  # unhashable argument (or not a sequence): resolve reports it
+               tuple(sorted((k, type(v), v) for k, v in params.items())))
+        try:
+            hash(key)
+        except TypeError:
+            plain = False
+    if not plain:
         return resolve(sch, shape, layout, dtype, groups=groups, fans=fans, **params)
     return _cached_resolve(*key)
 

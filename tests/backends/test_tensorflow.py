@@ -415,6 +415,15 @@ def test_function_seeds(tfb, tf):
     assert not _same(f((16, 16), seed=[7, 8]), f((16, 16), seed=[8, 7]))
 
 
+@pytest.mark.parametrize("name", ["he_truncated_normal", "glorot_uniform", "orthogonal", "sparse", "dirac",
+                                  "truncated_normal_abs"])
+def test_graph_mode_equals_eager(tfb, tf, name):
+    """Keras may build weights inside a tf.function: same values as eagerly."""
+    init = tfb.INITIALIZERS[name](seed=3)
+    shape = _small_shape(name)
+    np.testing.assert_array_equal(tf.function(lambda: init(shape))().numpy(), init(shape).numpy())
+
+
 # --------------------------------------------------------------------------------------------
 # devices
 # --------------------------------------------------------------------------------------------
@@ -507,6 +516,16 @@ def test_integer_dtype_rejected(tfb, tf, dtype):
         tfb.HeNormal(seed=1)((4, 4), dtype=dtype)
     with pytest.raises(TypeError, match=r"Received: dtype="):
         tfb.he_normal((4, 4), tf.as_dtype(dtype))
+
+
+def test_plan_cache_never_hides_bad_input(tfb):
+    """gain=1 and shape (1, 4) get cached; gain=True and shape (True, 4) (equal, same hash)
+    must still be rejected."""
+    tfb.he_normal((1, 4), seed=1, gain=1)
+    with pytest.raises(TypeError, match=r"Received: gain=True"):
+        tfb.he_normal((1, 4), seed=1, gain=True)
+    with pytest.raises(TypeError, match=r"Received: shape=\(True, 4\)"):
+        tfb.he_normal((True, 4), seed=1, gain=1)
 
 
 def test_wrong_rank_for_layout(tfb):
