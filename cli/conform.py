@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from typing import Optional
 
 
 def register(app) -> None:  # noqa: ANN001
@@ -19,6 +20,7 @@ def register(app) -> None:  # noqa: ANN001
         backends: str = typer.Option("numpy,torch,tensorflow,jax", "--backends",
                                      help="Comma-separated backends: numpy, torch, tensorflow, jax"),
         device: str = typer.Option("cpu", "--device", help="cpu, gpu or all"),
+        schemes: Optional[str] = typer.Option(None, "--schemes", help="Only these schemes of the matrix (comma-separated)"),
         out: str = typer.Option("reports/out", "--out", help="Output folder (results.json, report.html)"),
         seed: int = typer.Option(0, "--seed", help="Base seed; every case's seed derives from it"),
         alpha: float = typer.Option(1e-3, "--alpha", help="Family-wise false-alarm level of the whole run"),
@@ -33,7 +35,7 @@ def register(app) -> None:  # noqa: ANN001
         from initspec.cli import fail
         from initspec.conformance.runner import RunConfig, print_summary, run_conformance
 
-        cfg = RunConfig(backends=backends, device=device, out=out, seed=seed, alpha=alpha,  # type: ignore[arg-type]
+        cfg = RunConfig(backends=backends, device=device, out=out, seed=seed, alpha=alpha, schemes=schemes,  # type: ignore[arg-type]
                         experiments=not no_experiments, quick=quick, natives=not no_natives, jobs=jobs,
                         report=not no_report, command="initspec " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
         try:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from initspec.backends import BACKENDS
-from initspec.errors import InitSpecError, unknown
+from initspec.errors import InitSpecError, UnknownNameError, unknown
 
 from .results import empty_results, summarize, write_atomic
 from .worker import DEVICES, PROGRESS_PREFIX, WorkerConfig
@@ -67,6 +67,8 @@ class RunConfig:
     probes: bool = True
     jobs: int = DEFAULT_JOBS
     report: bool = True
+    #: only these schemes of the matrix (None: all)
+    schemes: tuple[str, ...] | None = None
     command: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -85,6 +87,30 @@ def parse_backends(text: "str | Sequence[str]") -> tuple[str, ...]:
         if n not in BACKENDS:
             raise unknown("backend", "--backends", n, BACKENDS)
     return tuple(dict.fromkeys(names))
+
+
+def parse_schemes(text: "str | Sequence[str] | None") -> tuple[str, ...] | None:
+    """``"he_normal,xavier_uniform"`` -> canonical scheme names (aliases accepted); None: all."""
+    from initspec.schemes import get_scheme
+
+    if text is None:
+        return None
+    names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n and n.strip()]
+    if not names:
+        raise RunnerError(f"--schemes needs at least one scheme name. Received: --schemes={text!r}")
+    out = []
+    for n in names:
+        try:
+            out.append(get_scheme(n).name)
+        except UnknownNameError as e:
+            raise unknown("scheme", "--schemes", n, _scheme_names()) from e
+    return tuple(dict.fromkeys(out))
+
+
+def _scheme_names() -> list[str]:
+    from initspec.schemes import SCHEMES
+
+    return list(SCHEMES)
 
 
 def check_device(device: str) -> str:
@@ -110,6 +136,7 @@ def check_out_dir(out: "str | os.PathLike[str]") -> Path:
 
 def validate(cfg: RunConfig) -> RunConfig:
     cfg.backends = parse_backends(cfg.backends)
+    cfg.schemes = parse_schemes(cfg.schemes)
     check_device(cfg.device)
     if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or cfg.seed < 0:
         raise RunnerError(f"--seed must be a non-negative int. Received: --seed={cfg.seed!r}")
@@ -136,7 +163,8 @@ def worker_configs(cfg: RunConfig) -> list[WorkerConfig]:
     share = cfg.alpha / max(1, len(cfg.backends) * len(cfg.devices))
     order = sorted(cfg.backends, key=lambda b: START_ORDER.index(b) if b in START_ORDER else len(START_ORDER))
     return [WorkerConfig(backend=b, devices=cfg.devices, seed=cfg.seed, alpha=share, quick=cfg.quick,
-                         experiments=cfg.experiments, natives=cfg.natives, probes=cfg.probes) for b in order]
+                         experiments=cfg.experiments, natives=cfg.natives, probes=cfg.probes, schemes=cfg.schemes)
+            for b in order]
 
 
 def _worker_env() -> dict[str, str]:
@@ -227,7 +255,7 @@ def merge(cfg: RunConfig, results: list[WorkerResult], started: float) -> dict[s
     doc = empty_results(cfg.command, {
         "seed": cfg.seed, "alpha": cfg.alpha, "backends": list(cfg.backends), "device": cfg.device,
         "devices": list(cfg.devices), "quick": cfg.quick, "experiments": cfg.experiments, "natives": cfg.natives,
-        "probes": cfg.probes, "jobs": cfg.jobs, "family_wise": "Bonferroni: alpha split equally over backend "
+        "probes": cfg.probes, "jobs": cfg.jobs, "schemes": list(cfg.schemes) if cfg.schemes else None, "family_wise": "Bonferroni: alpha split equally over backend "
         "processes, then over each process's planned statistical tests", **cfg.extra,
     })
     experiments: list[dict[str, Any]] = []

@@ -66,6 +66,8 @@ class WorkerConfig:
     experiments: bool = True
     natives: bool = True
     probes: bool = True
+    #: only these schemes of the matrix (canonical names; None: all)
+    schemes: tuple[str, ...] | None = None
 
     def validate(self) -> "WorkerConfig":
         if self.backend not in BACKENDS:
@@ -77,6 +79,8 @@ class WorkerConfig:
             raise ValueError(f"Argument `seed` must be a non-negative int. Received: seed={self.seed!r}")
         if not 0 < self.alpha < 1:
             raise ValueError(f"Argument `alpha` must be in (0, 1). Received: alpha={self.alpha!r}")
+        if self.schemes is not None:
+            self.schemes = tuple(get_scheme(s).name for s in self.schemes)
         return self
 
 
@@ -115,15 +119,18 @@ def _layout_name(layout: Any) -> str:
     return layout if isinstance(layout, str) else layout.name
 
 
-def backend_cases(backend: str, matrix: list[tuple], quick: bool = False) -> list[Case]:
+def backend_cases(backend: str, matrix: list[tuple], quick: bool = False,
+                  schemes: "tuple[str, ...] | None" = None) -> list[Case]:
     """The matrix's cases in ``backend``'s default layout (``initspec.layouts.translate``);
     structural schemes (dirac, delta_orthogonal) and layouts without an equivalent keep theirs.
-    ``quick``: the first float32 case of each scheme."""
+    ``quick``: the first float32 case of each scheme; ``schemes``: only those."""
     out: list[Case] = []
     seen: set[str] = set()
     fw = BACKEND_FRAMEWORK.get(backend)
     for i, (scheme, layout, shape, dtype, params) in enumerate(matrix):
         if quick and (dtype != "float32" or scheme in seen):
+            continue
+        if schemes is not None and scheme not in schemes:
             continue
         seen.add(scheme)
         lay, shp = _layout_name(layout), tuple(shape)
@@ -220,6 +227,65 @@ def sample_summary(values: np.ndarray, plan: Plan, checks: list[dict[str, Any]],
     }
 
 
+# ---------------------------------------------------------------------------- one case
+@dataclass
+class CaseResult:
+    checks: list[dict[str, Any]]
+    plan: Plan | None = None
+    values: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def draw_case(C: ModuleType, mod: ModuleType, case: Case, plan: Plan, seed: int, device: str,
+              alpha: float) -> tuple[Any, np.ndarray, int]:
+    """The native value of the first draw, and all draws' values stacked when one draw is
+    smaller than :func:`~initspec.conformance.checks.plan_n` needs (``draws_needed``)."""
+    n_draws = C.draws_needed(plan, alpha)
+    x = mod.sample(case.scheme, case.shape, layout=case.layout, dtype=case.dtype, seed=seed, device=device,
+                   **case.params)
+    if n_draws == 1:
+        return x, mod.to_numpy(x), 1
+    more = [mod.to_numpy(mod.sample(case.scheme, case.shape, layout=case.layout, dtype=case.dtype,
+                                    seed=case_seed(seed, k), device=device, **case.params))
+            for k in range(1, n_draws)]
+    return x, np.stack([mod.to_numpy(x), *more]), n_draws
+
+
+def run_case(C: ModuleType, mod: ModuleType, backend: str, case: Case, *, device: str, alpha: float, seed: int,
+             determinism: bool = True) -> CaseResult:
+    """Every check of one matrix case drawn through an adapter module (the uniform harness API):
+    a ``sample``/``resolve`` error is one failing (or, for a dtype the framework lacks, skipped)
+    check; then device, ``check_draw`` and (``determinism``) same-seed/different-seed checks."""
+    meta: dict[str, Any] = {"backend": backend, "device": device, "subject": "initspec", "native_name": None,
+                            "seed": seed, "reproduce": reproduce_call(backend, case, seed, device)}
+    try:
+        plan = resolve(case.scheme, case.shape, case.layout, case.dtype, **case.params)
+    except Exception as e:  # noqa: BLE001 - a matrix/spec inconsistency is a failure, reported
+        return CaseResult([base_check(meta, _case_dict(case), "resolve", "exact", "fail", f"resolve() failed: {e}")])
+    try:
+        x, values, n_draws = draw_case(C, mod, case, plan, seed, device, alpha)
+    except Exception as e:  # noqa: BLE001
+        verdict = "skip" if is_unsupported(e, case.dtype) else "fail"
+        return CaseResult([base_check(meta, _case_dict(case), "sample", "exact", verdict,
+                                      f"sample() raised {type(e).__name__}: {e}")], plan)
+    where = _safe(lambda: mod.device_of(x), "?")
+    checks = [base_check(meta, _case_dict(case), "device", "exact", "pass" if where == device else "fail",
+                         f"values live on {where!r}" + ("" if where == device else f", expected {device!r}"),
+                         measured=where, expected=device)]
+    checks += C.check_draw(values, plan, alpha=alpha, meta={**meta, "native_dtype": _native_dtype(x)}, draws=n_draws)
+    if determinism:
+        def draw(s: int) -> np.ndarray:
+            return mod.to_numpy(mod.sample(case.scheme, case.shape, layout=case.layout, dtype=case.dtype, seed=s,
+                                           device=device, **case.params))
+
+        try:
+            checks += C.check_determinism(draw, (seed, case_seed(seed, 1)), meta, plan=plan)
+        except Exception as e:  # noqa: BLE001
+            checks.append(base_check(meta, _case_dict(case), "determinism", "exact", "fail",
+                                     f"redrawing raised {type(e).__name__}: {e}"))
+    return CaseResult(checks, plan, values, meta)
+
+
 # ---------------------------------------------------------------------------- the run
 class Worker:
     """Runs every check of one backend and collects a partial results document."""
@@ -252,7 +318,7 @@ class Worker:
             self._emit("done")
             return self.part
         versions = _safe(lambda: dict(mod.versions()), {})
-        cases = backend_cases(cfg.backend, list(C.DEFAULT_MATRIX), quick=cfg.quick)
+        cases = backend_cases(cfg.backend, list(C.DEFAULT_MATRIX), quick=cfg.quick, schemes=cfg.schemes)
         devices = []
         for dev in cfg.devices:
             ok, reason = _safe(lambda: tuple(mod.device_available(dev)), (False, "device_available() raised"))
@@ -342,71 +408,22 @@ class Worker:
         n_tests = per_device * len(devices) + native_tests + probes * len(devices)
         return float(C.Budget(alpha_total=self.cfg.alpha, n_tests=max(1, n_tests)).per_test())
 
-    def _draw_case(self, C: ModuleType, mod: ModuleType, case: Case, plan: Plan, seed: int, device: str,
-                   alpha: float) -> tuple[Any, np.ndarray, int]:
-        """The native value of the first draw, and all draws' values stacked when one draw is
-        smaller than :func:`~initspec.conformance.checks.plan_n` needs (``draws_needed``)."""
-        n_draws = C.draws_needed(plan, alpha)
-        x = mod.sample(case.scheme, case.shape, layout=case.layout, dtype=case.dtype, seed=seed, device=device,
-                       **case.params)
-        if n_draws == 1:
-            return x, mod.to_numpy(x), 1
-        more = [mod.to_numpy(mod.sample(case.scheme, case.shape, layout=case.layout, dtype=case.dtype,
-                                        seed=case_seed(seed, k), device=device, **case.params))
-                for k in range(1, n_draws)]
-        return x, np.stack([mod.to_numpy(x), *more]), n_draws
-
     def _run_device(self, C: ModuleType, mod: ModuleType, device: str, cases: list[Case], alpha: float) -> None:
         cfg = self.cfg
         summarized: set[str] = set()
         determinism_done: set[str] = set()
         for case in cases:
-            seed = case_seed(cfg.seed, case.index)
-            meta: dict[str, Any] = {"backend": cfg.backend, "device": device, "subject": "initspec",
-                                    "native_name": None, "seed": seed,
-                                    "reproduce": reproduce_call(cfg.backend, case, seed, device)}
             self._emit("step", label=f"{device} {case.label()}")
-            try:
-                plan = resolve(case.scheme, case.shape, case.layout, case.dtype, **case.params)
-            except Exception as e:  # noqa: BLE001 - a matrix/spec inconsistency is a failure, reported
-                self.part["checks"].append(base_check(meta, _case_dict(case), "resolve", "exact", "fail",
-                                                      f"resolve() failed: {e}"))
-                continue
-            try:
-                x, values, n_draws = self._draw_case(C, mod, case, plan, seed, device, alpha)
-            except Exception as e:  # noqa: BLE001
-                verdict = "skip" if is_unsupported(e, case.dtype) else "fail"
-                self.part["checks"].append(base_check(meta, _case_dict(case), "sample", "exact", verdict,
-                                                      f"sample() raised {type(e).__name__}: {e}"))
-                continue
-            where = _safe(lambda: mod.device_of(x), "?")
-            self.part["checks"].append(base_check(
-                meta, _case_dict(case), "device", "exact", "pass" if where == device else "fail",
-                f"values live on {where!r}" + ("" if where == device else f", expected {device!r}"),
-                measured=where, expected=device))
-            meta["native_dtype"] = _native_dtype(x)
-            got = C.check_draw(values, plan, alpha=alpha, meta=meta, draws=n_draws)
-            meta.pop("native_dtype")
-            self.part["checks"].extend(got)
+            res = run_case(C, mod, cfg.backend, case, device=device, alpha=alpha, seed=case_seed(cfg.seed, case.index),
+                           determinism=case.scheme not in determinism_done)
+            determinism_done.add(case.scheme)
+            self.part["checks"].extend(res.checks)
             key = f"{cfg.backend}/{device}/{case.scheme}"
-            if key not in summarized and case.dtype == "float32":
-                summ = _safe(lambda: sample_summary(values, plan, got, meta), None)
+            if res.values is not None and key not in summarized and case.dtype == "float32":
+                summ = _safe(lambda: sample_summary(res.values, res.plan, res.checks, res.meta), None)
                 if summ is not None:
                     self.part["samples"][key] = summ
                     summarized.add(key)
-            if case.scheme not in determinism_done:
-                determinism_done.add(case.scheme)
-
-                def draw(s: int, _c: Case = case) -> np.ndarray:
-                    return mod.to_numpy(mod.sample(_c.scheme, _c.shape, layout=_c.layout, dtype=_c.dtype,
-                                                   seed=s, device=device, **_c.params))
-
-                try:
-                    self.part["checks"].extend(C.check_determinism(draw, (seed, case_seed(seed, 1)), meta,
-                                                                   plan=plan))
-                except Exception as e:  # noqa: BLE001
-                    self.part["checks"].append(base_check(meta, _case_dict(case), "determinism", "exact", "fail",
-                                                          f"redrawing raised {type(e).__name__}: {e}"))
         if cfg.probes and not cfg.quick:
             self._probe_adapter(C, mod, device, alpha)
 
@@ -530,6 +547,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     raw = json.loads(args.config)
     raw["devices"] = tuple(raw.get("devices", ("cpu",)))
+    if raw.get("schemes") is not None:
+        raw["schemes"] = tuple(raw["schemes"])
     cfg = WorkerConfig(**raw)
     part = Worker(cfg, _print_progress).run()
     part["config"] = asdict(cfg)
