@@ -157,19 +157,28 @@ def sample(p: Primitives, rng: Any, plan: Plan) -> Any:
         return _orthogonal(p, rng, plan, cdt)
     if s == "identity":
         return p.cast(p.eye(shape[0], shape[1], cdt) * plan.gain, dtype)
-    if s == "dirac":
-        return p.scatter(shape, dtype, dirac_index(shape, plan.groups), 1.0)
-    if s == "delta_orthogonal":
-        *k, n_in, n_out = shape
-        sub = Plan(plan.scheme, (n_in, n_out), plan.dtype, _JAX_LAYOUT(), None, {}, "orthogonal",
-                   plan.element, gain=plan.gain)
-        q = _orthogonal(p, rng, sub, cdt)
-        centre = [(d - 1) // 2 for d in k]
-        q = p.reshape(q, (1,) * len(k) + (n_in, n_out))
-        return p.pad(q, [(c, d - 1 - c) for c, d in zip(centre, k)] + [(0, 0), (0, 0)])
+    if s in ("dirac", "delta_orthogonal"):  # defined in a fixed axis order: build, then permute
+        x = _fixed_order(p, rng, plan, cdt)
+        if plan.perm is None:
+            return x
+        return p.transpose(x, tuple(int(i) for i in np.argsort(plan.perm)))
     if s == "sparse":
         return _sparse(p, rng, plan, cdt)
     raise AssertionError(f"unknown sampler {s!r}")  # pragma: no cover
+
+
+def _fixed_order(p: Primitives, rng: Any, plan: Plan, cdt: str) -> Any:
+    shape, dtype = plan.canonical_shape, plan.dtype
+    if plan.sampler == "dirac":
+        return p.scatter(shape, dtype, dirac_index(shape, plan.groups), 1.0)
+    # delta_orthogonal: orthogonal (in, out) slice at the spatial centre (k - 1) // 2
+    *k, n_in, n_out = shape
+    sub = Plan(plan.scheme, (n_in, n_out), plan.dtype, _JAX_LAYOUT(), None, {}, "orthogonal",
+               plan.element, gain=plan.gain)
+    q = _orthogonal(p, rng, sub, cdt)
+    centre = [(d - 1) // 2 for d in k]
+    q = p.reshape(q, (1,) * len(k) + (n_in, n_out))
+    return p.pad(q, [(c, d - 1 - c) for c, d in zip(centre, k)] + [(0, 0), (0, 0)])
 
 
 def _JAX_LAYOUT():  # noqa: N802 - tiny lazy accessor

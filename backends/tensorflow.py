@@ -114,7 +114,6 @@ _NP_REAL = {"float32": np.float32, "float64": np.float64}
 _STANDARD_TRUNCATION_SLACK = 8 * 2.0**-52 * VARIANCE_SCALING_TRUNCATION
 #: Schemes the spec defines in a fixed axis order whatever the layout:
 #: torch ``(out, in, *k)`` or jax ``(*k, in, out)``.
-_FIXED_ORDER = {"dirac": "torch", "delta_orthogonal": "jax"}
 #: Distribution names accepted on top of the spec's (Keras spells the untruncated normal so).
 _DISTRIBUTION_SYNONYMS = {"untruncated_normal": "normal"}
 #: Arguments every initializer takes besides its scheme's parameters.
@@ -359,25 +358,6 @@ def _check_groups(groups: Any) -> int:
     return int(groups)
 
 
-def _fixed_order_perm(sch: Scheme, shape: tuple[int, ...], layout: Any) -> tuple[int, ...] | None:
-    """For schemes defined in a fixed axis order (``dirac``: torch ``(out, in, *k)``,
-    ``delta_orthogonal``: ``(*k, in, out)``): the permutation taking ``shape`` in ``layout`` to that
-    order, or None when it is the identity / the scheme has no fixed order."""
-    order = _FIXED_ORDER.get(sch.name)
-    if order is None or layout is None:
-        return None
-    lay = get_layout(layout)
-    roles = lay.roles(shape)
-    if len(roles["in"]) != 1 or len(roles["out"]) != 1 or roles["batch"]:
-        raise InitSpecError(
-            f"Scheme {sch.name!r} needs a layout with one in axis, one out axis and no batch axis. "
-            f"Received: layout={lay.name!r}"
-        )
-    (i,), (o,), rec = roles["in"], roles["out"], roles["receptive"]
-    perm = (o, i, *rec) if order == "torch" else (*rec, i, o)
-    return None if perm == tuple(range(len(shape))) else perm
-
-
 #: Resolved plans are cached: resolving a truncated normal builds a scipy ``truncnorm`` for its exact
 #: moments (~10 ms), which would dominate the call for small weights.
 PLAN_CACHE_SIZE = 512
@@ -422,27 +402,17 @@ def plan_and_sample(
     *,
     groups: int = 1,
     fans: "tuple[float, float] | None" = None,
-    layout_aware: bool = True,
     **params: Any,
 ) -> tuple[Plan, tf.Tensor]:
     """Resolve ``scheme`` and sample it on TF (see the module docstring for the arguments).
-
-    With ``layout_aware`` (the default), ``dirac``/``delta_orthogonal`` read ``layout``'s axes and
-    the returned plan is the one of the permuted (spec-order) shape; without it they take ``shape``
-    in the spec's fixed order, ignoring ``layout`` (exactly what :func:`initspec.resolve` does).
-    """
+    ``dirac``/``delta_orthogonal`` read ``layout``'s axes (the spec permutes them, see
+    :attr:`initspec.Plan.perm`)."""
     sch = get_scheme(scheme)
     shape = _normalise_shape(shape)
     groups = _check_groups(groups)
     rng = seed_pair(seed)  # validates seed before any work
-    perm = _fixed_order_perm(sch, tuple(shape), layout) if layout_aware else None
-    if perm is not None:
-        shape = tuple(shape[i] for i in perm)
     plan = _resolve(sch, shape, layout, dtype, groups, fans, params)
-    x = core_sample(BACKEND, rng, plan)
-    if perm is not None:
-        x = tf.transpose(x, tuple(int(i) for i in np.argsort(perm)))
-    return plan, x
+    return plan, core_sample(BACKEND, rng, plan)
 
 
 def initialize(
@@ -636,11 +606,10 @@ def _device_scope(device: str) -> str:
 
 def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
            device: str = "cpu", **params: Any) -> tf.Tensor:
-    """Uniform harness API: the spec's ``resolve`` + ``_core.sample`` verbatim (``dirac`` and
-    ``delta_orthogonal`` take ``shape`` in the spec's fixed order, as the NumPy reference)."""
+    """Uniform harness API: the spec's ``resolve`` + ``_core.sample`` verbatim."""
     with tf.device(_device_scope(device)):
         return plan_and_sample(scheme, shape, DEFAULT_LAYOUT if layout is None else layout, dtype, seed,
-                               layout_aware=False, **params)[1]
+                               **params)[1]
 
 
 def to_numpy(x: Any) -> np.ndarray:

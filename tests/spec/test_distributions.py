@@ -143,7 +143,7 @@ def test_sparse_moments():
     (dict(scheme="he_nromal"), ValueError, r"Did you mean 'he_normal'"),
     (dict(scheme="normal", std="1"), TypeError, r"Received: std='1'"),
     (dict(scheme="sparse", sparsity=1.0, layout="torch"), ValueError, r"sparsity=1.0"),
-    (dict(scheme="delta_orthogonal", shape=(3, 3, 8, 4)), ValueError, r"in <= out"),
+    (dict(scheme="delta_orthogonal", shape=(3, 3, 8, 4)), ValueError, r"in_channels <= out_channels"),
     (dict(scheme="identity", shape=(3, 3, 4)), ValueError, r"rank-2"),
     (dict(scheme="variance_scaling", distribution="cauchy"), ValueError, r"Received: distribution='cauchy'"),
 ])

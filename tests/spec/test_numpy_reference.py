@@ -120,3 +120,15 @@ def test_bad_seed_and_dtype():
     assert ref.normal((0, 4)).shape == (0, 4)  # no fan needed: an empty array is fine
     with pytest.raises(ValueError, match="fan would be 0"):
         ref.he_normal((0, 4))
+
+
+def test_fixed_order_schemes_follow_the_layout():
+    """dirac / delta_orthogonal mean the same logical kernel in every layout."""
+    torch_k = ref.dirac((6, 3, 3, 3), "torch_conv", groups=2)
+    keras_k = ref.dirac((3, 3, 3, 6), "keras_conv", groups=2)
+    assert np.array_equal(np.transpose(torch_k, (2, 3, 1, 0)), keras_k)
+    jax_k = ref.delta_orthogonal((3, 3, 4, 6), "jax", seed=1)
+    torch_k = ref.delta_orthogonal((6, 4, 3, 3), "torch_conv", seed=1)
+    assert np.array_equal(np.transpose(torch_k, (2, 3, 1, 0)), jax_k)
+    with pytest.raises(ValueError, match="one in axis"):
+        ref.dirac((3, 3, 4, 2), "keras_depthwise")
