@@ -22,7 +22,9 @@ from .model import Curve, SampleGroup, is_number, numbers
 
 #: Colour of each backend (Okabe-Ito, colour-blind safe); others cycle through ``PALETTE``.
 BACKEND_COLORS = {"numpy": "#0072B2", "torch": "#D55E00", "tensorflow": "#E69F00", "jax": "#009E73"}
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+#: Okabe-Ito without its yellow (weak on white), then Paul Tol's "muted" colours: 13 distinct hues.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+           "#332288", "#882255", "#44AA99", "#999933", "#AA4499", "#117733")
 #: Line styles that tell backends apart when colour encodes the scheme.
 LINESTYLES = ("-", "--", ":", "-.")
 SPEC_COLOR = "#222222"
