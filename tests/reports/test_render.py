@@ -202,6 +202,11 @@ def test_strings_from_results_are_escaped(small_doc):
     assert "&lt;script&gt;" in html
 
 
+def test_run_messages_shown(small_doc):
+    small_doc["messages"] = ["jax: 2 cases skipped <slow>"]
+    assert "jax: 2 cases skipped &lt;slow&gt;" in render_html(small_doc)
+
+
 def test_deterministic(small_doc, small_html):
     assert render_html(small_doc) == small_html
 
