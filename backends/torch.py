@@ -21,9 +21,9 @@ groups=1, fans=None, generator=None, **params)`` that fills ``tensor`` in place 
   its base tensor is never touched. Internally overlapping tensors (``expand``) are refused.
 * **RNG**: ``generator=`` is a ``torch.Generator`` on the tensor's device (``None``: torch's
   global generator). The harness :func:`sample` seeds a fresh generator with ``seed``.
-* **Truncated normal**: exact and fast. Rejection from ``normal_`` in the target itself (only the
-  ~4.6 % rejects of a +-2 sigma truncation are redrawn, never the whole tensor), over-drawing the
-  refills so a couple of rounds suffice; intervals holding less than
+* **Truncated normal**: exact and fast. Rejection from ``normal_`` in the target itself: only the
+  ~4.6 % rejects of a +-2 sigma truncation are redrawn (never the whole tensor, as
+  ``torch.nn.init.trunc_normal_`` does each round), from one over-drawn batch of accepted values; intervals holding less than
   :data:`REJECTION_MIN_ACCEPTANCE` of the mass use the inverse CDF in float64 on the tail side
   where Phi is precise. Results are clipped to the dtype's inner bounds, so no value reaches a
   bound in any dtype.
@@ -72,6 +72,8 @@ NORMAL_SAMPLER_MAX_Z = 40.0
 #: binomial count, so that one refill round almost always finishes the job.
 REFILL_MARGIN_SD = 4.0
 REFILL_MIN_EXTRA = 64
+#: elements per chunk of the CPU reject mask (256 KiB of float32: stays in L2)
+MASK_CHUNK = 1 << 16
 
 _DTYPES: dict[str, torch.dtype] = {
     "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
@@ -240,12 +242,6 @@ def normal_mass(a: float, b: float) -> float:
     return 1.0 - _phi(a) - _phi(-b)
 
 
-def _outside(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
-    """Boolean mask of the elements outside the closed interval [lo, hi]."""
-    return torch.lt(x, lo).logical_or_(torch.gt(x, hi))
-
-
-@functools.lru_cache(maxsize=1024)
 def open_interval_bounds(low: float, high: float, dtype: str) -> tuple[float, float]:
     """:func:`initspec.inner_bounds`, refusing intervals that hold no value of ``dtype``."""
     lo, hi = inner_bounds(low, high, dtype)
@@ -279,19 +275,53 @@ def fill_truncated_normal_(flat: torch.Tensor, mean: float, std: float, low: flo
 
 def _rejection_fill_(flat: torch.Tensor, mean: float, std: float, lo: float, hi: float, mass: float,
                      generator: torch.Generator | None) -> None:
-    """``normal_`` into ``flat``, then redraw only the rejected positions (values outside [lo, hi],
-    the representable inner bounds). Accepted draws are i.i.d. truncated normals, so assigning
-    refills to the reject positions in order keeps the law exact."""
+    """``normal_`` into ``flat``, then overwrite only the rejected elements (outside [lo, hi], the
+    representable inner bounds) with fresh accepted draws, in order (``masked_scatter_``).
+    Accepted draws are i.i.d. truncated normals, so where each one lands does not change the law.
+
+    The cost is one ``normal_`` plus a few cheap passes (see :func:`reject_mask`), where
+    ``trunc_normal_`` redraws the whole tensor until no element is rejected (~6 rounds at +-2 sigma
+    for 10^6 elements)."""
     flat.normal_(mean, std, generator=generator)
-    bad = _outside(flat, lo, hi).nonzero().squeeze(1)
-    while (k := bad.numel()) > 0:
-        expected = k / mass
+    rejected = reject_mask(flat, lo, hi)
+    k = int(torch.count_nonzero(rejected))
+    if k:
+        flat.masked_scatter_(rejected, _accepted_draws(k, flat, mean, std, lo, hi, mass, generator))
+
+
+def reject_mask(flat: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """Bool mask of the elements of the 1-D ``flat`` outside [lo, hi].
+
+    Computed as ``clamp(x, lo, hi) != x`` in the float dtype (exact, and several times cheaper on
+    CPU than bool-valued ``lt``/``gt``/``logical_or``); large CPU tensors go through one
+    cache-sized scratch buffer, :data:`MASK_CHUNK` elements at a time, instead of tensor-sized
+    temporaries."""
+    n = flat.numel()
+    if flat.device.type != "cpu" or n <= MASK_CHUNK:
+        return flat.clamp(lo, hi).ne_(flat).bool()
+    scratch = torch.empty(MASK_CHUNK, dtype=flat.dtype)
+    mask = torch.empty(n, dtype=torch.bool)
+    for start in range(0, n, MASK_CHUNK):
+        part = flat[start:start + MASK_CHUNK]
+        clamped = torch.clamp(part, lo, hi, out=scratch[:part.numel()])
+        mask[start:start + part.numel()].copy_(clamped.ne_(part))
+    return mask
+
+
+def _accepted_draws(k: int, like: torch.Tensor, mean: float, std: float, lo: float, hi: float, mass: float,
+                    generator: torch.Generator | None) -> torch.Tensor:
+    """At least ``k`` i.i.d. draws of N(mean, std^2) lying in [lo, hi], in draw order. Each round
+    over-draws by :data:`REFILL_MARGIN_SD` binomial standard deviations, so one round is the rule."""
+    parts: list[torch.Tensor] = []
+    have = 0
+    while have < k:
+        expected = (k - have) / mass
         m = int(expected + REFILL_MARGIN_SD * math.sqrt(expected * (1 - mass) / mass)) + REFILL_MIN_EXTRA
-        fresh = torch.empty(m, dtype=flat.dtype, device=flat.device).normal_(mean, std, generator=generator)
-        good = fresh[~_outside(fresh, lo, hi)]
-        take = min(k, good.numel())
-        flat[bad[:take]] = good[:take]
-        bad = bad[take:]
+        fresh = torch.empty(m, dtype=like.dtype, device=like.device).normal_(mean, std, generator=generator)
+        good = fresh[fresh.clamp(lo, hi) == fresh]
+        parts.append(good)
+        have += good.numel()
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 def _inverse_cdf_fill_(flat: torch.Tensor, mean: float, std: float, a: float, b: float,

@@ -104,7 +104,8 @@ def test_torch_values_stay_on_the_gpu(tb, torch, no_host_copies, scheme, params)
 
 @pytest.mark.parametrize("dtype", DTYPES + ("complex64",))
 def test_torch_dtypes_on_gpu(tb, torch, dtype):
-    for scheme in ("he_normal", "he_truncated_normal", "glorot_uniform", "orthogonal"):
+    schemes = ("he_normal", "he_truncated_normal", "glorot_uniform", "orthogonal")
+    for scheme in schemes if not dtype.startswith("complex") else schemes[:3]:  # no complex orthogonal
         x = tb.sample(scheme, (64, 32), dtype=dtype, device="gpu", seed=SEED)
         assert x.dtype == tb.torch_dtype(dtype) and x.device.type == "cuda"
         assert bool(torch.isfinite(x).all())

@@ -166,6 +166,17 @@ def test_normal_mass_matches_scipy(tb):
         assert tb.normal_mass(a, b) == pytest.approx(exact, rel=1e-12)
 
 
+def test_reject_mask_matches_comparisons(tb, torch):
+    """The chunked clamp != x mask equals (x < lo) | (x > hi), bounds themselves accepted."""
+    x = torch.empty(3 * tb.MASK_CHUNK + 17).normal_(generator=gen(torch))
+    lo, hi = -1.5, 0.75
+    x[5], x[tb.MASK_CHUNK + 1] = lo, hi
+    expect = (x < lo) | (x > hi)
+    assert torch.equal(tb.reject_mask(x, lo, hi), expect)
+    assert torch.equal(tb.reject_mask(x[:100], lo, hi), expect[:100])
+    assert not bool(expect[5]) and not bool(expect[tb.MASK_CHUNK + 1])
+
+
 def test_both_truncation_strategies_are_exercised(tb):
     """The CASES above cover rejection (mass >= threshold) and inverse CDF (below)."""
     masses = [tb.normal_mass(p["a"], p["b"]) for s, p in CASES if s == "truncated_normal" and "a" in p]
