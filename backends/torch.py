@@ -242,6 +242,7 @@ def normal_mass(a: float, b: float) -> float:
     return 1.0 - _phi(a) - _phi(-b)
 
 
+@functools.lru_cache(maxsize=1024)
 def open_interval_bounds(low: float, high: float, dtype: str) -> tuple[float, float]:
     """:func:`initspec.inner_bounds`, refusing intervals that hold no value of ``dtype``."""
     lo, hi = inner_bounds(low, high, dtype)
