@@ -10,8 +10,8 @@ groups=1, fans=None, generator=None, **params)`` that fills ``tensor`` in place 
 * **Layouts**: torch weight layout by default (``"torch"``: ``(out, in, *k)``); ``nn.Linear`` ->
   ``torch_linear``, ``nn.ConvNd`` -> ``torch_conv``, ``nn.ConvTransposeNd`` ->
   ``torch_conv_transpose`` (``(in, out/groups, *k)``) in :func:`init_module_`. ``groups=`` enters
-  the fans (and is dirac's group count). ``delta_orthogonal`` is defined on ``(*k, in, out)``; it is
-  sampled there and permuted to the layout's own axes (identity for keras/jax layouts).
+  the fans (and is dirac's group count). ``dirac`` and ``delta_orthogonal`` follow the layout's
+  in/out axes (the spec's ``Plan.perm``), so ``delta_orthogonal_(w)`` works on ``(out, in, *k)``.
 * **Device and dtype**: values are produced on the tensor's own device (cpu, cuda; ``meta``
   tensors are returned untouched after the arguments are checked) in its dtype: float16,
   bfloat16 (sampled in float32 and cast, as the spec says), float32, float64, complex64/complex128
@@ -48,7 +48,7 @@ from initspec.constants import TRUNCATED_NORMAL_STD_CORRECTION
 from initspec.distributions import Plan, resolve
 from initspec.dtypes import get_dtype, inner_bounds, next_below
 from initspec.errors import InitSpecError, check_shape
-from initspec.layouts import Layout, compute_fans, get_layout
+from initspec.layouts import compute_fans
 from initspec.schemes import SCHEMES, get_scheme
 
 from ._bench import BenchCase
@@ -180,19 +180,12 @@ def _cached_plan(scheme: str, shape: tuple[int, ...], layout: Any, dtype: str, g
 
 def _resolve(scheme: str, shape: tuple[int, ...], layout: Any, dtype: str, groups: int, fans: Any,
              params: dict[str, Any]) -> Plan:
-    if get_scheme(scheme).family == "delta_orthogonal" and layout is not None:
-        perm = delta_orthogonal_perm(get_layout(layout), shape)
-        shape = tuple(shape[i] for i in perm)
-        layout = "jax"
     return resolve(scheme, shape, layout, dtype, groups=groups, fans=fans, **params)
 
 
 def plan_for(scheme: Any, shape: Any, layout: Any = DEFAULT_LAYOUT, dtype: Any = "float32", *,
              groups: int = 1, fans: Any = None, **params: Any) -> Plan:
-    """The resolved :class:`initspec.Plan` (cached when the arguments are hashable).
-
-    For ``delta_orthogonal`` the plan's shape is the ``(*k, in, out)`` permutation of ``shape``
-    (see :func:`delta_orthogonal_perm`)."""
+    """The resolved :class:`initspec.Plan` (cached when the arguments are hashable)."""
     return _plan(scheme, check_shape(shape), layout, dtype, groups, fans, params)
 
 
@@ -205,25 +198,6 @@ def _plan(scheme: Any, shape: tuple[int, ...], layout: Any, dtype: str, groups: 
     except TypeError:  # e.g. fans as a list, a Scheme object: resolve without the cache
         return _resolve(scheme, shape, layout, dtype, groups, fans, params)
     return _cached_plan(*key)
-
-
-def delta_orthogonal_perm(layout: Layout, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Axis order taking a ``layout`` weight of ``shape`` to ``(*k, in, out)``, the axes
-    ``delta_orthogonal`` is defined on (identity for the keras/jax layouts)."""
-    roles = layout.roles(shape)
-    if len(roles["in"]) != 1 or len(roles["out"]) != 1 or roles["batch"]:
-        raise InitSpecError(
-            f"Scheme 'delta_orthogonal' needs a layout with one in axis, one out axis and no batch "
-            f"axis; layout {layout.name!r} has in={roles['in']}, out={roles['out']}, "
-            f"batch={roles['batch']}. Received: shape={shape!r}"
-        )
-    n_in, n_out = shape[roles["in"][0]], shape[roles["out"][0]]
-    if n_in > n_out:
-        raise InitSpecError(
-            f"Scheme 'delta_orthogonal' needs in <= out channels; layout {layout.name!r} "
-            f"({layout.pattern}) gives in={n_in}, out={n_out}. Received: shape={shape!r}"
-        )
-    return roles["receptive"] + roles["in"] + roles["out"]
 
 
 # -- truncated normal -------------------------------------------------------------------------
@@ -527,7 +501,7 @@ def initialize_(tensor: torch.Tensor, scheme: Any, *, layout: Any = DEFAULT_LAYO
     if tensor.is_meta:
         return tensor
     try:
-        return _fill_(tensor, plan, layout, gen)
+        return _fill_(tensor, plan, gen)
     except RuntimeError as e:  # torch refuses a generator of another device at the first draw
         err = _generator_device_error(gen, tensor.device)
         if err is not None:
@@ -535,16 +509,10 @@ def initialize_(tensor: torch.Tensor, scheme: Any, *, layout: Any = DEFAULT_LAYO
         raise
 
 
-def _fill_(tensor: torch.Tensor, plan: Plan, layout: Any, gen: torch.Generator | None) -> torch.Tensor:
+def _fill_(tensor: torch.Tensor, plan: Plan, gen: torch.Generator | None) -> torch.Tensor:
     """Write ``plan``'s values into ``tensor`` (validated, not meta) and return it."""
     # autograd only records in-place ops on tensors that require grad (Parameters, their views)
     with torch.no_grad() if tensor.requires_grad else contextlib.nullcontext():
-        if plan.sampler == "delta_orthogonal":
-            perm = delta_orthogonal_perm(get_layout(layout), tuple(tensor.shape))
-            if perm != tuple(range(tensor.dim())):  # sampled as (*k, in, out): permute back
-                values = core_sample(TorchBackend(tensor.device), gen, plan)
-                tensor.copy_(values.permute(tuple(int(i) for i in np.argsort(perm))))
-                return tensor
         values = core_sample(TorchBackend(tensor.device, tensor), gen, plan)
         if values is not tensor:
             tensor.copy_(values)
@@ -770,7 +738,7 @@ def bench_cases(device: str = "cpu") -> list[BenchCase]:
 
 
 __all__ = [
-    "DEFAULT_LAYOUT", "INPLACE", "TorchBackend", "bench_cases", "delta_orthogonal_perm", "device_available",
+    "DEFAULT_LAYOUT", "INPLACE", "TorchBackend", "bench_cases", "device_available",
     "device_of", "fill_truncated_normal_", "fill_uniform_", "init_module_", "initialize_",
     "layout_for_module", "plan_for", "sample", "to_numpy", "torch_device", "torch_dtype", "versions",
     *(f"{n}_" for n in SCHEMES),

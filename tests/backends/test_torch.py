@@ -269,25 +269,31 @@ def test_constants(tb, torch):
     assert torch.equal(z, torch.full((2,), 1 + 2j, dtype=torch.complex64))
 
 
-@pytest.mark.parametrize("layout,shape", [("torch", (16, 8, 3, 3)), ("torch_conv", (16, 8, 3)),
-                                          ("torch_conv_transpose", (16, 8, 3, 3)), ("keras", (3, 3, 8, 16))],
-                         ids=str)
-def test_delta_orthogonal_follows_the_layout(tb, torch, layout, shape):
-    """Zero except the spatial centre ((k-1)//2), where the (in, out) slice has orthonormal rows."""
+@pytest.mark.parametrize("layout,shape,kernel_axes", [
+    ("torch", (16, 8, 3, 3), (2, 3)), ("torch_conv", (16, 8, 3), (2,)),
+    ("torch_conv_transpose", (16, 8, 3, 3), (2, 3)), ("keras", (3, 3, 8, 16), (0, 1)),
+], ids=str)
+def test_delta_orthogonal_follows_the_layout(tb, torch, layout, shape, kernel_axes):
+    """Zero except the spatial centre ((k-1)//2), where the (in, out) slice has orthonormal rows
+    (in <= out), whatever the layout's axis order."""
     w = tb.delta_orthogonal_(torch.empty(shape, dtype=torch.float64), layout=layout, generator=gen(torch))
     x = as_f64(tb, w)
-    lay = __import__("initspec").get_layout(layout)
-    perm = tb.delta_orthogonal_perm(lay, shape)
-    x = np.transpose(x, perm)  # (*k, in, out)
-    centre = tuple((d - 1) // 2 for d in x.shape[:-2])
-    mid = x[centre]
-    assert np.count_nonzero(x) == np.count_nonzero(mid)
+    roles = __import__("initspec").get_layout(layout).roles(shape)
+    x = np.transpose(x, (*kernel_axes, roles["in"][0], roles["out"][0]))  # (*k, in, out)
+    mid = x[tuple((d - 1) // 2 for d in x.shape[:-2])]
+    assert np.count_nonzero(x) == np.count_nonzero(mid) == mid.size
     assert _orthogonality_error(mid) <= QR_STABILITY_CONSTANT * max(mid.shape) * get_dtype("float64").eps
 
 
 def test_delta_orthogonal_needs_in_le_out(tb, torch):
-    with pytest.raises(ValueError, match=r"in <= out.*Received: shape=\(8, 16, 3, 3\)"):
+    with pytest.raises(ValueError, match=r"in_channels <= out_channels. Received: shape="):
         tb.delta_orthogonal_(torch.empty(8, 16, 3, 3))
+
+
+def test_dirac_follows_the_layout(tb, torch):
+    """A keras-layout (*k, in, out) dirac kernel is torch's dirac_ transposed."""
+    w = tb.dirac_(torch.empty(3, 3, 4, 6), layout="keras")
+    assert torch.equal(w, torch.nn.init.dirac_(torch.empty(6, 4, 3, 3)).permute(2, 3, 1, 0))
 
 
 def test_sparse_zeros_per_column(tb, torch):
