@@ -149,8 +149,11 @@ def audit_shape(case: AuditCase, alpha: float, plan_n: Callable[..., int]) -> tu
     rec = 1 if rank == 2 else math.prod(CONV_KERNEL)
     trial = layout_shape(e.layout, rank, n_in, n_in)
     plan = weight_plan(e, trial, case.dtype, case.params)
-    rel = COMPLEX_REL_STD_ERR if plan.element.is_complex else None
-    n = plan_n(plan, alpha=alpha) if rel is None else plan_n(plan, alpha=alpha, rel_std_err=rel)
+    if plan.element.is_complex:
+        n = plan_n(plan, alpha=alpha, rel_std_err=COMPLEX_REL_STD_ERR)
+    else:  # at least a normal law's size: every real native of a layout gets ONE shape, so a JIT
+        # framework (JAX) compiles each primitive once for all of them
+        n = max(plan_n(plan, alpha=alpha), plan_n(resolve("normal", trial, None, "float32"), alpha=alpha))
     n = min(int(n), MAX_AUDIT_ELEMENTS)
     per_out = n_in * rec if e.role != "bias" else 1
     n_out = max(n_in, math.ceil(n / per_out))

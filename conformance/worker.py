@@ -36,8 +36,6 @@ PROGRESS_PREFIX = "@@initspec-progress "
 DEVICES = ("cpu", "gpu")
 #: spec framework of each backend's default layout (for translating the matrix's shapes)
 BACKEND_FRAMEWORK = {"torch": "torch", "tensorflow": "keras", "jax": "jax"}
-#: families whose shape has a fixed meaning regardless of layout: never translated
-UNTRANSLATED_FAMILIES = ("dirac", "delta_orthogonal")
 #: schemes whose fan rule the fan probe recovers from each adapter: one per fan mode and
 #: distribution family (every named scheme's std is already checked on a dense and a conv shape
 #: by the matrix, which pins its fans; the probe adds the black-box view at 6 shapes)
@@ -121,8 +119,9 @@ def _layout_name(layout: Any) -> str:
 
 def backend_cases(backend: str, matrix: list[tuple], quick: bool = False,
                   schemes: "tuple[str, ...] | None" = None) -> list[Case]:
-    """The matrix's cases in ``backend``'s default layout (``initspec.layouts.translate``);
-    structural schemes (dirac, delta_orthogonal) and layouts without an equivalent keep theirs.
+    """The matrix's cases in ``backend``'s default layout (``initspec.layouts.translate``: the same
+    logical layer; dirac/delta_orthogonal honour the layout too); layouts without an equivalent
+    in that framework (keras_depthwise, conv_transpose in JAX) keep theirs.
     ``quick``: the first float32 case of each scheme; ``schemes``: only those."""
     out: list[Case] = []
     seen: set[str] = set()
@@ -135,7 +134,7 @@ def backend_cases(backend: str, matrix: list[tuple], quick: bool = False,
         seen.add(scheme)
         lay, shp = _layout_name(layout), tuple(shape)
         logical = None
-        if fw is not None and get_scheme(scheme).family not in UNTRANSLATED_FAMILIES:
+        if fw is not None:
             try:
                 new_shape, new_layout = translate(shp, lay, fw)
             except ValueError:

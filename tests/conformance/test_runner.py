@@ -104,9 +104,11 @@ def test_backend_cases_translate_to_each_framework_layout():
     assert [(c.layout, c.shape) for c in torch_cases[:2]] == [("torch_linear", (384, 256)),
                                                               ("torch_conv", (160, 64, 3, 3))]
     assert torch_cases[0].logical == ("keras_dense", (256, 384))
-    # structural schemes keep their shape (their meaning is fixed, not layout-relative)
+    # dirac / delta_orthogonal mean the same logical kernel in every layout (Plan.perm)
     assert [(c.layout, c.shape) for c in torch_cases[2:]] == [("torch_conv", (64, 32, 3, 3)),
-                                                              ("keras_conv", (3, 3, 32, 64))]
+                                                              ("torch_conv", (64, 32, 3, 3))]
+    assert [(c.layout, c.shape) for c in worker.backend_cases("tensorflow", matrix)[2:]] == [
+        ("keras_conv", (3, 3, 32, 64)), ("keras_conv", (3, 3, 32, 64))]
     jax_cases = worker.backend_cases("jax", matrix)
     assert [(c.layout, c.shape) for c in jax_cases[:2]] == [("flax_dense", (256, 384)), ("flax_conv", (3, 3, 64, 160))]
     assert [(c.layout, c.shape) for c in worker.backend_cases("numpy", matrix)] == [(m[1], m[2]) for m in matrix]
@@ -345,3 +347,17 @@ def test_worker_module_imports_no_framework():
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_jax_worker_gets_a_persistent_compilation_cache(monkeypatch, tmp_path):
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.setenv("INITSPEC_JAX_CACHE", str(tmp_path / "jaxcache"))
+    env = runner.worker_env("jax")
+    assert env["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "jaxcache")
+    assert env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
+    assert "JAX_COMPILATION_CACHE_DIR" not in runner.worker_env("torch")
+    monkeypatch.setenv("INITSPEC_JAX_CACHE", "0")
+    assert "JAX_COMPILATION_CACHE_DIR" not in runner.worker_env("jax")
+    monkeypatch.delenv("INITSPEC_JAX_CACHE")
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/mine")
+    assert runner.worker_env("jax")["JAX_COMPILATION_CACHE_DIR"] == "/mine"  # the user's own wins
