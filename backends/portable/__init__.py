@@ -236,8 +236,10 @@ def sample_slice(scheme: str, shape: Any, *, index: Any, layout: Any = None, dty
     return _generate(plan, recipe, keys, check_index(index, plan.shape))
 
 
-def words(seed: Any = 0, stream: str = "", n: int | None = None, *, index: Any = None, draw: int = 0) -> np.ndarray:
+def words(seed: Any = 0, stream: str = "", n: int | None = None, *, index: Any = None, draw: int = 0,
+          device: str = "cpu") -> np.ndarray:
     """The raw uint32 words ``0 .. n-1`` (or at the element indices ``index``) of a stream."""
+    _check_device(device)
     keys = _keys(key_table(seed, stream))
     if index is not None:
         return words_at(OPS, keys, draw, np.asarray(index, dtype=np.uint64))

@@ -403,13 +403,13 @@ def versions() -> dict[str, str]:
     return {"jax": jax.__version__, "jaxlib": jaxlib.__version__}
 
 
-def bench_cases() -> list[BenchCase]:
+def bench_cases(device: str | None = None) -> list[BenchCase]:
     """Portable normal (4096x4096 float32) vs ``jax.random.normal``; target: at least half the
     native speed (``min_speedup=0.5`` means native_time / ours_time >= 0.5)."""
     shape = (4096, 4096)
     cases = []
     native = jax.jit(lambda k: jax.random.normal(k, shape, jnp.float32))
-    for device in ("cpu", "gpu"):
+    for device in ("cpu", "gpu") if device is None else (device,):
         if not device_available(device)[0]:
             continue
         dev = _device(device)
