@@ -51,6 +51,7 @@ def exact_failures(section: dict[str, Any]) -> list[str]:
 
 def render(section: dict[str, Any]) -> Any:
     """A rich table: one row per case, one column per backend ("=" when bit-identical)."""
+    from rich.markup import escape
     from rich.table import Table
 
     backends = list(section["max_ulp"])
@@ -63,12 +64,15 @@ def render(section: dict[str, Any]) -> Any:
     for case in section["config"]["cases"]:
         cells = []
         for b in backends:
+            if case not in section["max_ulp"][b]:
+                cells.append("[dim]skipped[/dim]")
+                continue
             u, d = section["max_ulp"][b][case], section["max_abs_diff"][b][case]
             cells.append("=" if u == 0 else f"{u} ulp / {d:.2g}")
-        table.add_row(case, *cells)
+        table.add_row(escape(case), *cells)
     for b, why in section["unavailable"].items():
         table.add_row(f"[dim]{b}: unavailable[/dim]", *([""] * len(backends)))
-        table.add_row(f"[dim]  {why[:120]}[/dim]", *([""] * len(backends)))
+        table.add_row(f"[dim]  {escape(why[:120])}[/dim]", *([""] * len(backends)))
     return table
 
 
