@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 import statistics
 import sys
 import time
@@ -95,7 +96,8 @@ def run_backend(name: str, device: str, repeats: int = DEFAULT_REPEATS,
     from . import BackendUnavailable, load
 
     record: dict[str, Any] = {"backend": name, "device": device, "status": "ok", "reason": None,
-                              "versions": {}, "cases": []}
+                              "versions": {}, "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+                              "cases": []}
     try:
         module = load(name)
     except BackendUnavailable as e:

@@ -72,8 +72,10 @@ NORMAL_SAMPLER_MAX_Z = 40.0
 #: binomial count, so that one refill round almost always finishes the job.
 REFILL_MARGIN_SD = 4.0
 REFILL_MIN_EXTRA = 64
-#: elements per chunk of the CPU reject mask (256 KiB of float32: stays in L2)
-MASK_CHUNK = 1 << 16
+#: elements per chunk of the CPU reject mask: large enough that the few ops per chunk stay
+#: parallel-efficient (small chunks multiply OpenMP barriers, ruinous on a busy machine), small
+#: enough to avoid tensor-sized temporaries (4 MiB of float32: about an L3 slice)
+MASK_CHUNK = 1 << 20
 
 _DTYPES: dict[str, torch.dtype] = {
     "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,

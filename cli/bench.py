@@ -3,13 +3,15 @@
 Each backend runs in its own subprocess (``python -m initspec.backends._bench_runner``), so one
 framework's threads, allocator or import never slow another's timings; the table shows, per case,
 the native call, the median times, ``ratio = ours / native`` and the target (``<= 1.10x`` or
-``>= 5x faster``), with OK/MISS. ``--strict`` makes a MISS or an error exit with status 1.
+``>= 5x faster``), with OK/MISS. ``--strict`` makes a MISS or an error exit with status 1;
+``--threads N`` caps each framework's CPU thread pools (steadier numbers on a shared machine).
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -41,8 +43,24 @@ def parse_backends(text: str) -> list[str]:
     return names
 
 
+#: environment variables that cap the CPU threads of the frameworks' pools (``--threads``)
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                   "TF_NUM_INTEROP_THREADS")
+
+
+def child_env(threads: int | None) -> dict[str, str]:
+    """The subprocess environment; with ``threads``, every pool in :data:`THREAD_ENV_VARS` and
+    XLA's CPU client are capped at that many threads (best effort for TF/XLA)."""
+    env = dict(os.environ)
+    if threads is not None:
+        env.update({v: str(threads) for v in THREAD_ENV_VARS})
+        if threads == 1:
+            env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_cpu_multi_thread_eigen=false".strip()
+    return env
+
+
 def run_backend_subprocess(name: str, device: str, repeats: int, warmup: int,
-                           timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+                           timeout_s: float = DEFAULT_TIMEOUT_S, threads: int | None = None) -> dict[str, Any]:
     """Run the bench of one backend in a fresh interpreter and return its record."""
     base = {"backend": name, "device": device, "versions": {}, "cases": []}
     with tempfile.TemporaryDirectory(prefix="initspec-bench-") as tmp:
@@ -50,7 +68,7 @@ def run_backend_subprocess(name: str, device: str, repeats: int, warmup: int,
         cmd = [sys.executable, "-m", "initspec.backends._bench_runner", "--backend", name, "--device", device,
                "--repeats", str(repeats), "--warmup", str(warmup), "--json", str(out)]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=child_env(threads))
         except subprocess.TimeoutExpired:
             return {**base, "status": "error", "reason": f"timed out after {timeout_s:g} s"}
         if proc.returncode != 0 or not out.is_file():
@@ -126,6 +144,8 @@ def register(app) -> None:  # noqa: ANN001
         json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON here"),
         strict: bool = typer.Option(False, "--strict", help="Exit 1 on any MISS or error"),
         timeout_s: float = typer.Option(DEFAULT_TIMEOUT_S, "--timeout", help="Seconds per backend"),
+        threads: Optional[int] = typer.Option(None, "--threads", min=1,
+                                              help="Cap CPU threads (OMP/MKL/TF pools, XLA) in each backend process"),
     ) -> int:
         """Time each adapter against its framework's native initializer (one subprocess per backend)."""
         from rich.console import Console
@@ -143,12 +163,12 @@ def register(app) -> None:  # noqa: ANN001
         records = []
         for name in names:
             with console.status(f"bench {name} on {device}..."):
-                records.append(run_backend_subprocess(name, device, repeats, warmup, timeout_s))
+                records.append(run_backend_subprocess(name, device, repeats, warmup, timeout_s, threads))
         console.print(render(records))
         if json_path is not None:
             from initspec.conformance.results import write_atomic
 
-            config = {"backends": names, "device": device, "repeats": repeats, "warmup": warmup}
+            config = {"backends": names, "device": device, "repeats": repeats, "warmup": warmup, "threads": threads}
             doc = bench_document(records, config, " ".join(["initspec", *sys.argv[1:]]),
                                  time.perf_counter() - start)
             write_atomic(json_path, doc)

@@ -614,3 +614,11 @@ def test_bench_cli(tmp_path):
     assert main(["bench", "--backends", "numpy,nope"]) == 2
     assert main(["bench", "--backends", "numpy", "--device", "tpu"]) == 2
     assert not all_ok([{"status": "ok", "cases": [{"ok": False}]}])
+
+
+def test_bench_thread_cap():
+    from initspec.cli.bench import THREAD_ENV_VARS, child_env
+
+    env = child_env(1)
+    assert all(env[v] == "1" for v in THREAD_ENV_VARS) and "--xla_cpu_multi_thread_eigen=false" in env["XLA_FLAGS"]
+    assert child_env(None).get("OMP_NUM_THREADS") == __import__("os").environ.get("OMP_NUM_THREADS")
