@@ -7,7 +7,9 @@ set -uo pipefail
 OUTDIR="${1:-gpu-out}"
 mkdir -p "$OUTDIR"
 export PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
-python3 -m pip install -q --no-deps --no-build-isolation --no-index --target /tmp/initspec-site . \
+# A prebuilt wheel in .whl/ (pip wheel --no-deps -w .whl .) is used where the machine cannot build one.
+WHEEL=$(ls .whl/initspec-*.whl 2>/dev/null | head -1)
+python3 -m pip install -q --no-deps --no-build-isolation --no-index --target /tmp/initspec-site "${WHEEL:-.}" \
   || { echo "gpu_check: cannot install initspec"; exit 2; }
 export PYTHONPATH=/tmp/initspec-site
 cd /tmp  # import the installed package, not the source folders

@@ -32,3 +32,19 @@ def test_spec_sources_have_no_framework_imports():
     pat = re.compile(r"^\s*(import|from)\s+(torch|tensorflow|jax|keras|flax)\b", re.M)
     bad = [p.name for p in root.glob("*.py") if pat.search(p.read_text())]
     assert bad == []
+
+
+def test_every_source_package_is_packaged():
+    """pyproject's explicit package list covers every folder holding Python modules."""
+    import pathlib
+    import tomllib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    cfg = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    dirs = cfg["package-dir"]
+    listed = set(cfg["packages"])
+    for pkg, folder in dirs.items():
+        for init in (root / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(root / folder)
+            name = ".".join([pkg, *rel.parts]) if rel.parts else pkg
+            assert name in listed, f"{name} ({init.parent}) is missing from [tool.setuptools] packages"
