@@ -27,4 +27,9 @@ timeout 200 python3 -c "from initspec.cli import main; raise SystemExit(main())"
   --json "$OUTDIR/bench_gpu.json" 2>&1 | tee "$OUTDIR/bench_gpu.txt"
 timeout 200 python3 -c "from initspec.cli import main; raise SystemExit(main())" conform --backends numpy,torch,jax \
   --device gpu --out "$OUTDIR/conform" --no-experiments 2>&1 | tail -40 | tee "$OUTDIR/conform_gpu.txt"
+# portable stream: bit-identical words / <=2 ulp floats on the GPU vs the NumPy reference
+timeout 150 python3 -c "from initspec.cli import main; raise SystemExit(main())" portable check --backends numpy,torch,jax \
+  --device gpu --out "$OUTDIR/portable_gpu.json" 2>&1 | tail -30 | tee "$OUTDIR/portable_gpu.txt"
+timeout 100 python3 -c "from initspec.cli import main; raise SystemExit(main())" portable bench --backends torch,jax \
+  --device gpu 2>&1 | tail -20 | tee "$OUTDIR/portable_bench_gpu.txt"
 exit $rc
