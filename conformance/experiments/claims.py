@@ -61,11 +61,12 @@ HALVING_BAND = (0.4, 0.6)
 ISOMETRY_RTOL = 1e-3
 #: Training "stalls" when |final / initial - 1| < STALL_RTOL.
 STALL_RTOL = 1e-3
-#: Glorot + tanh "trains": final loss below this fraction of the initial loss.
+#: Glorot + tanh "trains": final loss below this fraction of the initial loss (at most 0.21
+#: for each of 8 seeds at the default config).
 TRAINS_RATIO = 0.5
 #: He + ReLU "makes progress": final loss below (1 - this) * initial loss (deep plain ReLU
-#: nets learn slowly: 13-90% lower over 8 seeds at the default config; Glorot + ReLU and
-#: small inits do not move at all).
+#: nets learn slowly: at least 13% lower for each of 8 seeds at the default config; Glorot +
+#: ReLU and small inits do not move at all).
 PROGRESS_MIN = 0.05
 
 
@@ -214,10 +215,11 @@ def stalls(rec: Record, rtol: float = STALL_RTOL) -> Outcome:
     return _finite(r) and abs(r - 1) < rtol, {"initial_loss": rec["initial_loss"], "final_loss": rec["final_loss"]}
 
 
-def unstable_training(rec: Record) -> Outcome:
-    """Final loss non-finite, or above the best constant predictor's (the baseline)."""
+def unstable_training(rec: Record, rtol: float = STALL_RTOL) -> Outcome:
+    """Final loss non-finite, or no better than the best constant predictor's (the baseline,
+    within ``rtol``: a net whose overflowed activations were zeroed predicts 0 exactly)."""
     f, base = rec["final_loss"], rec["baseline_loss"]
-    holds = not _finite(f) or f > base
+    holds = not _finite(f) or f >= base * (1 - rtol)
     return holds, {"final_loss": f, "baseline_loss": base, "initial_loss": rec["initial_loss"]}
 
 
@@ -361,7 +363,8 @@ CLAIMS: tuple[ClaimSpec, ...] = (
         "Too-large init: training is unstable.",
         ("trainability",),
         lambda c: (f"N(0, {c.large_std:g}^2), {c.train_depth} x {c.train_width} tanh and ReLU nets after "
-                   f"{c.steps} SGD steps: the loss is non-finite or above the best constant predictor's"),
+                   f"{c.steps} SGD steps: the loss is non-finite or no lower than the best constant predictor's "
+                   f"(within {STALL_RTOL:g})"),
         lambda v, c: _all([(f"normal_large+{a}", unstable_training(v.trn[(a, "normal_large")]))
                            for a in ("tanh", "relu")]),
     ),

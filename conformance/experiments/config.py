@@ -135,4 +135,4 @@ DEFAULT = ExperimentConfig()
 
 #: Reduced configuration for the per-framework tests: same regimes and verdicts, less work.
 #: Width stays >= 128 so that N(0, 1) still saturates most sigmoid units (sigma_z ~ sqrt(width)).
-QUICK = ExperimentConfig(sym_steps=120, depth=20, width=128, train_depth=20, steps=25)
+QUICK = ExperimentConfig(sym_steps=120, depth=20, width=128, train_depth=30)

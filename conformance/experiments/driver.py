@@ -124,26 +124,27 @@ def run_experiments(backend: str, config: "ExperimentConfig | dict[str, Any] | N
     """The ``experiments`` results section for ONE backend.
 
     A missing framework gives ``status: "unavailable"`` (claims ``unavailable``) instead of an
-    exception; with ``catch_errors`` an exception inside an experiment is recorded
-    (``status: "error"`` with the traceback) and the claims that need it fail with that error.
-    Non-finite numbers are never errors: they are the measured outcome.
+    exception; with ``catch_errors`` an exception while setting up the backend or inside an
+    experiment is recorded (``status: "error"`` with the traceback) and the claims that need it
+    fail with that error. Non-finite numbers are never errors: they are the measured outcome.
     """
     config = config if isinstance(config, ExperimentConfig) else ExperimentConfig.from_dict(config)
     bad = [e for e in experiments if e not in EXPERIMENTS]
     if bad:
         raise unknown("experiment", "experiments", bad[0], EXPERIMENTS)
-    out: dict[str, Any] = {"config": config.as_dict(), "backends": {}, "claims": [],
-                           "symmetry": [], "signal": [], "trainability": []}
     info: dict[str, Any] = {"backend": backend, "status": "ok", "reason": None, "errors": {}, "duration_s": {},
                             "cpu_s": {}}
-    out["backends"][backend] = info
     try:
         engine = load_engine(backend)
     except BackendUnavailable as e:
         info.update(status="unavailable", reason=str(e))
-        out["claims"] = evaluate_claims(backend, None, config, unavailable=str(e))
-        return out
+        return _section(backend, config, info, evaluate_claims(backend, None, config, unavailable=str(e)))
+    except Exception as e:  # noqa: BLE001 - e.g. a broken adapter module; recorded, see docstring
+        if not catch_errors:
+            raise
+        return failed_result(backend, config, f"setting up the backend raised {type(e).__name__}: {e}")
     info.update(weights_from=engine.weights_from, versions=engine.versions())
+    out = _section(backend, config, info, [])
     with engine.session():
         for name in experiments:
             start, cpu = time.perf_counter(), time.process_time()
@@ -162,14 +163,19 @@ def run_experiments(backend: str, config: "ExperimentConfig | dict[str, Any] | N
     return out
 
 
+def _section(backend: str, config: ExperimentConfig, info: dict[str, Any], claims: list[dict[str, Any]]
+             ) -> dict[str, Any]:
+    """An ``experiments`` section for one backend with no records yet."""
+    return {"config": config.as_dict(), "backends": {backend: info}, "claims": claims,
+            "symmetry": [], "signal": [], "trainability": []}
+
+
 def failed_result(backend: str, config: ExperimentConfig, reason: str) -> dict[str, Any]:
-    """The section of a backend whose run produced nothing (its process died): status
-    ``"error"`` and every claim ``fail`` with ``reason``."""
+    """The section of a backend whose run produced nothing (set-up failed, its process died):
+    status ``"error"`` and every claim ``fail`` with ``reason``."""
     info = {"backend": backend, "status": "error", "reason": reason, "errors": {e: reason for e in EXPERIMENTS},
             "duration_s": {}, "cpu_s": {}}
-    return {"config": config.as_dict(), "backends": {backend: info},
-            "claims": evaluate_claims(backend, {}, config, errors=info["errors"]),
-            "symmetry": [], "signal": [], "trainability": []}
+    return _section(backend, config, info, evaluate_claims(backend, {}, config, errors=info["errors"]))
 
 
 def merge_experiments(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -1,21 +1,26 @@
 """TensorFlow engine: the MLP with ``tf.GradientTape`` (kernels in Keras' (in, out) layout).
 
-The loss-and-gradient computation is one ``tf.function`` graph per net shape, shared by the
-probe and the SGD steps (eagerly, a 50-layer step is several hundred small ops and ran ~100x
-slower). Inside the engine the parameters are *packed* - the square hidden layers 2..L-1 stacked
-into one (L-2, n, n) kernel run by ``tf.scan`` - and the activation is a tensor index into
-``tf.switch_case``, so the graph's size does not depend on depth and there are three traces in
-all instead of one per activation and shape (an unrolled 50-layer step took ~6 s to trace on a
-busy machine). TensorFlow flushes subnormals on CPU itself. The session asks for one intra-op
-thread (see the torch engine); TensorFlow accepts that only before its runtime starts, so in a
-process that already used TensorFlow the setting is left as it is.
+Graph mode: the loss-and-gradient computation is a ``tf.function`` (one trace per activation
+and net shape), and a whole training run - every SGD step and the loss curve - is one more, with
+the steps in a graph loop (eagerly, a 50-layer step is several hundred small ops and ran ~100x
+slower; a Python loop over a traced step cost ~1.5 ms per call; a ``tf.scan`` over the layers,
+or one trace for all activations via ``tf.switch_case``, was slower because of TensorFlow's
+per-iteration loop overhead). The graphs take the square hidden layers 2..L-1 *packed* into one
+(L-2, n, n) tensor (unstacked inside): 6 graph inputs instead of 2(L+1) made the whole run ~30%
+cheaper in CPU time. TensorFlow flushes subnormals on CPU itself.
+
+Measured behaviour worth knowing: in graph mode Grappler fuses MatMul + BiasAdd + Relu into one
+oneDNN kernel that returns 0 for a NaN pre-activation (eager ``tf.nn.relu`` returns NaN), so an
+overflowed N(0, 1) ReLU net turns into an all-zero one here, with loss = baseline instead of NaN.
+
+The session asks for one intra-op thread (see the torch engine); TensorFlow accepts that only
+before its runtime starts, so in a process that already used TensorFlow it stays as it is.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -28,7 +33,7 @@ THREADS = 1
 ACTIVATIONS: dict[str, Callable[[tf.Tensor], tf.Tensor]] = {
     "tanh": tf.math.tanh, "sigmoid": tf.math.sigmoid, "relu": tf.nn.relu, "linear": tf.identity,
 }
-_INDEX = {name: i for i, name in enumerate(ACTIVATIONS)}
+
 
 #: flat packed parameters: [w0, b0, stacked middle kernels, stacked middle biases, w_out, b_out]
 #: (the two stacked entries are absent when there is no middle layer)
@@ -46,30 +51,39 @@ def _unpack(packed: Packed) -> Params:
     return [(packed[0], packed[1]), *middle, (packed[-2], packed[-1])]
 
 
-def _activate(z: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
-    return tf.switch_case(index, [lambda f=f: f(z) for f in ACTIVATIONS.values()])
-
-
-def _forward(packed: Packed, x: tf.Tensor, index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, Any]:
-    """Readout output, first hidden output, stacked outputs of the middle layers (or None)."""
-    h0 = h = _activate(tf.matmul(x, packed[0]) + packed[1], index)
-    hs = None
-    if len(packed) == 6:
-        hs = tf.scan(lambda a, wb: _activate(tf.matmul(a, wb[0]) + wb[1], index), (packed[2], packed[3]),
-                     initializer=h)
-        h = hs[-1]
-    return tf.matmul(h, packed[-2]) + packed[-1], h0, hs
+def _forward(packed: Packed, x: tf.Tensor, activation: str) -> tuple[tf.Tensor, list[tf.Tensor]]:
+    f, h, hidden = ACTIVATIONS[activation], x, []
+    params = _unpack(packed)
+    for w, b in params[:-1]:
+        h = f(tf.matmul(h, w) + b)
+        hidden.append(h)
+    w, b = params[-1]
+    return tf.matmul(h, w) + b, hidden
 
 
 @tf.function
-def _loss_and_grads(packed: Packed, x: tf.Tensor, y: tf.Tensor, index: tf.Tensor
-                    ) -> tuple[tf.Tensor, tf.Tensor, Any, list[tf.Tensor]]:
-    """Loss, first hidden output, stacked middle outputs, gradients of the packed parameters."""
+def _loss_and_grads(packed: Packed, x: tf.Tensor, y: tf.Tensor, activation: str
+                    ) -> tuple[tf.Tensor, list[tf.Tensor], list[tf.Tensor]]:
+    """Loss, hidden outputs, gradients of the packed parameters."""
     with tf.GradientTape() as tape:
         tape.watch(packed)
-        out, h0, hs = _forward(packed, x, index)
+        out, hidden = _forward(packed, x, activation)
         loss = 0.5 * tf.reduce_mean(tf.square(out - y))
-    return loss, h0, hs, tape.gradient(loss, packed)
+    return loss, hidden, tape.gradient(loss, packed)
+
+
+@tf.function
+def _train_graph(packed: Packed, x: tf.Tensor, y: tf.Tensor, activation: str, steps: tf.Tensor,
+                 lr: tf.Tensor) -> tuple[Packed, tf.Tensor]:
+    """``steps`` SGD steps in one graph: the new parameters and the loss before each step and
+    after the last."""
+    losses = tf.TensorArray(tf.float32, size=steps + 1)
+    for i in tf.range(steps):
+        loss, _, grads = _loss_and_grads(packed, x, y, activation)
+        packed = [p - lr * g for p, g in zip(packed, grads)]
+        losses = losses.write(i, loss)
+    losses = losses.write(steps, _loss_and_grads(packed, x, y, activation)[0])
+    return packed, losses.stack()
 
 
 class TensorflowEngine(Engine):
@@ -96,21 +110,14 @@ class TensorflowEngine(Engine):
             yield
 
     def probe(self, params: Params, x: tf.Tensor, y: tf.Tensor, activation: str) -> Probe:
-        loss, h0, hs, grads = _loss_and_grads(_pack(params), x, y, tf.constant(_INDEX[activation]))
-        hidden = [self.to_numpy(h0), *(list(self.to_numpy(hs)) if hs is not None else [])]
-        return Probe(float(loss), hidden, [self.to_numpy(g) for g, _ in _unpack(grads)])
+        loss, hidden, grads = _loss_and_grads(_pack(params), x, y, activation)
+        return Probe(float(loss), [self.to_numpy(h) for h in hidden], [self.to_numpy(g) for g, _ in _unpack(grads)])
 
     def train(self, params: Params, x: tf.Tensor, y: tf.Tensor, activation: str, steps: int, lr: float
               ) -> tuple[Params, list[float]]:
-        packed, index = _pack(params), tf.constant(_INDEX[activation])
-        rate = tf.constant(lr, tf.float32)
-        losses = []
-        for _ in range(steps):
-            loss, _, _, grads = _loss_and_grads(packed, x, y, index)
-            packed = [p - rate * g for p, g in zip(packed, grads)]
-            losses.append(float(loss))
-        losses.append(float(_loss_and_grads(packed, x, y, index)[0]))
-        return _unpack(packed), losses
+        packed, losses = _train_graph(_pack(params), x, y, activation, tf.constant(steps),
+                                      tf.constant(lr, tf.float32))
+        return _unpack(packed), [float(v) for v in losses.numpy()]
 
 
 ENGINE = TensorflowEngine

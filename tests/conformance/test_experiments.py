@@ -322,6 +322,55 @@ def test_experiment_errors_are_recorded(monkeypatch):
         run_experiments("numpy", QUICK, experiments=("symmetry",), catch_errors=False)
 
 
+def test_backend_setup_errors_are_recorded(monkeypatch):
+    from initspec.backends import BackendUnavailable
+    from initspec.conformance.experiments import driver
+
+    def broken(name):
+        raise SyntaxError("planted broken adapter")
+
+    monkeypatch.setattr(driver, "load_engine", broken)
+    res = run_experiments("numpy", QUICK)
+    assert res["backends"]["numpy"]["status"] == "error"
+    assert "planted broken adapter" in res["backends"]["numpy"]["reason"]
+    assert {c["verdict"] for c in res["claims"]} == {"fail"}
+    with pytest.raises(SyntaxError):
+        run_experiments("numpy", QUICK, catch_errors=False)
+
+    def missing(name):
+        raise BackendUnavailable("planted: no framework")
+
+    monkeypatch.setattr(driver, "load_engine", missing)
+    res = run_experiments("numpy", QUICK)
+    assert res["backends"]["numpy"]["status"] == "unavailable"
+    assert {c["verdict"] for c in res["claims"]} == {"unavailable"}
+
+
+def test_weights_fall_back_to_the_reference_only_while_the_adapter_is_missing(monkeypatch):
+    import types
+
+    import initspec.backends
+    from initspec.backends import numpy as reference
+    from initspec.conformance.experiments import _engine
+
+    def no_module(name):
+        raise ModuleNotFoundError(f"No module named 'initspec.backends.{name}'", name=f"initspec.backends.{name}")
+
+    monkeypatch.setattr(initspec.backends, "load", no_module)
+    assert _engine.weight_source("torch") == (reference, _engine.WEIGHTS_FROM_REFERENCE)
+    monkeypatch.setattr(initspec.backends, "load", lambda name: types.ModuleType("stub"))  # no sample yet
+    assert _engine.weight_source("torch") == (reference, _engine.WEIGHTS_FROM_REFERENCE)
+
+    def other_missing(name):
+        raise ModuleNotFoundError("No module named 'scipy'", name="scipy")
+
+    monkeypatch.setattr(initspec.backends, "load", other_missing)
+    with pytest.raises(ModuleNotFoundError, match="scipy"):
+        _engine.weight_source("torch")
+    monkeypatch.setattr(initspec.backends, "load", lambda name: reference)
+    assert _engine.weight_source("numpy") == (reference, _engine.WEIGHTS_FROM_ADAPTER)
+
+
 # --- merging --------------------------------------------------------------------------------
 def _relabel(part, backend):
     out = copy.deepcopy(part)
