@@ -34,11 +34,17 @@ SECONDS_TO_MS = 1e3
 MIN_SECONDS = 1e-9
 
 
-def time_call(fn: Callable[[], Any], sync: Callable[[Any], Any]) -> float:
-    """Seconds for ``sync(fn())``."""
-    start = time.perf_counter()
+#: ``wall``: elapsed time (what a user waits); ``cpu``: CPU time of the process, all threads
+#: summed (immune to being descheduled on a busy machine; comparable to wall with one thread)
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def time_call(fn: Callable[[], Any], sync: Callable[[Any], Any], clock: str = "wall") -> float:
+    """Seconds of ``clock`` for ``sync(fn())``."""
+    now = CLOCKS[clock]
+    start = now()
     sync(fn())
-    return time.perf_counter() - start
+    return now() - start
 
 
 def verdict(ratio: float, target: float, min_speedup: float | None) -> bool:
@@ -48,8 +54,11 @@ def verdict(ratio: float, target: float, min_speedup: float | None) -> bool:
     return ratio <= target
 
 
-def run_case(case: BenchCase, repeats: int = DEFAULT_REPEATS, warmup: int = DEFAULT_WARMUP) -> dict[str, Any]:
+def run_case(case: BenchCase, repeats: int = DEFAULT_REPEATS, warmup: int = DEFAULT_WARMUP,
+             clock: str = "wall") -> dict[str, Any]:
     """Time one case (see the module docstring); returns a JSON-able record."""
+    if clock not in CLOCKS or (clock == "cpu" and case.device != "cpu"):
+        raise ValueError(f"Argument `clock` must be 'wall', or 'cpu' for CPU cases. Received: clock={clock!r}")
     for _ in range(warmup):
         case.sync(case.ours())
         case.sync(case.native())
@@ -58,11 +67,11 @@ def run_case(case: BenchCase, repeats: int = DEFAULT_REPEATS, warmup: int = DEFA
     for i in range(repeats):
         pair = [(ours, case.ours), (native, case.native)]
         for times, fn in pair if i % 2 == 0 else pair[::-1]:
-            times.append(time_call(fn, case.sync))
+            times.append(time_call(fn, case.sync, clock))
     o, n = statistics.median(ours), statistics.median(native)
     ratio = o / max(n, MIN_SECONDS)
     return {
-        "backend": case.backend, "case": case.label, "device": case.device,
+        "backend": case.backend, "case": case.label, "device": case.device, "clock": clock,
         "native_name": case.native_name, "ours_ms": o * SECONDS_TO_MS, "native_ms": n * SECONDS_TO_MS,
         "ours_all_ms": [t * SECONDS_TO_MS for t in ours], "native_all_ms": [t * SECONDS_TO_MS for t in native],
         "ratio": ratio, "speedup": n / max(o, MIN_SECONDS),
@@ -90,7 +99,7 @@ def cases_for(module: Any, device: str) -> list[BenchCase]:
 
 
 def run_backend(name: str, device: str, repeats: int = DEFAULT_REPEATS,
-                warmup: int = DEFAULT_WARMUP) -> dict[str, Any]:
+                warmup: int = DEFAULT_WARMUP, clock: str = "wall") -> dict[str, Any]:
     """All cases of backend ``name`` on ``device``; unavailable frameworks/devices are reported
     with the reason, a failing case with its error (the others still run)."""
     from . import BackendUnavailable, load
@@ -108,7 +117,7 @@ def run_backend(name: str, device: str, repeats: int = DEFAULT_REPEATS,
         return {**record, "status": "unavailable", "reason": why}
     for case in cases_for(module, device):
         try:
-            record["cases"].append(run_case(case, repeats, warmup))
+            record["cases"].append(run_case(case, repeats, warmup, clock))
         except Exception as e:  # noqa: BLE001 - one broken case must not hide the others
             record["cases"].append({
                 "backend": name, "case": case.label, "device": device, "native_name": case.native_name,
@@ -136,9 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu", choices=DEVICES)
     ap.add_argument("--repeats", type=_positive_int, default=DEFAULT_REPEATS)
     ap.add_argument("--warmup", type=int, default=DEFAULT_WARMUP)
+    ap.add_argument("--clock", default="wall", choices=tuple(CLOCKS))
     ap.add_argument("--json", dest="json_path", default=None, help="write the record here (default: stdout)")
     args = ap.parse_args(argv)
-    record = run_backend(args.backend, args.device, args.repeats, max(args.warmup, 0))
+    record = run_backend(args.backend, args.device, args.repeats, max(args.warmup, 0), args.clock)
     if args.json_path:
         from initspec.conformance.results import write_atomic
 

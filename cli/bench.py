@@ -4,7 +4,8 @@ Each backend runs in its own subprocess (``python -m initspec.backends._bench_ru
 framework's threads, allocator or import never slow another's timings; the table shows, per case,
 the native call, the median times, ``ratio = ours / native`` and the target (``<= 1.10x`` or
 ``>= 5x faster``), with OK/MISS. ``--strict`` makes a MISS or an error exit with status 1;
-``--threads N`` caps each framework's CPU thread pools (steadier numbers on a shared machine).
+``--threads N`` caps each framework's CPU thread pools and ``--clock cpu`` times process CPU time
+instead of wall time (with ``--threads 1``: steady numbers on a busy shared machine).
 """
 
 from __future__ import annotations
@@ -60,13 +61,14 @@ def child_env(threads: int | None) -> dict[str, str]:
 
 
 def run_backend_subprocess(name: str, device: str, repeats: int, warmup: int,
-                           timeout_s: float = DEFAULT_TIMEOUT_S, threads: int | None = None) -> dict[str, Any]:
+                           timeout_s: float = DEFAULT_TIMEOUT_S, threads: int | None = None,
+                           clock: str = "wall") -> dict[str, Any]:
     """Run the bench of one backend in a fresh interpreter and return its record."""
     base = {"backend": name, "device": device, "versions": {}, "cases": []}
     with tempfile.TemporaryDirectory(prefix="initspec-bench-") as tmp:
         out = Path(tmp) / f"{name}.json"
         cmd = [sys.executable, "-m", "initspec.backends._bench_runner", "--backend", name, "--device", device,
-               "--repeats", str(repeats), "--warmup", str(warmup), "--json", str(out)]
+               "--repeats", str(repeats), "--warmup", str(warmup), "--clock", clock, "--json", str(out)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=child_env(threads))
         except subprocess.TimeoutExpired:
@@ -83,11 +85,11 @@ def target_text(case: dict[str, Any]) -> str:
     return f"<= {case['target']:.2f}x"
 
 
-def render(records: list[dict[str, Any]]) -> "Any":
+def render(records: list[dict[str, Any]], note: str = "wall clock") -> "Any":
     """A rich Table of every case (and one row per unavailable/broken backend)."""
     from rich.table import Table
 
-    table = Table(title="initspec bench: adapter vs native (median times)")
+    table = Table(title=f"initspec bench: adapter vs native (median times; {note})")
     for col, just in (("backend", "left"), ("case", "left"), ("native call", "left"), ("ours ms", "right"),
                       ("native ms", "right"), ("ratio", "right"), ("target", "right"), ("", "center")):
         table.add_column(col, justify=just)
@@ -146,6 +148,7 @@ def register(app) -> None:  # noqa: ANN001
         timeout_s: float = typer.Option(DEFAULT_TIMEOUT_S, "--timeout", help="Seconds per backend"),
         threads: Optional[int] = typer.Option(None, "--threads", min=1,
                                               help="Cap CPU threads (OMP/MKL/TF pools, XLA) in each backend process"),
+        clock: str = typer.Option("wall", "--clock", help="wall, or cpu (process CPU time; CPU device only)"),
     ) -> int:
         """Time each adapter against its framework's native initializer (one subprocess per backend)."""
         from rich.console import Console
@@ -158,17 +161,20 @@ def register(app) -> None:  # noqa: ANN001
             raise fail(str(e)) from None
         if device not in ("cpu", "gpu"):
             raise fail(f"--device must be 'cpu' or 'gpu'. Received: --device={device!r}")
+        if clock not in ("wall", "cpu") or (clock == "cpu" and device != "cpu"):
+            raise fail(f"--clock must be 'wall', or 'cpu' with --device cpu. Received: --clock={clock!r}")
         console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
         start = time.perf_counter()
         records = []
         for name in names:
             with console.status(f"bench {name} on {device}..."):
-                records.append(run_backend_subprocess(name, device, repeats, warmup, timeout_s, threads))
-        console.print(render(records))
+                records.append(run_backend_subprocess(name, device, repeats, warmup, timeout_s, threads, clock))
+        console.print(render(records, f"{clock} clock" + (f", {threads} thread(s)" if threads else "")))
         if json_path is not None:
             from initspec.conformance.results import write_atomic
 
-            config = {"backends": names, "device": device, "repeats": repeats, "warmup": warmup, "threads": threads}
+            config = {"backends": names, "device": device, "repeats": repeats, "warmup": warmup, "threads": threads,
+                      "clock": clock}
             doc = bench_document(records, config, " ".join(["initspec", *sys.argv[1:]]),
                                  time.perf_counter() - start)
             write_atomic(json_path, doc)

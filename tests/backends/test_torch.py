@@ -570,6 +570,9 @@ def test_bench_runner_on_tiny_cases(tb, torch, monkeypatch):
     cases = runner.cases_for(tb, "cpu")
     rec = runner.run_case(cases[0], repeats=3, warmup=1)
     assert len(rec["ours_all_ms"]) == len(rec["native_all_ms"]) == 3
+    assert runner.run_case(cases[0], repeats=1, warmup=0, clock="cpu")["clock"] == "cpu"
+    with pytest.raises(ValueError, match="Received: clock='gpu'"):
+        runner.run_case(cases[0], repeats=1, warmup=0, clock="gpu")
     assert rec["ratio"] == pytest.approx(rec["ours_ms"] / rec["native_ms"])
     assert rec["ok"] == (rec["ratio"] <= rec["target"])
 
@@ -613,6 +616,7 @@ def test_bench_cli(tmp_path):
     assert doc["backends"][0]["status"] == "ok" and doc["all_ok"]
     assert main(["bench", "--backends", "numpy,nope"]) == 2
     assert main(["bench", "--backends", "numpy", "--device", "tpu"]) == 2
+    assert main(["bench", "--backends", "numpy", "--device", "gpu", "--clock", "cpu"]) == 2
     assert not all_ok([{"status": "ok", "cases": [{"ok": False}]}])
 
 
