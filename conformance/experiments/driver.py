@@ -128,6 +128,8 @@ def run_experiments(backend: str, config: "ExperimentConfig | dict[str, Any] | N
     experiment is recorded (``status: "error"`` with the traceback) and the claims that need it
     fail with that error. Non-finite numbers are never errors: they are the measured outcome.
     """
+    if backend not in BACKENDS:
+        raise unknown("backend", "backend", backend, BACKENDS)
     config = config if isinstance(config, ExperimentConfig) else ExperimentConfig.from_dict(config)
     bad = [e for e in experiments if e not in EXPERIMENTS]
     if bad:
