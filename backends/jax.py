@@ -16,6 +16,10 @@ the table, that returns an initializer ``init(key, shape, dtype=None, out_shardi
   ``None`` keeps the layout's own axes, which for the default ``"jax"`` layout are JAX's defaults
   -2, -1, ()), ``layout`` (a spec layout name or :class:`initspec.Layout`), ``dtype`` (the default
   of ``init``'s ``dtype``) and the spec's ``groups``/``fans`` for the fans.
+* Names are the spec's, which are unambiguous: ``he_normal``/``glorot_normal``/``lecun_normal``
+  here are the *untruncated* normals; ``jax.nn.initializers.he_normal`` (and Flax's default
+  ``lecun_normal``) draw the truncated ones, which are ``he_truncated_normal`` etc. here.
+  :func:`initializer` also takes the table's aliases by name (``initializer("xavier_uniform")``).
 * ``init`` is traceable: shape and dtype are static, the :class:`initspec.Plan` is resolved in
   Python at trace time and the values come from one jitted program built by the generic
   :func:`initspec.backends._core.sample` over :class:`JaxBackend` primitives. It works under
@@ -55,7 +59,7 @@ from scipy import stats
 
 from initspec.distributions import Plan, resolve
 from initspec.dtypes import get_dtype, inner_bounds
-from initspec.errors import InitSpecError, UnknownNameError, unknown
+from initspec.errors import InitSpecError, UnknownNameError, check_shape, unknown
 from initspec.layouts import Layout, get_layout
 from initspec.schemes import SCHEMES, Scheme, get_scheme
 
@@ -206,7 +210,8 @@ class JaxBackend(Primitives):
     """:class:`initspec.backends._core.Primitives` in ``jax.numpy``; ``rng`` is a typed key."""
 
     name = "jax"
-    capabilities = frozenset({"complex", "float16", "bfloat16", "float64", "cpu", "gpu", "jit", "vmap", "sharding"})
+    capabilities = frozenset({"complex", "float16", "bfloat16", "float64", "cpu", "gpu",
+                              "jit", "vmap", "sharding"})
 
     def split(self, rng, n):
         keys = jax.random.split(rng, n)
@@ -359,10 +364,11 @@ def _draw(key: Any, static: _StaticPlan, out_sharding: Any) -> Any:
     if out_sharding is None:
         return draw(key)
     sharding = _named_sharding(out_sharding)
-    if sharding.mesh.explicit_axes:
+    explicit = getattr(sharding.mesh, "explicit_axes", ())  # meshes before explicit sharding have none
+    if explicit:
         # as jax/_src/random/core.py::maybe_auto_axes: sample with the explicit axes made Auto
         # (the partitioner places the RNG per shard), then reshard to the requested output
-        return jax.sharding.auto_axes(draw, out_sharding=sharding, axes=sharding.mesh.explicit_axes)(key)
+        return jax.sharding.auto_axes(draw, out_sharding=sharding, axes=explicit)(key)
     return jax.lax.with_sharding_constraint(draw(key), sharding)
 
 
@@ -397,7 +403,7 @@ class Initializer:
     def __init__(self, scheme: Scheme, params: dict[str, Any], *, layout: Any = None, dtype: Any = None,
                  in_axis: Any = None, out_axis: Any = None, batch_axis: Any = None,
                  groups: int = 1, fans: Any = None) -> None:
-        axes = {"in_axis": in_axis, "out_axis": out_axis, "batch_axis": batch_axis}
+        axes = dict(zip(AXIS_ARGS, (in_axis, out_axis, batch_axis)))
         for arg, value in axes.items():
             _check_axis_arg(arg, value)
         self.scheme = scheme
@@ -412,9 +418,7 @@ class Initializer:
     def plan(self, shape: Any, dtype: Any = None) -> Plan:
         """The spec's :class:`Plan` for ``shape`` (static) and ``dtype``."""
         name = _dtype_name(self.dtype if dtype is None else dtype)
-        if not hasattr(shape, "__iter__"):
-            shape = (shape,)
-        shape = tuple(shape)
+        shape = check_shape(shape)
         _check_axes_in_range(self.axes, shape)
         return resolve(self.scheme, shape, self.layout, name, groups=self.groups, fans=self.fans,
                        **self.params)
@@ -482,7 +486,8 @@ def _make_factory(name: str) -> Any:
             hint = (f"{name}() takes its parameters by keyword ({', '.join(scheme.params) or 'none'})"
                     if not positional else f"{name}() takes at most {len(positional)} positional arguments "
                     f"({', '.join(positional)})")
-            raise TypeError(f"{hint}; JAX's positional order differs, so it is not guessed. Received: args={args!r}")
+            raise TypeError(
+                f"{hint}; JAX's positional order differs, so it is not guessed. Received: args={args!r}")
         for arg_name, value in zip(positional, args):
             if arg_name in kwargs:
                 raise TypeError(f"{name}() got `{arg_name}` twice. Received: {arg_name}={value!r}")
