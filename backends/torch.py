@@ -358,6 +358,12 @@ def fill_uniform_(buf: torch.Tensor, low: float, high: float, generator: torch.G
     return buf
 
 
+@functools.lru_cache(maxsize=256)
+def _orthogonal_geometry(layout: Any, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int, int, int]:
+    """``Layout.orthogonal_matrix`` (cached: it validates the shape on every call)."""
+    return layout.orthogonal_matrix(shape)
+
+
 # -- the primitives ---------------------------------------------------------------------------
 class TorchBackend(Primitives):
     """torch implementation of :class:`initspec.backends._core.Primitives` on one ``device``.
@@ -488,6 +494,27 @@ class TorchBackend(Primitives):
         buf = self._buffer(plan.shape, _COMPUTE[plan.dtype])
         fill_truncated_normal_(buf.view(-1), plan.mean, plan.std, plan.low, plan.high, rng)
         return self._finish(buf, plan, clip)
+
+    def fast_orthogonal(self, rng, plan):
+        """The spec's Haar rule (QR of a ``(batch, max, min)`` Gaussian matrix, ``sign(diag R)``
+        fix, transposed when wide, times ``gain``) with the sign and gain applied in place and a
+        single copy into the target (the generic path makes three full copies)."""
+        perm, nb, rows, cols = _orthogonal_geometry(plan.layout, plan.shape)
+        n, m = max(rows, cols), min(rows, cols)
+        # drawn as (batch, m, n) and viewed transposed: the column-major layout LAPACK/cuSOLVER
+        # factor in place, so QR makes no input copy
+        a = torch.empty((nb, m, n), dtype=_COMPUTE[plan.dtype], device=self.device).normal_(generator=rng)
+        q, r = torch.linalg.qr(a.transpose(-2, -1))
+        d = torch.diagonal(r, dim1=-2, dim2=-1).sign()
+        q.mul_(d.masked_fill_(d == 0, 1.0).mul_(plan.gain).unsqueeze(-2))
+        mat = q.transpose(-2, -1) if rows < cols else q  # (batch, rows, cols)
+        out = self._buffer(plan.shape, _DTYPES[plan.dtype])
+        if perm == tuple(range(len(plan.shape))):
+            out.view(nb, rows, cols).copy_(mat)
+        else:
+            permuted = tuple(plan.shape[i] for i in perm)
+            out.copy_(mat.reshape(permuted).permute(tuple(int(i) for i in np.argsort(perm))))
+        return out
 
 
 # -- public in-place API ------------------------------------------------------------------------
