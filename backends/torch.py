@@ -68,10 +68,6 @@ REJECTION_MIN_ACCEPTANCE = 0.3
 #: final clip to the dtype's inner bounds is kept.
 NORMAL_SAMPLER_MAX_Z = 40.0
 
-#: Extra refill draws beyond the expected number of rejects, in standard deviations of the
-#: binomial count, so that one refill round almost always finishes the job.
-REFILL_MARGIN_SD = 4.0
-REFILL_MIN_EXTRA = 64
 #: elements per chunk of the CPU reject mask: large enough that the few ops per chunk stay
 #: parallel-efficient (small chunks multiply OpenMP barriers, ruinous on a busy machine), small
 #: enough to avoid tensor-sized temporaries (4 MiB of float32: about an L3 slice)
@@ -243,18 +239,19 @@ def fill_truncated_normal_(flat: torch.Tensor, mean: float, std: float, low: flo
     if a <= -NORMAL_SAMPLER_MAX_Z and b >= NORMAL_SAMPLER_MAX_Z:
         flat.normal_(mean, std, generator=generator)
     elif mass >= REJECTION_MIN_ACCEPTANCE:
-        _rejection_fill_(flat, mean, std, lo, hi, mass, generator)
+        _rejection_fill_(flat, mean, std, lo, hi, generator)
         return flat
     else:
         _inverse_cdf_fill_(flat, mean, std, a, b, generator)
     return flat.clamp_(lo, hi)
 
 
-def _rejection_fill_(flat: torch.Tensor, mean: float, std: float, lo: float, hi: float, mass: float,
+def _rejection_fill_(flat: torch.Tensor, mean: float, std: float, lo: float, hi: float,
                      generator: torch.Generator | None) -> None:
     """``normal_`` into ``flat``, then overwrite only the rejected elements (outside [lo, hi], the
-    representable inner bounds) with fresh accepted draws, in order (``masked_scatter_``).
-    Accepted draws are i.i.d. truncated normals, so where each one lands does not change the law.
+    representable inner bounds), in order (``masked_scatter_``), with a pool of exactly as many
+    accepted draws, made the same way (recursively: each level is ~1/20 of the previous at +-2
+    sigma). Accepted draws are i.i.d. truncated normals, so where each lands does not change the law.
 
     The cost is one ``normal_`` plus a few cheap passes (see :func:`reject_mask`), where
     ``trunc_normal_`` redraws the whole tensor until no element is rejected (~6 rounds at +-2 sigma
@@ -263,7 +260,9 @@ def _rejection_fill_(flat: torch.Tensor, mean: float, std: float, lo: float, hi:
     rejected = reject_mask(flat, lo, hi)
     k = int(torch.count_nonzero(rejected))
     if k:
-        flat.masked_scatter_(rejected, _accepted_draws(k, flat, mean, std, lo, hi, mass, generator))
+        pool = torch.empty(k, dtype=flat.dtype, device=flat.device)
+        _rejection_fill_(pool, mean, std, lo, hi, generator)
+        flat.masked_scatter_(rejected, pool)
 
 
 def reject_mask(flat: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
@@ -283,22 +282,6 @@ def reject_mask(flat: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
         clamped = torch.clamp(part, lo, hi, out=scratch[:part.numel()])
         mask[start:start + part.numel()].copy_(clamped.ne_(part))
     return mask
-
-
-def _accepted_draws(k: int, like: torch.Tensor, mean: float, std: float, lo: float, hi: float, mass: float,
-                    generator: torch.Generator | None) -> torch.Tensor:
-    """At least ``k`` i.i.d. draws of N(mean, std^2) lying in [lo, hi], in draw order. Each round
-    over-draws by :data:`REFILL_MARGIN_SD` binomial standard deviations, so one round is the rule."""
-    parts: list[torch.Tensor] = []
-    have = 0
-    while have < k:
-        expected = (k - have) / mass
-        m = int(expected + REFILL_MARGIN_SD * math.sqrt(expected * (1 - mass) / mass)) + REFILL_MIN_EXTRA
-        fresh = torch.empty(m, dtype=like.dtype, device=like.device).normal_(mean, std, generator=generator)
-        good = fresh[fresh.clamp(lo, hi) == fresh]
-        parts.append(good)
-        have += good.numel()
-    return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 def _inverse_cdf_fill_(flat: torch.Tensor, mean: float, std: float, a: float, b: float,
