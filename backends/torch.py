@@ -22,11 +22,12 @@ groups=1, fans=None, generator=None, **params)`` that fills ``tensor`` in place 
 * **RNG**: ``generator=`` is a ``torch.Generator`` on the tensor's device (``None``: torch's
   global generator). The harness :func:`sample` seeds a fresh generator with ``seed``.
 * **Truncated normal**: exact and fast. Rejection from ``normal_`` in the target itself: only the
-  ~4.6 % rejects of a +-2 sigma truncation are redrawn (never the whole tensor, as
-  ``torch.nn.init.trunc_normal_`` does each round), from one over-drawn batch of accepted values; intervals holding less than
-  :data:`REJECTION_MIN_ACCEPTANCE` of the mass use the inverse CDF in float64 on the tail side
-  where Phi is precise. Results are clipped to the dtype's inner bounds, so no value reaches a
-  bound in any dtype.
+  ~4.6 % rejects of a +-2 sigma truncation are redrawn (never the whole tensor, as torch 2.13's
+  ``torch.nn.init.trunc_normal_`` does each round), from a pool of exactly as many accepted
+  values; intervals holding less than :data:`REJECTION_MIN_ACCEPTANCE` of the mass use the
+  inverse CDF in float64 on the tail side where Phi is precise. Results are clipped to the
+  dtype's inner bounds, so no value reaches a bound in any dtype (bf16/fp16 are sampled in
+  float32 and cast first).
 
 The uniform harness API (``sample``, ``to_numpy``, ``device_available``, ``versions``,
 ``device_of``, ``bench_cases``) is documented in :mod:`initspec.backends`.
