@@ -25,6 +25,8 @@ def register(app) -> None:  # noqa: ANN001
         seed: int = typer.Option(0, "--seed", help="Base seed; every case's seed derives from it"),
         alpha: float = typer.Option(1e-3, "--alpha", help="Family-wise false-alarm level of the whole run"),
         no_experiments: bool = typer.Option(False, "--no-experiments", help="Skip the seed-claim experiments"),
+        experiments_size: Optional[str] = typer.Option(
+            None, "--experiments-size", help="default (50 x 256 deep nets) or quick (default with --quick)"),
         quick: bool = typer.Option(False, "--quick", help="float32 only, one case per scheme, no fan probes"),
         no_natives: bool = typer.Option(False, "--no-natives", help="Skip the native audit"),
         no_report: bool = typer.Option(False, "--no-report", help="Write results.json only"),
@@ -36,6 +38,7 @@ def register(app) -> None:  # noqa: ANN001
         from initspec.conformance.runner import RunConfig, print_summary, run_conformance
 
         cfg = RunConfig(backends=backends, device=device, out=out, seed=seed, alpha=alpha, schemes=schemes,  # type: ignore[arg-type]
+                        experiments_size=experiments_size,
                         experiments=not no_experiments, quick=quick, natives=not no_natives, jobs=jobs,
                         report=not no_report, command="initspec " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
         try:

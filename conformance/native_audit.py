@@ -237,8 +237,10 @@ def check_sentence(c: dict[str, Any], against: str) -> str:
 
 
 def audit_case(case: AuditCase, *, backend: str, seed: int, alpha: float, probes: bool = True,
-               device: str = "cpu") -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Audit one native call: ``(checks, NativeFinding)`` (see the module docstring)."""
+               device: str = "cpu", samples: dict[str, Any] | None = None
+               ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Audit one native call: ``(checks, NativeFinding)`` (see the module docstring). With
+    ``samples``, a histogram summary of the draw against the claimed law is added to it."""
     from initspec.conformance import checks as C
 
     e = case.entry
@@ -265,6 +267,15 @@ def audit_case(case: AuditCase, *, backend: str, seed: int, alpha: float, probes
     finding["spec_terms"] = describe_plan(claimed_plan)
     got = _to_finding(C.check_draw(values, claimed_plan, alpha=alpha, meta=meta))
     checks += got
+    if samples is not None:
+        from initspec.conformance.worker import sample_summary
+
+        try:
+            summ = sample_summary(values, claimed_plan, got, meta)
+        except Exception:  # noqa: BLE001 - a plot summary is optional
+            summ = None
+        if summ is not None:
+            samples[f"{backend}/{device}/native:{case.name}"] = summ
     confirmed = not _failed(got)
     finding["measured"].update(_moments(values, claimed_plan, got))
     finding["measured"]["spec_description_confirmed"] = confirmed
@@ -380,7 +391,7 @@ def audit_cases(module: ModuleType, draws: dict[str, NativeDraw] | None = None) 
 
 def audit_framework(module: ModuleType, *, backend: str, seed: int, alpha: float, probes: bool = True,
                     on_step: Callable[[str], None] | None = None, device: str = "cpu",
-                    draws: dict[str, NativeDraw] | None = None
+                    draws: dict[str, NativeDraw] | None = None, samples: dict[str, Any] | None = None
                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Audit every native call of one framework module; ``(checks, findings)``. Entries of the
     framework that the module has no callable for are recorded as ``skip`` findings."""
@@ -393,7 +404,7 @@ def audit_framework(module: ModuleType, *, backend: str, seed: int, alpha: float
         if on_step:
             on_step(case.name)
         c, f = audit_case(case, backend=backend, seed=case_seed(seed, 20_000 + i), alpha=alpha, probes=probes,
-                          device=device)
+                          device=device, samples=samples)
         checks += c
         findings.append(f)
     covered = {c.entry.name for c in cases}

@@ -33,7 +33,7 @@ from initspec.backends import BACKENDS
 from initspec.errors import InitSpecError, UnknownNameError, unknown
 
 from .results import empty_results, summarize, write_atomic
-from .worker import DEVICES, PROGRESS_PREFIX, WorkerConfig
+from .worker import DEVICES, EXPERIMENT_SIZES, PROGRESS_PREFIX, WorkerConfig
 
 DEVICE_CHOICES = ("cpu", "gpu", "all")
 DEFAULT_ALPHA = 1e-3
@@ -69,6 +69,8 @@ class RunConfig:
     report: bool = True
     #: only these schemes of the matrix (None: all)
     schemes: tuple[str, ...] | None = None
+    #: "default" or "quick" experiments (None: quick with --quick, else default)
+    experiments_size: str | None = None
     command: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -138,6 +140,8 @@ def validate(cfg: RunConfig) -> RunConfig:
     cfg.backends = parse_backends(cfg.backends)
     cfg.schemes = parse_schemes(cfg.schemes)
     check_device(cfg.device)
+    if cfg.experiments_size not in (None, *EXPERIMENT_SIZES):
+        raise unknown("experiments size", "--experiments-size", cfg.experiments_size, EXPERIMENT_SIZES)
     if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or cfg.seed < 0:
         raise RunnerError(f"--seed must be a non-negative int. Received: --seed={cfg.seed!r}")
     if not 0 < cfg.alpha < 1:
@@ -163,7 +167,8 @@ def worker_configs(cfg: RunConfig) -> list[WorkerConfig]:
     share = cfg.alpha / max(1, len(cfg.backends) * len(cfg.devices))
     order = sorted(cfg.backends, key=lambda b: START_ORDER.index(b) if b in START_ORDER else len(START_ORDER))
     return [WorkerConfig(backend=b, devices=cfg.devices, seed=cfg.seed, alpha=share, quick=cfg.quick,
-                         experiments=cfg.experiments, natives=cfg.natives, probes=cfg.probes, schemes=cfg.schemes)
+                         experiments=cfg.experiments, natives=cfg.natives, probes=cfg.probes, schemes=cfg.schemes,
+                         experiments_size=cfg.experiments_size)
             for b in order]
 
 
@@ -275,7 +280,8 @@ def merge(cfg: RunConfig, results: list[WorkerResult], started: float) -> dict[s
     doc = empty_results(cfg.command, {
         "seed": cfg.seed, "alpha": cfg.alpha, "backends": list(cfg.backends), "device": cfg.device,
         "devices": list(cfg.devices), "quick": cfg.quick, "experiments": cfg.experiments, "natives": cfg.natives,
-        "probes": cfg.probes, "jobs": cfg.jobs, "schemes": list(cfg.schemes) if cfg.schemes else None, "family_wise": "Bonferroni: alpha split equally over backend "
+        "probes": cfg.probes, "jobs": cfg.jobs, "schemes": list(cfg.schemes) if cfg.schemes else None,
+        "experiments_size": cfg.experiments_size or ("quick" if cfg.quick else "default"), "family_wise": "Bonferroni: alpha split equally over backend "
         "processes, then over each process's planned statistical tests", **cfg.extra,
     })
     experiments: list[dict[str, Any]] = []

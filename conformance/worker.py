@@ -45,6 +45,8 @@ CDF_POINTS = 60
 #: the histogram range of unbounded laws: spec quantiles (1 - HIST_COVERAGE)/2 .. (1 + HIST_COVERAGE)/2
 HIST_COVERAGE = 0.999
 SEED_MODULUS = 2**31 - 1
+#: sizes of the seed-claim experiments (``initspec.conformance.experiments.DEFAULT`` / ``QUICK``)
+EXPERIMENT_SIZES = ("default", "quick")
 #: largest seed ``initspec.conformance.experiments.ExperimentConfig`` accepts
 EXPERIMENT_SEED_MAX = 2000
 #: statistical tests budgeted per native call and law (check_draw's real continuous set)
@@ -66,6 +68,9 @@ class WorkerConfig:
     probes: bool = True
     #: only these schemes of the matrix (canonical names; None: all)
     schemes: tuple[str, ...] | None = None
+    #: experiments configuration: "default" (the report's 50 x 256 nets) or "quick" (None: quick
+    #: with ``quick``, else default)
+    experiments_size: str | None = None
 
     def validate(self) -> "WorkerConfig":
         if self.backend not in BACKENDS:
@@ -79,6 +84,8 @@ class WorkerConfig:
             raise ValueError(f"Argument `alpha` must be in (0, 1). Received: alpha={self.alpha!r}")
         if self.schemes is not None:
             self.schemes = tuple(get_scheme(s).name for s in self.schemes)
+        if self.experiments_size not in (None, *EXPERIMENT_SIZES):
+            raise unknown("experiments size", "experiments_size", self.experiments_size, EXPERIMENT_SIZES)
         return self
 
 
@@ -218,6 +225,8 @@ def sample_summary(values: np.ndarray, plan: Plan, checks: list[dict[str, Any]],
                for c in checks if c.get("tier") == "statistical"}
     return {
         "backend": meta["backend"], "device": meta["device"], "scheme": plan.scheme.name,
+        "subject": meta.get("subject", "initspec"), "native_name": meta.get("native_name"),
+        "params": jsonable(dict(plan.params)), "layout": plan.layout.name if plan.layout is not None else None,
         "shape": list(plan.shape), "dtype": plan.dtype,
         "hist_edges": edges.tolist(), "hist_counts": counts.astype(int).tolist(),
         "pdf_x": grid.tolist(), "pdf_y": rv.pdf(grid).tolist(),
@@ -349,6 +358,7 @@ class Worker:
                 checks, findings = audit_framework(
                     nm.module, backend=cfg.backend, seed=cfg.seed, alpha=alpha, probes=cfg.probes and not cfg.quick,
                     on_step=lambda name: self._emit("step", label=f"native {name}"), draws=nm.draws_cache,
+                    samples=self.part["samples"],
                 )
                 self.part["checks"].extend(checks)
                 self.part["native"].extend(findings)
@@ -458,7 +468,8 @@ class Worker:
             self.note(f"experiments skipped: initspec.conformance.experiments is not available ({e})")
             return
         try:
-            base = QUICK if self.cfg.quick else DEFAULT
+            size = self.cfg.experiments_size or ("quick" if self.cfg.quick else "default")
+            base = QUICK if size == "quick" else DEFAULT
             self.part["experiments"] = run_experiments(self.cfg.backend,
                                                        base.with_(seed=experiment_seed(self.cfg.seed)))
         except Exception as e:  # noqa: BLE001 - experiments never abort the conformance run

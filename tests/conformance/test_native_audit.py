@@ -246,3 +246,14 @@ def test_jax_complex_variance_excess_is_measured(load_backend):
     n = var["n"]
     # E|w|^2 estimate: relative se <= sqrt(Var(|w|^2)) / E|w|^2 / sqrt(n) <= 1 / sqrt(n) (bounded law)
     assert abs(measured - predicted) <= 5.0 / math.sqrt(n) * predicted, (measured, predicted, n)
+
+
+def test_audit_adds_a_sample_summary_of_the_native_draw():
+    e = NativeInit("keras", "fake.GlorotNormal", "glorot_truncated_normal", name_suggests="glorot_normal")
+    samples = {}
+    A.audit_case(A.AuditCase(e, reference_draw("glorot_truncated_normal", "keras")), backend="numpy", seed=SEED,
+                 alpha=ALPHA, samples=samples)
+    (key, s), = samples.items()
+    assert key == "numpy/cpu/native:fake.GlorotNormal"
+    assert s["subject"] == "native" and s["native_name"] == "fake.GlorotNormal"
+    assert s["scheme"] == "glorot_truncated_normal" and len(s["hist_counts"]) == 60
