@@ -155,7 +155,12 @@ class FloatOps(WordOps):
         raise NotImplementedError
 
     def sqrt(self, x: Any) -> Any:
+        """Correctly rounded float32 square root."""
         raise NotImplementedError
+
+    def div(self, a: Any, b: Any) -> Any:
+        """Correctly rounded float32 ``a / b`` (both arrays)."""
+        return a / b
 
     def where(self, c: Any, x: Any, y: Any) -> Any:
         raise NotImplementedError
@@ -216,7 +221,7 @@ def log_pos(ops: FloatOps, x: Any) -> Any:
     big = m >= SQRT_HALF
     f = ops.where(big, m, m * 2.0) - 1.0  # the reduced argument in [sqrt(1/2), sqrt(2)), minus 1
     dk = ops.to_f32(e) - ops.where(big, 0.0, 1.0)
-    s = f / (f + 2.0)
+    s = ops.div(f, f + 2.0)
     z = s * s
     w = z * z
     rd = ops.rnd
@@ -252,7 +257,7 @@ def ndtri(ops: FloatOps, p: Any) -> Any:
     s = ops.where(central, PPND7_CONST1 - ops.rnd(c * c), t - ops.where(mid, PPND7_CONST2, PPND7_SPLIT2))
     num = _horner(ops, s, _select(ops, central, mid, PPND7_NUM))
     den = ops.rnd(_horner(ops, s, _select(ops, central, mid, PPND7_DEN)) * s) + 1.0
-    x = num * ops.where(central, c, -1.0) / den
+    x = ops.div(num * ops.where(central, c, -1.0), den)
     return ops.where(upper, -x, x)
 
 

@@ -17,6 +17,7 @@ to ``2**32`` elements (uint32 element indices).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from typing import Any
@@ -98,10 +99,17 @@ class JaxOps(FloatOps):
     rounds once instead of twice. :meth:`rnd` therefore passes each product that feeds a sum
     through ``bitcast(bitcast(x) ^ fence)`` with ``fence`` a runtime int32 zero (a jit argument,
     so XLA cannot fold it): the value is unchanged, but the add no longer sees a multiply.
+
+    XLA's float32 division and square root on GPU are not correctly rounded (measured: up to 6
+    ulp on the normals), so with ``wide=True`` (every non-CPU platform) they run in float64 and
+    are rounded once to float32, which is the correctly rounded float32 result (the float64
+    operation has more than 2 * 24 + 2 bits; Figueroa 1995). That needs ``jax_enable_x64``
+    while tracing, which :func:`_x64_scope` turns on locally.
     """
 
-    def __init__(self, fence: Any = None):
+    def __init__(self, fence: Any = None, wide: bool = False):
         self.fence = fence
+        self.wide = wide
 
     def rnd(self, x):
         if self.fence is None:
@@ -140,7 +148,14 @@ class JaxOps(FloatOps):
         return m, (bits >> np.int32(FRAC_BITS)) - np.int32(HALF_EXPONENT)
 
     def sqrt(self, x):
+        if self.wide:
+            return jnp.sqrt(x.astype(jnp.float64)).astype(jnp.float32)
         return jnp.sqrt(x)
+
+    def div(self, a, b):
+        if self.wide:
+            return (a.astype(jnp.float64) / b.astype(jnp.float64)).astype(jnp.float32)
+        return a / b
 
     def where(self, c, x, y):
         return jnp.where(c, _f32(x), _f32(y))
@@ -189,13 +204,24 @@ def _finish(re: Any, im: Any, dtype: str, post_clip: tuple[float, float] | None,
     return out.reshape(shape)
 
 
-@functools.partial(jax.jit, static_argnames=("kind", "draws", "dtype", "post_clip", "shape", "norm", "full_shape"))
+def _wide(platform: str | None) -> bool:
+    """Whether division and sqrt must run in float64 (every platform but the CPU)."""
+    return platform is not None and platform != "cpu"
+
+
+def _x64_scope(wide: bool) -> Any:
+    """``jax.enable_x64(True)`` for the float64 ops of ``wide`` kernels, else a no-op."""
+    return jax.enable_x64(True) if wide else contextlib.nullcontext()
+
+
+@functools.partial(jax.jit, static_argnames=("kind", "draws", "dtype", "post_clip", "shape", "norm", "full_shape",
+                                             "wide"))
 def _values(keys: Any, prm: dict[str, Any], fence: Any, *, kind: str, draws: tuple[int, ...], dtype: str,
             post_clip: tuple[float, float] | None, shape: tuple[int, ...],
-            norm: tuple[tuple[int, int, int], ...] | None, full_shape: tuple[int, ...]) -> Any:
-    """The element-wise generator: the whole tensor (``norm is None``, block-packed) or the
-    slice ``norm`` of ``full_shape`` from global element indices. ``fence`` is an int32 zero."""
-    ops, kp = JaxOps(fence), round_key_pairs(keys)
+            norm: tuple[tuple[int, int, int], ...] | None, full_shape: tuple[int, ...], wide: bool = False) -> Any:
+    """The element-wise generator: the whole tensor (``norm is None``) or the slice ``norm`` of
+    ``full_shape``, from global element indices. ``fence`` is an int32 zero (see :class:`JaxOps`)."""
+    ops, kp = JaxOps(fence, wide), round_key_pairs(keys)
     # Always from element indices: XLA CPU recomputes a multi-output fusion per output, so the
     # block-packed layout (4 lanes interleaved) is ~50x slower there than one Philox per element.
     re, im = compute(ops, kind, draws, kp, prm, idx=_index_grid(_whole(full_shape) if norm is None else norm, full_shape))
@@ -209,15 +235,25 @@ def _inputs(table: np.ndarray, prm: dict[str, float], dev: Any) -> tuple[Any, di
     return keys, {k: jax.device_put(np.float32(v), dev) for k, v in prm.items()}, fence
 
 
-def _run(recipe: Recipe, plan: Plan, table: np.ndarray, dev: Any, norm: tuple | None, jit_kw: dict | None = None) -> Any:
-    keys, prm, fence = _inputs(table, recipe.params, dev)
+def _run(recipe: Recipe, plan: Plan, table: np.ndarray, dev: Any, norm: tuple | None, sharding: Any = None) -> Any:
+    """Run the element-wise kernel on ``dev`` (or under ``out_shardings=sharding``)."""
+    platform = _platform(sharding) if sharding is not None else dev.platform
     shape = plan.shape if norm is None else slice_shape(norm)
     static = dict(kind=recipe.kind, draws=recipe.draws, dtype=plan.dtype, post_clip=recipe.post_clip,
-                  shape=shape, norm=norm, full_shape=plan.shape)
-    if jit_kw:
-        fn = jax.jit(functools.partial(_values.__wrapped__, **static), **jit_kw)
-        return fn(keys, prm, fence)
-    return _values(keys, prm, fence, **static)
+                  shape=shape, norm=norm, full_shape=plan.shape, wide=_wide(platform))
+    with _x64_scope(static["wide"]):
+        keys, prm, fence = _inputs(table, recipe.params, dev)
+        if sharding is not None:
+            return _sharded_fn(static, sharding)(keys, prm, fence)
+        return _values(keys, prm, fence, **static)
+
+
+def _platform(sharding: Any) -> str:
+    return next(iter(sharding.device_set)).platform
+
+
+def _sharded_fn(static: dict[str, Any], sharding: Any) -> Any:
+    return jax.jit(functools.partial(_values.__wrapped__, **static), out_shardings=sharding)
 
 
 # -- _core primitives on the portable stream (structured schemes) --------------------------------
@@ -236,10 +272,11 @@ class PortableJax(Primitives):
         return rng.children(n)
 
     def _draw(self, rng: PortableRng, shape, kind: str, prm: dict[str, float], dtype: str) -> Any:
-        keys, p, fence = _inputs(rng.keys, prm, self.device)
-        n = math.prod(shape)
-        out = _values(keys, p, fence, kind=kind, draws=(rng.draw,), dtype="float32", post_clip=None, shape=(n,),
-                      norm=None, full_shape=(n,))
+        n, wide = math.prod(shape), _wide(self.device.platform)
+        with _x64_scope(wide):
+            keys, p, fence = _inputs(rng.keys, prm, self.device)
+            out = _values(keys, p, fence, kind=kind, draws=(rng.draw,), dtype="float32", post_clip=None, shape=(n,),
+                          norm=None, full_shape=(n,), wide=wide)
         return out.reshape(shape).astype(dtype)
 
     def normal(self, rng, shape, dtype):
@@ -346,7 +383,7 @@ def sample_sharded(scheme: str, shape: Any, sharding: Any, *, layout: Any = None
     _check_dtype(plan.dtype)
     if not recipe.elementwise:
         return jax.device_put(_generate(plan, recipe, table, jax.devices()[0], None), sharding)
-    return _run(recipe, plan, table, None, _whole(plan.shape), {"out_shardings": sharding})
+    return _run(recipe, plan, table, None, _whole(plan.shape), sharding)
 
 
 def lowered_sharded(scheme: str, shape: Any, sharding: Any, *, layout: Any = None, dtype: Any = "float32",
@@ -356,11 +393,11 @@ def lowered_sharded(scheme: str, shape: Any, sharding: Any, *, layout: Any = Non
     plan, recipe, table = prepare(scheme, shape, layout, DEFAULT_LAYOUT, dtype, seed, stream, params)
     if not recipe.elementwise:
         raise ValueError(f"Scheme {plan.scheme.name!r} is not element-wise (not shard-local). Received: scheme={scheme!r}")
-    keys, prm, fence = _inputs(table, recipe.params, None)
     static = dict(kind=recipe.kind, draws=recipe.draws, dtype=plan.dtype, post_clip=recipe.post_clip,
-                  shape=plan.shape, norm=_whole(plan.shape), full_shape=plan.shape)
-    fn = jax.jit(functools.partial(_values.__wrapped__, **static), out_shardings=sharding)
-    return fn.lower(keys, prm, fence).compile()
+                  shape=plan.shape, norm=_whole(plan.shape), full_shape=plan.shape, wide=_wide(_platform(sharding)))
+    with _x64_scope(static["wide"]):
+        keys, prm, fence = _inputs(table, recipe.params, None)
+        return _sharded_fn(static, sharding).lower(keys, prm, fence).compile()
 
 
 def _whole(shape: tuple[int, ...]) -> tuple[tuple[int, int, int], ...]:

@@ -234,7 +234,8 @@ def run_full(kind: str, draws: tuple[int, ...], keys: torch.Tensor, prm: dict[st
             warnings.warn(f"initspec portable: torch.compile failed, using eager ops ({_COMPILE_FAILED[-1]})",
                           RuntimeWarning, stacklevel=2)
     run = _kernel(kind, draws)
-    step = EAGER_CHUNK // LANES
+    # chunks bound the CPU's int64 temporaries; a GPU is better served by one launch per op
+    step = EAGER_CHUNK // LANES if keys.device.type == "cpu" else max(nb, 1)
     parts = [run(keys, prm, first, min(step, nb - first)) for first in range(0, nb, step)] or [
         run(keys, prm, 0, 0)]
     re = torch.cat([p[0] for p in parts])[:n]
