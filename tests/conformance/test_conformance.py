@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from initspec.backends import BackendUnavailable, load
+from initspec.errors import UnknownNameError
 from initspec.conformance import checks as C
 from initspec.conformance.worker import backend_cases, case_seed, run_case
 
@@ -28,6 +29,8 @@ def adapter(request, conformance_backend):
     _, explicit = requested_backends(request.config)
     try:
         return load(conformance_backend)
+    except UnknownNameError as e:
+        pytest.fail(f"--backend/INITSPEC_BACKEND: {e}", pytrace=False)
     except BackendUnavailable as e:
         if explicit:
             pytest.fail(f"requested backend {conformance_backend!r} cannot load: {e}", pytrace=False)
