@@ -3,8 +3,10 @@
 For each :class:`~initspec.backends._bench.BenchCase`: ``warmup`` untimed calls of both, then
 ``repeats`` rounds that time ``ours`` and ``native`` back to back (alternating which goes first, so
 drift and cache effects hit both), each call followed by ``case.sync`` so asynchronous devices are
-timed to completion. The medians give ``ratio = ours / native`` and ``speedup = native / ours``;
-a case is OK when ``ratio <= target`` (or ``speedup >= min_speedup`` when that is set).
+timed to completion. ``ratio`` is the median over rounds of ``ours / native`` within each round
+(paired: a busy phase of the machine slows both calls of a round alike), ``speedup = 1 / ratio``;
+the median times are reported too. A case is OK when ``ratio <= target`` (or
+``speedup >= min_speedup`` when that is set).
 
 Works with any adapter module of the uniform harness API; ``bench_cases(device=...)`` is called
 with the device when the function accepts it, otherwise its cases are filtered by ``case.device``.
@@ -69,12 +71,12 @@ def run_case(case: BenchCase, repeats: int = DEFAULT_REPEATS, warmup: int = DEFA
         for times, fn in pair if i % 2 == 0 else pair[::-1]:
             times.append(time_call(fn, case.sync, clock))
     o, n = statistics.median(ours), statistics.median(native)
-    ratio = o / max(n, MIN_SECONDS)
+    ratio = statistics.median(a / max(b, MIN_SECONDS) for a, b in zip(ours, native))
     return {
         "backend": case.backend, "case": case.label, "device": case.device, "clock": clock,
         "native_name": case.native_name, "ours_ms": o * SECONDS_TO_MS, "native_ms": n * SECONDS_TO_MS,
         "ours_all_ms": [t * SECONDS_TO_MS for t in ours], "native_all_ms": [t * SECONDS_TO_MS for t in native],
-        "ratio": ratio, "speedup": n / max(o, MIN_SECONDS),
+        "ratio": ratio, "speedup": 1.0 / max(ratio, MIN_SECONDS),
         "target": case.target, "min_speedup": case.min_speedup,
         "ok": verdict(ratio, case.target, case.min_speedup), "error": None,
     }
