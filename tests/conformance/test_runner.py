@@ -361,3 +361,28 @@ def test_jax_worker_gets_a_persistent_compilation_cache(monkeypatch, tmp_path):
     monkeypatch.delenv("INITSPEC_JAX_CACHE")
     monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/mine")
     assert runner.worker_env("jax")["JAX_COMPILATION_CACHE_DIR"] == "/mine"  # the user's own wins
+
+
+def test_progress_bars_and_summary_render(capsys):
+    """The rich progress bars accept every worker event, and the summary prints a table, the
+    native departures and each failure with its reproduction."""
+    bar = runner._Progress(True, ["numpy"])
+    with bar:
+        for ev in ({"event": "start", "total": 2}, {"event": "step", "label": "a"}, {"event": "note", "message": "m"},
+                   {"event": "step", "label": "b"}, {"event": "done"}, {"event": "step", "backend": "other"}):
+            bar.event({"backend": "numpy", **ev})
+    task = bar.bar.tasks[0]
+    assert (task.completed, task.total) == (2, 2)
+    doc = {"backends": [{"backend": "numpy", "device": "cpu", "status": "ok", "duration_s": 1.0},
+                        {"backend": "torch", "device": "gpu", "status": "unavailable", "reason": "no CUDA"}],
+           "checks": [{"id": "numpy/cpu/x/variance", "backend": "numpy", "device": "cpu", "verdict": "fail",
+                       "message": "variance off", "reproduce": "python -c 'x'"}],
+           "native": [{"name": "keras.initializers.GlorotNormal", "verdict": "departs", "departures": ["truncated"]}],
+           "summary": {"fail": 1}, "messages": ["experiments skipped"], "duration_s": 2.0}
+    from rich.console import Console
+
+    runner.print_summary(doc, Console(width=200, force_terminal=False))
+    out = capsys.readouterr().out
+    for text in ("numpy", "torch/gpu unavailable: no CUDA", "GlorotNormal", "truncated", "variance off",
+                 "reproduce: python -c 'x'", "note: experiments skipped"):
+        assert text in out, text
