@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from initspec.distributions import Plan
-from initspec.dtypes import get_dtype, inner_bounds
+from initspec.dtypes import ceil_to_dtype, get_dtype, inner_bounds
 
 LOW_PRECISION = ("float16", "bfloat16")
 
@@ -144,9 +144,9 @@ def sample(p: Primitives, rng: Any, plan: Plan) -> Any:
         return p.cast(p.normal(rng, shape, cdt) * plan.std + plan.mean, dtype)
     if s == "uniform":
         x = p.cast(p.uniform(rng, shape, cdt, plan.low, plan.high), dtype)
-        if dtype in LOW_PRECISION or cdt != dtype:
-            lo, hi = inner_bounds(plan.low, plan.high, dtype)
-            x = p.clip(x, plan.low, hi)
+        if dtype in LOW_PRECISION or cdt != dtype:  # rounding after the cast may leave [low, high)
+            _, hi = inner_bounds(plan.low, plan.high, dtype)
+            x = p.clip(x, ceil_to_dtype(plan.low, dtype), hi)
         return x
     if s == "truncated_normal":
         a, b = (plan.low - plan.mean) / plan.std, (plan.high - plan.mean) / plan.std

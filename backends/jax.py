@@ -58,13 +58,13 @@ import numpy as np
 from scipy import stats
 
 from initspec.distributions import Plan, resolve
-from initspec.dtypes import get_dtype, inner_bounds
+from initspec.dtypes import get_dtype
 from initspec.errors import InitSpecError, UnknownNameError, check_shape, unknown
 from initspec.layouts import Layout, get_layout
 from initspec.schemes import SCHEMES, Scheme, get_scheme
 
 from ._bench import BenchCase
-from ._core import LOW_PRECISION, Primitives, compute_dtype
+from ._core import Primitives
 from ._core import sample as core_sample
 
 __all__ = [
@@ -226,21 +226,6 @@ class JaxBackend(Primitives):
         # jax/_src/random/core.py::_uniform returns max(low, u * (high - low) + low): the affine
         # map can round up onto `high`, outside the half-open [low, high).
         return jnp.minimum(x, np.nextafter(np.asarray(high, dt), np.asarray(low, dt)))
-
-    def fast_uniform(self, rng, plan):
-        """Real uniform in float16/bfloat16 kept inside ``[low, high)``.
-
-        Workaround: the generic ``_core.sample`` clips the cast values to ``[plan.low, hi]``, but
-        ``plan.low`` itself rounds to the nearest float16/bfloat16, which can lie below ``low``
-        (lecun_uniform on a (3, 3, 64, 128) kernel gave -0.072265625 < -0.0721688). Here the
-        lower clip is ``low`` if representable, else the nearest representable value above it.
-        """
-        if plan.complex_rule is not None or plan.dtype not in LOW_PRECISION:
-            return NotImplemented
-        x = self.uniform(rng, plan.shape, compute_dtype(plan.dtype), plan.low, plan.high)
-        inner_lo, hi = inner_bounds(plan.low, plan.high, plan.dtype)
-        representable = float(np.asarray(plan.low, _jdt(plan.dtype))) == plan.low
-        return self.clip(self.cast(x, plan.dtype), plan.low if representable else inner_lo, hi)
 
     def truncated_normal(self, rng, shape, dtype, a, b):
         """Standard normal truncated to (a, b), exact to the sampler's resolution.

@@ -96,3 +96,10 @@ def inner_bounds(low: float, high: float, dtype: Any) -> tuple[float, float]:
     support open without resampling. The clamped mass is at most the rounding cell next to the bound.
     """
     return -next_below(-low, dtype), next_below(high, dtype)
+
+
+def ceil_to_dtype(x: float, dtype: Any) -> float:
+    """Smallest value representable in ``dtype`` that is >= ``x`` (``x`` itself when representable)."""
+    above = -next_below(-x, dtype)
+    below = next_below(above, dtype)
+    return below if below == x else above

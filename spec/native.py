@@ -178,7 +178,10 @@ NATIVE: list[NativeInit] = [
     NativeInit("jax", "jax.nn.initializers.truncated_normal", "truncated_normal",
                {"mean": 0.0, "std": 0.01 / TRUNCATED_NORMAL_STD_CORRECTION, "a": -2.0, "b": 2.0}, "jax",
                departures=("`stddev` is the FINAL std (divided by 0.8796... internally), unlike Keras "
-                           "TruncatedNormal whose stddev is the pre-truncation sigma.",),
+                           "TruncatedNormal whose stddev is the pre-truncation sigma.",
+                           "The underlying jax.random.truncated_normal (inverse erf in float32) puts mass ON "
+                           "the far bound when the bounds lie beyond about +-5.4 sigma (e.g. torch-style "
+                           "absolute bounds +-2 with std 0.02): values there are not strictly inside.",),
                source=f"{_JX}::truncated_normal"),
     NativeInit("jax", "jax.nn.initializers.variance_scaling", "variance_scaling",
                {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal"}, "jax",
