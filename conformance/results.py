@@ -10,7 +10,7 @@ Top level (``SCHEMA_VERSION`` = 1)::
       "config": {"seed": int, "alpha": float, "backends": [str], "device": str, ...},
       "backends": [BackendRun], "checks": [Check], "samples": {check_group_id: SampleSummary},
       "fans": [FanRow], "native": [NativeFinding], "experiments": Experiments | null,
-      "portable": {...} | null,
+      "portable": {...} | null, "messages": [str] (notes of the run, e.g. unavailable parts),
       "summary": {"pass": int, "fail": int, "finding": int, "skip": int, "unavailable": int}
     }
 
@@ -81,8 +81,14 @@ class SampleSummary(TypedDict, total=False):
     pdf_y: list[float]
     cdf_diff_x: list[float]  # empirical CDF - spec CDF
     cdf_diff_y: list[float]
-    moments: dict[str, Any]  # measured/expected mean, std, kurtosis + intervals
+    moments: dict[str, Any]  # {check: {measured, expected, interval, p_value, verdict}}
     bounds: list[float | None]
+    n: int  # draws summarised (the histogram may not show values outside its range)
+    layout: str
+    params: dict[str, Any]
+    subject: str  # initspec | native | portable
+    native_name: str | None
+    group: str  # id of the check group the summary belongs to
 
 
 class FanRow(TypedDict, total=False):
