@@ -5,7 +5,7 @@ framework in its own process, so TensorFlow, torch and JAX never share one inter
 crash in one is recorded instead of taking the run down), at most ``jobs`` at a time, the slowest
 to import first. Workers report progress as JSON lines (:data:`~initspec.conformance.worker.
 PROGRESS_PREFIX`), shown as one rich progress bar per backend. The partial documents are merged
-with the representative-layer fan table, the experiments' merged claims, a Holm-free Bonferroni
+with the representative-layer fan table, the experiments' merged claims, a Bonferroni
 budget (each worker gets ``alpha / number of backend processes``), the environment and timings,
 written atomically to ``DIR/results.json``; then ``initspec.reports`` renders ``DIR/report.html``
 when that package is present.

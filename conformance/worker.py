@@ -323,6 +323,12 @@ class Worker:
         except BackendUnavailable as e:
             for dev in cfg.devices:
                 self._unavailable(dev, str(e), {})
+            if cfg.natives:
+                from initspec.conformance.native_audit import unavailable_findings
+                from initspec.conformance.natives import BACKEND_FRAMEWORKS
+
+                for fw in BACKEND_FRAMEWORKS[cfg.backend]:
+                    self.part["native"].extend(unavailable_findings(fw, str(e)))
             self._emit("done")
             return self.part
         versions = _safe(lambda: dict(mod.versions()), {})

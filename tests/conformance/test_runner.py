@@ -209,6 +209,20 @@ def test_unavailable_device_is_recorded_with_reason():
     assert runner.exit_code({"checks": part["checks"]}) == 0
 
 
+def test_missing_framework_is_unavailable_with_its_natives(monkeypatch):
+    from initspec.backends import BackendUnavailable
+
+    def missing(name):
+        raise BackendUnavailable(f"Backend {name!r} is unavailable: importing 'jax' failed (ImportError)")
+
+    monkeypatch.setattr(worker, "load", missing)
+    part = worker.Worker(worker.WorkerConfig("jax", devices=("cpu", "gpu"), experiments=False)).run()
+    assert [(b["device"], b["status"]) for b in part["backends"]] == [("cpu", "unavailable"), ("gpu", "unavailable")]
+    assert {c["verdict"] for c in part["checks"]} == {"unavailable"}
+    assert {f["framework"] for f in part["native"]} == {"jax", "flax"}
+    assert {f["verdict"] for f in part["native"]} == {"unavailable"}
+
+
 def test_worker_config_validates():
     with pytest.raises(ValueError, match="Received: seed=-3"):
         worker.WorkerConfig("numpy", seed=-3).validate()
