@@ -182,13 +182,22 @@ def base_check(meta: dict[str, Any], plan_like: dict[str, Any], check: str, tier
 
 
 def check_id(rec: dict[str, Any]) -> str:
-    """``backend/device/subject/scheme/layout[shape]/dtype/check`` (native: subject:name)."""
+    """``backend/device/subject/scheme(non-default params)/layout[AxB]/dtype/check`` - the format
+    of :func:`initspec.conformance.checks.check_draw`'s ids (native: ``subject:name``)."""
     subject = rec.get("subject") or "initspec"
     if rec.get("native_name"):
         subject = f"{subject}:{rec['native_name']}"
-    shape = ",".join(str(d) for d in rec.get("shape") or [])
-    return (f"{rec.get('backend')}/{rec.get('device')}/{subject}/{rec.get('scheme')}/"
-            f"{rec.get('layout')}[{shape}]/{rec.get('dtype')}/{rec.get('check')}")
+    scheme = rec.get("scheme") or "*"
+    try:
+        defaults = get_scheme(scheme).defaults
+    except (KeyError, ValueError, TypeError):
+        defaults = {}
+    extra = {k: v for k, v in (rec.get("params") or {}).items() if defaults.get(k) != v}
+    if extra:
+        scheme = f"{scheme}({','.join(f'{k}={v}' for k, v in sorted(extra.items()))})"
+    shape = "x".join(str(d) for d in rec.get("shape") or [])
+    return (f"{rec.get('backend')}/{rec.get('device')}/{subject}/{scheme}/"
+            f"{rec.get('layout') or '-'}[{shape}]/{rec.get('dtype')}/{rec.get('check')}")
 
 
 def _case_dict(case: Case) -> dict[str, Any]:
