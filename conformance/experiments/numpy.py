@@ -25,13 +25,14 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))  # no exp overflow for large |z|
 
 
-#: activation and its derivative expressed with the output h (and the input z for relu)
+#: the activations; :func:`_derivative` gives their derivatives from the output h (z for relu)
 ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": np.tanh, "sigmoid": _sigmoid, "relu": lambda z: np.maximum(z, 0), "linear": lambda z: z,
 }
 
 
 def _derivative(activation: str, z: np.ndarray, h: np.ndarray) -> np.ndarray | float:
+    """d activation / dz at pre-activation ``z`` with output ``h``."""
     if activation == "tanh":
         return 1 - h * h
     if activation == "sigmoid":
@@ -48,6 +49,7 @@ def _flush(a: np.ndarray) -> np.ndarray:
 
 
 def _forward(params: Params, x: np.ndarray, activation: str) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """Readout output, pre-activations and (flushed) outputs of the hidden layers."""
     f = ACTIVATIONS[activation]
     zs, hs, h = [], [], x
     for w, b in params[:-1]:
