@@ -55,7 +55,8 @@ def render(section: dict[str, Any]) -> Any:
     from rich.table import Table
 
     backends = list(section["max_ulp"])
-    table = Table(title=f"initspec portable check ({section['config']['device']}): max ulp / max |diff| vs NumPy")
+    device = section["config"]["device"]
+    table = Table(title=f"initspec portable check ({device}): max ulp / max |diff| vs NumPy")
     table.add_column("case")
     for b in backends:
         table.add_column(b, justify="right")
@@ -102,7 +103,8 @@ def register(app) -> None:  # noqa: ANN001
         device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
         seed: int = typer.Option(0, "--seed", min=0, help="Seed of the compared streams"),
         out: Optional[Path] = typer.Option(None, "--out", help="Write the results' `portable` section here"),
-        strict: bool = typer.Option(False, "--strict", help="Exit 1 unless every element-wise case is bit-identical"),
+        strict: bool = typer.Option(False, "--strict",
+                                    help="Exit 1 unless every element-wise case is bit-identical"),
     ) -> int:
         """Compare every scheme's portable values across backends with the NumPy reference."""
         from rich.console import Console
@@ -133,10 +135,10 @@ def register(app) -> None:  # noqa: ANN001
 
     @sub.command("bench")
     def bench(
-        backends: str = typer.Option(BENCH_BACKENDS, "--backends", help="Comma-separated backends (torch, jax)"),
+        backends: str = typer.Option(BENCH_BACKENDS, "--backends", help="Comma-separated (torch, jax)"),
         device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
         repeats: int = typer.Option(5, "--repeats", min=1, help="Timed rounds per case (median)"),
-        warmup: int = typer.Option(1, "--warmup", min=0, help="Untimed calls before timing (the first compiles)"),
+        warmup: int = typer.Option(1, "--warmup", min=0, help="Untimed calls first (the first compiles)"),
     ) -> int:
         """Portable normal vs the native normal generator (target: >= 0.5x native speed)."""
         from initspec.cli import fail

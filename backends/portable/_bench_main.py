@@ -19,8 +19,8 @@ def run(backend: str, device: str, repeats: int, warmup: int) -> dict[str, Any]:
 
     from . import load
 
-    record: dict[str, Any] = {"backend": f"portable-{backend}", "device": device, "status": "ok", "reason": None,
-                              "versions": {}, "cases": []}
+    record: dict[str, Any] = {"backend": f"portable-{backend}", "device": device, "status": "ok",
+                              "reason": None, "versions": {}, "cases": []}
     try:
         mod = load(backend)
     except BackendUnavailable as e:

@@ -103,7 +103,8 @@ def _words_identical(mod: Any, ref: Any, seed: int, stream: str, device: str) ->
     if mod.__name__.endswith(".jax"):
         probes = probes % (1 << 32)  # uint32 element indices in JAX
     for draw in (0, 1):
-        got = np.asarray(mod.to_numpy(mod.words(seed, stream, CHECK_WORDS, draw=draw, device=device)), np.uint64)
+        got = mod.to_numpy(mod.words(seed, stream, CHECK_WORDS, draw=draw, device=device))
+        got = np.asarray(got, np.uint64)
         if not np.array_equal(got, ref.words(seed, stream, CHECK_WORDS, draw=draw).astype(np.uint64)):
             return False
     got = np.asarray(mod.to_numpy(mod.words(seed, stream, index=probes, device=device)), np.uint64)

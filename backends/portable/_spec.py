@@ -59,7 +59,9 @@ def check_stream(stream: Any) -> str:
     try:
         stream.encode("utf-8")
     except UnicodeEncodeError as e:
-        raise ValueError(f"Argument `stream` must be encodable as UTF-8 ({e}). Received: stream={stream!r}") from e
+        raise ValueError(
+            f"Argument `stream` must be encodable as UTF-8 ({e}). Received: stream={stream!r}"
+        ) from e
     return stream
 
 
@@ -84,7 +86,8 @@ def key_table(seed: Any, stream: Any = "") -> np.ndarray:
 
 def split_draw(draw: int, j: int) -> int:
     """Draw id of child ``j`` of ``draw`` (used by the generic ``_core`` samplers that split)."""
-    digest = hashlib.sha256(b"split" + int(draw).to_bytes(4, "little") + int(j).to_bytes(4, "little")).digest()
+    data = b"split" + int(draw).to_bytes(4, "little") + int(j).to_bytes(4, "little")
+    digest = hashlib.sha256(data).digest()
     return int.from_bytes(digest[:4], "little")
 
 
@@ -360,10 +363,12 @@ def recipe_for(plan: Plan) -> Recipe:
         return Recipe("complex_truncated", (DRAW_MAIN, DRAW_SECOND),
                       {"e0": f32(e0), "c": f32(-math.expm1(-bound * bound)), "sigma": f32(plan.std)})
     if s == "normal":
-        return Recipe("normal", (DRAW_MAIN,), {**STANDARD_NORMAL, "std": f32(plan.std), "mean": f32(plan.mean)})
+        params = {**STANDARD_NORMAL, "std": f32(plan.std), "mean": f32(plan.mean)}
+        return Recipe("normal", (DRAW_MAIN,), params)
     if s == "truncated_normal":
         post = inner_bounds(plan.low, plan.high, dt) if _low_precision(dt) else None
-        return Recipe("normal", (DRAW_MAIN,), truncation_params(plan.mean, plan.std, plan.low, plan.high), post)
+        params = truncation_params(plan.mean, plan.std, plan.low, plan.high)
+        return Recipe("normal", (DRAW_MAIN,), params, post)
     if s == "uniform":
         post = _uniform_bounds(plan.low, plan.high, dt) if _low_precision(dt) else None
         return Recipe("uniform", (DRAW_MAIN,), uniform_params(plan.low, plan.high), post)
@@ -454,13 +459,17 @@ def check_index(index: Any, shape: tuple[int, ...]) -> tuple[tuple[int, int, int
     for axis, dim in enumerate(shape):
         sl = index[axis] if axis < len(index) else slice(None)
         if not isinstance(sl, slice):
-            raise TypeError(f"Argument `index` must hold only slices; axis {axis} has {sl!r}. Received: index={index!r}")
+            raise TypeError(
+                f"Argument `index` must hold only slices; axis {axis} has {sl!r}. Received: index={index!r}"
+            )
         vals = []
         for name, v, default in (("start", sl.start, 0), ("stop", sl.stop, dim), ("step", sl.step, 1)):
             if v is None:
                 v = default
             if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-                raise TypeError(f"Slice {name} on axis {axis} must be an int or None. Received: index={index!r}")
+                raise TypeError(
+                    f"Slice {name} on axis {axis} must be an int or None. Received: index={index!r}"
+                )
             vals.append(int(v))
         start, stop, step = vals
         if step < 1 or not 0 <= start <= dim or not 0 <= stop <= dim or start > stop:

@@ -226,13 +226,15 @@ class PortableTf(Primitives):
         return to_numpy(x)
 
 
-def _finish(re: tf.Tensor, im: tf.Tensor | None, plan: Plan, recipe: Recipe, shape: tuple[int, ...]) -> tf.Tensor:
+def _finish(re: tf.Tensor, im: tf.Tensor | None, plan: Plan, recipe: Recipe,
+            shape: tuple[int, ...]) -> tf.Tensor:
     dt = _tdt(plan.dtype)
     if im is not None:
         return tf.reshape(tf.cast(tf.complex(re, im), dt), shape)
     out = tf.cast(re, dt)
     if recipe.post_clip is not None:
-        out = tf.clip_by_value(out, tf.constant(recipe.post_clip[0], dt), tf.constant(recipe.post_clip[1], dt))
+        lo, hi = (tf.constant(v, dt) for v in recipe.post_clip)
+        out = tf.clip_by_value(out, lo, hi)
     return tf.reshape(out, shape)
 
 

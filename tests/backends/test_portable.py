@@ -32,7 +32,8 @@ from ..spec._moments import Z, moment_errors
 FRAMEWORKS = ("torch", "tensorflow", "jax")
 SEED, STREAM = 20260, "encoder.0.weight"
 CASES = check_cases()
-ELEMENTWISE = [c for c in CASES if _spec.recipe_for(resolve(c.scheme, c.shape, c.layout, c.dtype, **c.params)).elementwise]
+ELEMENTWISE = [c for c in CASES
+               if _spec.recipe_for(resolve(c.scheme, c.shape, c.layout, c.dtype, **c.params)).elementwise]
 #: cases whose values go through a framework's QR: equal to rounding only
 QR_CASES = ("orthogonal", "delta_orthogonal")
 #: Householder QR is backward stable: |Q_a - Q_b| <= c n eps (Higham 2002, Thm 19.4); c allowed
@@ -84,7 +85,7 @@ def _ops(mod):
         import torch
 
         return mod.TorchOps(torch.device("cpu"))
-    return {"portable": P.OPS, "tensorflow": getattr(mod, "OPS", None), "jax": getattr(mod, "OPS", None)}[name]
+    return P.OPS if name == "portable" else mod.OPS
 
 
 def _word_array(mod, values):
@@ -115,7 +116,8 @@ def test_words_equal_tensorflow_native_philox(load_portable):
     n = 1024
     for draw in (0, 1):
         state = np.array([0, draw, k0 | (k1 << 32)], dtype=np.uint64).view(np.int64)
-        native = tf.random.Generator.from_state(state, alg="philox").uniform_full_int([n], dtype=tf.uint32).numpy()
+        gen = tf.random.Generator.from_state(state, alg="philox")
+        native = gen.uniform_full_int([n], dtype=tf.uint32).numpy()
         np.testing.assert_array_equal(native, P.words(SEED, STREAM, n, draw=draw))
 
 
@@ -151,8 +153,8 @@ def test_tensor_values_depend_only_on_seed_and_name():
         assert np.mean(a == b) < 0.01
 
 
-@pytest.mark.parametrize("seed,exc", [(-1, ValueError), (2**64, ValueError), (1.5, TypeError), (True, TypeError),
-                                      ("a", TypeError), (None, TypeError)])
+@pytest.mark.parametrize("seed,exc", [(-1, ValueError), (2**64, ValueError), (1.5, TypeError),
+                                      (True, TypeError), ("a", TypeError), (None, TypeError)])
 def test_bad_seed_is_refused(seed, exc):
     with pytest.raises(exc, match=r"Received: seed="):
         P.sample("normal", (4, 4), seed=seed)
@@ -171,8 +173,9 @@ def test_non_string_stream_is_refused(stream):
 
 @pytest.mark.parametrize("index,exc", [
     ((slice(0, 9),), ValueError), ((slice(-1, 3),), ValueError), ((slice(3, 2),), ValueError),
-    ((slice(0, 4, 0),), ValueError), ((slice(0, 4, -1),), ValueError), ((slice(None), slice(0, 6)), ValueError),
-    ((slice(None),) * 3, ValueError), ((1,), TypeError), ([slice(0, 2)], TypeError), ((slice(0.0, 2),), TypeError),
+    ((slice(0, 4, 0),), ValueError), ((slice(0, 4, -1),), ValueError),
+    ((slice(None), slice(0, 6)), ValueError), ((slice(None),) * 3, ValueError), ((1,), TypeError),
+    ([slice(0, 2)], TypeError), ((slice(0.0, 2),), TypeError),
 ])
 def test_bad_index_is_refused(index, exc):
     with pytest.raises(exc, match=r"Received: index="):
@@ -236,9 +239,9 @@ def test_reference_conforms_to_the_spec(scheme):
                     scheme, layout)
 
 
-@pytest.mark.parametrize("scheme,dtype", [("normal", "complex64"), ("he_uniform", "complex64"),
-                                          ("he_truncated_normal", "complex64"), ("he_truncated_normal", "float16"),
-                                          ("glorot_uniform", "float64"), ("orthogonal", "float32")])
+@pytest.mark.parametrize("scheme,dtype", [
+    ("normal", "complex64"), ("he_uniform", "complex64"), ("he_truncated_normal", "complex64"),
+    ("he_truncated_normal", "float16"), ("glorot_uniform", "float64"), ("orthogonal", "float32")])
 def test_reference_conforms_in_other_dtypes(scheme, dtype):
     from initspec.conformance.api import assert_conforms
 
@@ -248,7 +251,8 @@ def test_reference_conforms_in_other_dtypes(scheme, dtype):
 
 MOMENT_CASES = [
     ("normal", {"mean": 0.3, "std": 2.0}), ("uniform", {"low": -1.0, "high": 3.0}),
-    ("truncated_normal", {}), ("truncated_normal", {"a": 0.5, "b": 3.0}), ("truncated_normal", {"a": 3.0, "b": 30.0}),
+    ("truncated_normal", {}), ("truncated_normal", {"a": 0.5, "b": 3.0}),
+    ("truncated_normal", {"a": 3.0, "b": 30.0}),
     ("truncated_normal", {"a": -12.0, "b": -8.0}), ("truncated_normal_abs", {"std": 0.02}),
     ("he_truncated_normal", {}), ("glorot_uniform", {}), ("lecun_normal", {}),
 ]
@@ -417,6 +421,7 @@ SHARDING_SCRIPT = textwrap.dedent("""
     from initspec.backends.portable import jax as PJ
 
     mesh = Mesh(np.array(jax.devices()).reshape(4, 2), ("x", "y"))
+    COLLECTIVES = r"all-gather|all-reduce|all-to-all|collective-permute|reduce-scatter"
     shape, out = (64, 48), {"devices": len(jax.devices()), "cases": []}
     for spec in (PS("x", "y"), PS("x", None), PS(None, "y"), PS(("x", "y"), None)):
         for scheme, dtype in (("he_normal", "float32"), ("he_uniform", "complex64"), ("normal", "float64")):
@@ -427,11 +432,12 @@ SHARDING_SCRIPT = textwrap.dedent("""
             hlo = PJ.lowered_sharded(scheme, shape, sh, seed=3, stream="enc.w", dtype=dtype).as_text()
             local = sh.shard_shape(shape)
             out["cases"].append({
-                "spec": str(spec), "scheme": scheme, "dtype": dtype, "equal": bool(np.array_equal(np.asarray(got), want)),
+                "spec": str(spec), "scheme": scheme, "dtype": dtype,
+                "equal": bool(np.array_equal(np.asarray(got), want)),
                 "shards_equal": shards_ok, "n_shards": len(got.addressable_shards), "local": list(local),
                 "local_iota": "iota" in hlo and ("[%d,%d]" % local) in hlo,
                 "full_shape_in_hlo": ("[%d,%d]" % shape) in hlo and local != shape,
-                "collectives": sorted(set(re.findall(r"all-gather|all-reduce|all-to-all|collective-permute|reduce-scatter", hlo))),
+                "collectives": sorted(set(re.findall(COLLECTIVES, hlo))),
             })
     print("RESULT" + json.dumps(out))
 """)
@@ -448,6 +454,24 @@ def test_jax_sharded_generation_is_partitioned_and_exact(load_portable):
     for c in res["cases"]:
         assert c["equal"] and c["shards_equal"], c
         assert c["local_iota"] and not c["full_shape_in_hlo"] and not c["collectives"], c
+
+
+@pytest.mark.parametrize("scheme,dtype", [("he_normal", "float32"), ("truncated_normal", "float32"),
+                                          ("normal", "complex64"), ("he_truncated_normal", "complex64")])
+def test_jax_wide_kernel_gives_the_same_values(load_portable, scheme, dtype):
+    """The GPU variant of the JAX kernel (float64 division and sqrt, rounded once) run on the
+    CPU gives the reference values bit for bit (as it must: both are correctly rounded)."""
+    pj = load_portable("jax")
+    import jax
+
+    plan = resolve(scheme, (300, 200), "jax", dtype)
+    rec = _spec.recipe_for(plan)
+    with pj._x64_scope(True):
+        keys, prm, fence = pj._inputs(P.key_table(SEED, STREAM), rec.params, jax.devices("cpu")[0])
+        out = pj._values(keys, prm, fence, kind=rec.kind, draws=rec.draws, dtype=plan.dtype, post_clip=None,
+                         shape=plan.shape, norm=None, full_shape=plan.shape, wide=True)
+    want = P.sample(scheme, (300, 200), layout="jax", dtype=dtype, seed=SEED, stream=STREAM)
+    np.testing.assert_array_equal(np.asarray(out), want)
 
 
 def test_jax_orthogonal_sharding_is_whole_then_placed(load_portable):
