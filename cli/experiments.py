@@ -48,7 +48,7 @@ def parse_backends(text: str) -> list[str]:
     return names
 
 
-def build_config(quick: bool, **overrides: Any) -> "Any":
+def build_config(quick: bool, **overrides: Any) -> Any:
     """DEFAULT (or QUICK) with the given non-None fields replaced (validated)."""
     from initspec.conformance.experiments import DEFAULT, QUICK
 
@@ -87,7 +87,8 @@ def results_document(merged: dict[str, Any], config: Any, command: str, duration
     doc["experiments"] = merged
     doc["duration_s"] = round(duration_s, 3)
     doc["backends"] = [{"backend": b, "device": "cpu", "status": info.get("status", "error"),
-                        "reason": info.get("reason") or _first_error(info), "versions": info.get("versions", {}),
+                        "reason": info.get("reason") or _first_error(info),
+                        "versions": info.get("versions", {}),
                         "duration_s": (info.get("duration_s") or {}).get("total")}
                        for b, info in merged["backends"].items()]
     return doc
@@ -105,8 +106,8 @@ def summary_lines(merged: dict[str, Any]) -> list[str]:
         wall, cpu = (info.get("duration_s") or {}).get("total"), (info.get("cpu_s") or {}).get("total")
         times = f" {wall:.1f} s wall, {cpu:.1f} s CPU" if wall is not None and cpu is not None else ""
         note = f" ({info.get('weights_from')} weights)" if info.get("weights_from") else ""
-        lines.append(f"{b:10s} {info.get('status', '?')}{times}{note}"
-                     + (f": {info.get('reason') or _first_error(info)}" if info.get("status") != "ok" else ""))
+        why = f": {info.get('reason') or _first_error(info)}" if info.get("status") != "ok" else ""
+        lines.append(f"{b:10s} {info.get('status', '?')}{times}{note}{why}")
     for c in merged["claims"]:
         per = "  ".join(f"{b}={e['verdict']}" for b, e in c["per_backend"].items())
         lines.append(f"{c['verdict'].upper():11s} {c['id']:36s} {per}")
@@ -152,7 +153,8 @@ def register(app) -> None:  # noqa: ANN001
         backends: str = typer.Option("numpy,torch,tensorflow,jax", "--backends",
                                      help="Comma-separated backends: numpy, torch, tensorflow, jax"),
         out: str = typer.Option("reports/out", "--out", help="Output folder (experiments.json)"),
-        quick: bool = typer.Option(False, "--quick", help="Reduced sizes (20-layer nets): same verdicts, faster"),
+        quick: bool = typer.Option(False, "--quick",
+                                   help="Reduced sizes (20-layer nets): same verdicts, faster"),
         seed: int = typer.Option(None, "--seed", help="Seed of the weights (0..2000)"),
         depth: int = typer.Option(None, "--depth", help="Layers of the signal-propagation nets (2..200)"),
         width: int = typer.Option(None, "--width", help="Units per layer of the signal nets (16..2048)"),

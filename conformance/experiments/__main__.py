@@ -18,7 +18,7 @@ from .config import ExperimentConfig
 from .driver import run_experiments
 
 
-def main(argv: "list[str] | None" = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m initspec.conformance.experiments")
     parser.add_argument("backend")
     parser.add_argument("--config", default="{}", help="ExperimentConfig fields as a JSON object")

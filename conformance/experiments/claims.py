@@ -77,7 +77,7 @@ def _finite(*xs: float | None) -> bool:
 
 def _ratio(a: float | None, b: float | None) -> float:
     """a / b with inf/NaN for non-finite or zero inputs (never raises)."""
-    if a is None or b is None or (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
+    if a is None or b is None or math.isnan(a) or math.isnan(b):
         return math.nan
     if b == 0:
         return math.nan if a == 0 else math.inf
@@ -192,7 +192,8 @@ def one_unit(rec: Record) -> Outcome:
     layers = rec["layers"]
     holds = all(L["distinct_units"] == 1 and L["distinct_outputs"] == 1 and L["distinct_grads"] == 1
                 and L["rank"] is not None and L["rank"] <= 1 for L in layers)
-    return holds, {"distinct_units": [L["distinct_units"] for L in layers], "rank": [L["rank"] for L in layers]}
+    return holds, {"distinct_units": [L["distinct_units"] for L in layers],
+                   "rank": [L["rank"] for L in layers]}
 
 
 def weights_moved(rec: Record) -> Outcome:
@@ -204,15 +205,17 @@ def weights_moved(rec: Record) -> Outcome:
 def all_distinct(rec: Record) -> Outcome:
     """Every hidden unit distinct and activation rank >= 2 in every hidden layer."""
     layers = rec["layers"]
-    holds = all(L["distinct_units"] == L["units"] and L["rank"] is not None and L["rank"] >= 2 for L in layers)
-    return holds, {"distinct_units": [L["distinct_units"] for L in layers], "units": [L["units"] for L in layers],
-                   "rank": [L["rank"] for L in layers]}
+    holds = all(L["distinct_units"] == L["units"] and L["rank"] is not None and L["rank"] >= 2
+                for L in layers)
+    return holds, {"distinct_units": [L["distinct_units"] for L in layers],
+                   "units": [L["units"] for L in layers], "rank": [L["rank"] for L in layers]}
 
 
 def stalls(rec: Record, rtol: float = STALL_RTOL) -> Outcome:
     """The loss did not move: |final / initial - 1| < ``rtol``."""
     r = _ratio(rec["final_loss"], rec["initial_loss"])
-    return _finite(r) and abs(r - 1) < rtol, {"initial_loss": rec["initial_loss"], "final_loss": rec["final_loss"]}
+    measured = {"initial_loss": rec["initial_loss"], "final_loss": rec["final_loss"]}
+    return _finite(r) and abs(r - 1) < rtol, measured
 
 
 def unstable_training(rec: Record, rtol: float = STALL_RTOL) -> Outcome:
@@ -226,8 +229,8 @@ def unstable_training(rec: Record, rtol: float = STALL_RTOL) -> Outcome:
 def improves(rec: Record, max_ratio: float) -> Outcome:
     """Final loss below ``max_ratio`` x the initial loss."""
     r = _ratio(rec["final_loss"], rec["initial_loss"])
-    return _finite(r) and r < max_ratio, {"initial_loss": rec["initial_loss"], "final_loss": rec["final_loss"],
-                                          "ratio": r}
+    measured = {"initial_loss": rec["initial_loss"], "final_loss": rec["final_loss"], "ratio": r}
+    return _finite(r) and r < max_ratio, measured
 
 
 def symmetric_nets_worse(symmetric: Sequence[Record], random: Sequence[Record]) -> Outcome:
@@ -268,6 +271,19 @@ def _sig(v: View, pairs: Sequence[tuple[str, str]], fn: Callable[[Record], Outco
 
 
 _RANDOM_SYM = ("glorot_uniform", "glorot_normal", "he_normal", "lecun_normal", "orthogonal")
+#: inits with variance 1/fan_in on square layers (gain 1)
+_GAIN_ONE = ("glorot_normal", "glorot_uniform", "lecun_normal", "orthogonal")
+
+
+def _he_predicate(c: ExperimentConfig) -> str:
+    lo, hi = he_band(c.depth, c.width)
+    return (f"he_normal and he_uniform + ReLU: var(layer {c.depth}) / var(layer 1) in [{lo:.3g}, {hi:.3g}] "
+            f"= exp(-s^2/2 +- {HE_BAND_SIGMAS:g} s), s^2 = {HANIN_COEFF:g} L / n (finite-width log-normal "
+            "spread, Hanin & Nica 2018)")
+
+
+def _sigmoid_std_in_range(rec: Record) -> Outcome:
+    return std_ratio_within(rec, 1 / IN_RANGE_FACTOR, IN_RANGE_FACTOR)
 
 CLAIMS: tuple[ClaimSpec, ...] = (
     ClaimSpec(
@@ -304,7 +320,8 @@ CLAIMS: tuple[ClaimSpec, ...] = (
         ("symmetry",),
         lambda c: (f"the final training loss of zeros and constant({c.constant_value:g}) is higher than that "
                    f"of every random init ({', '.join(_RANDOM_SYM)}) after the same {c.sym_steps} steps"),
-        lambda v, c: symmetric_nets_worse([v.sym["zeros"], v.sym["constant"]], [v.sym[k] for k in _RANDOM_SYM]),
+        lambda v, c: symmetric_nets_worse([v.sym["zeros"], v.sym["constant"]],
+                                          [v.sym[k] for k in _RANDOM_SYM]),
     ),
     ClaimSpec(
         "small_init_vanishes", 3,
@@ -328,8 +345,10 @@ CLAIMS: tuple[ClaimSpec, ...] = (
         "Too-small init: learning stalls.",
         ("trainability",),
         lambda c: (f"N(0, {c.small_std:g}^2), {c.train_depth} x {c.train_width} tanh and ReLU nets: the loss "
-                   f"changes by less than {STALL_RTOL:g} (relative) in {c.steps} SGD steps (lr {c.lr_tanh:g} / {c.lr_relu:g})"),
-        lambda v, c: _all([(f"normal_small+{a}", stalls(v.trn[(a, "normal_small")])) for a in ("tanh", "relu")]),
+                   f"changes by less than {STALL_RTOL:g} (relative) in {c.steps} SGD steps "
+                   f"(lr {c.lr_tanh:g} / {c.lr_relu:g})"),
+        lambda v, c: _all([(f"normal_small+{a}", stalls(v.trn[(a, "normal_small")]))
+                           for a in ("tanh", "relu")]),
     ),
     ClaimSpec(
         "large_init_explodes", 4,
@@ -343,8 +362,9 @@ CLAIMS: tuple[ClaimSpec, ...] = (
         "large_init_saturates", 4,
         "Too-large init with tanh/sigmoid: most units saturate (at +-1 or 0/1, derivative near zero).",
         ("signal",),
-        lambda c: (f"N(0, {c.large_std:g}^2) + tanh and sigmoid: on average over layers 2..{c.depth} more than "
-                   f"{SATURATED_MAJORITY:.0%} of units are saturated (derivative < 10% of its maximum)"),
+        lambda c: (f"N(0, {c.large_std:g}^2) + tanh and sigmoid: on average over layers 2..{c.depth} "
+                   f"more than {SATURATED_MAJORITY:.0%} of units are saturated (derivative < 10% of its "
+                   "maximum)"),
         lambda v, c: _sig(v, [("normal_large", a) for a in ("tanh", "sigmoid")], saturates),
     ),
     ClaimSpec(
@@ -352,9 +372,9 @@ CLAIMS: tuple[ClaimSpec, ...] = (
         "Too-large init: the gradients explode.",
         ("signal",),
         lambda c: (f"N(0, {c.large_std:g}^2) + tanh, ReLU and linear: the largest per-layer gradient norm "
-                   f"max_l ||dL/dW_l|| is non-finite or more than {GRAD_EXPLODE_FACTOR:g} x glorot_normal's on the "
-                   "same net (sigmoid is measured but not part of the predicate: its backward gain per layer, "
-                   "~sqrt(n) * rms(sigmoid'), is only ~1.25 at n = 256)"),
+                   f"max_l ||dL/dW_l|| is non-finite or more than {GRAD_EXPLODE_FACTOR:g} x glorot_normal's "
+                   "on the same net (sigmoid is measured but not part of the predicate: its backward gain "
+                   "per layer, ~sqrt(n) * rms(sigmoid'), is only ~1.25 at n = 256)"),
         lambda v, c: _sig(v, [("normal_large", a) for a in ("tanh", "relu", "linear")],
                           lambda r: grads_explode(r, v.sig[("glorot_normal", r["activation"])])),
     ),
@@ -363,8 +383,8 @@ CLAIMS: tuple[ClaimSpec, ...] = (
         "Too-large init: training is unstable.",
         ("trainability",),
         lambda c: (f"N(0, {c.large_std:g}^2), {c.train_depth} x {c.train_width} tanh and ReLU nets after "
-                   f"{c.steps} SGD steps: the loss is non-finite or no lower than the best constant predictor's "
-                   f"(within {STALL_RTOL:g})"),
+                   f"{c.steps} SGD steps: the loss is non-finite or no lower than the best constant "
+                   f"predictor's (within {STALL_RTOL:g})"),
         lambda v, c: _all([(f"normal_large+{a}", unstable_training(v.trn[(a, "normal_large")]))
                            for a in ("tanh", "relu")]),
     ),
@@ -372,7 +392,8 @@ CLAIMS: tuple[ClaimSpec, ...] = (
         "glorot_tanh_in_range", 5,
         "Glorot/Xavier keeps tanh nets in range.",
         ("signal",),
-        lambda c: (f"glorot_normal and glorot_uniform + tanh: std of layer {c.depth} >= {GLOROT_TANH_MIN_STD:g}, "
+        lambda c: (f"glorot_normal and glorot_uniform + tanh: std of layer {c.depth} >= "
+                   f"{GLOROT_TANH_MIN_STD:g}, "
                    f"at most {UNSATURATED_MAX:.0%} saturated units on average over layers 2..{c.depth}, and "
                    f"||dL/dW_1|| / ||dL/dW_{c.depth}|| in [{1 / GRAD_BAND:g}, {GRAD_BAND:g}]"),
         lambda v, c: _all([(f"{i}+tanh {n}", fn(v.sig[(i, "tanh")]))
@@ -384,13 +405,13 @@ CLAIMS: tuple[ClaimSpec, ...] = (
         "glorot_sigmoid_in_range", 5,
         "Glorot/Xavier keeps sigmoid nets' activations in range.",
         ("signal",),
-        lambda c: (f"glorot_normal and glorot_uniform + sigmoid: at most {UNSATURATED_MAX:.0%} saturated units on "
-                   f"average over layers 2..{c.depth} and std(layer {c.depth}) / std(layer 1) in "
+        lambda c: (f"glorot_normal and glorot_uniform + sigmoid: at most {UNSATURATED_MAX:.0%} saturated "
+                   f"units on average over layers 2..{c.depth} and std(layer {c.depth}) / std(layer 1) in "
                    f"[{1 / IN_RANGE_FACTOR:g}, {IN_RANGE_FACTOR:g}]"),
         lambda v, c: _all([(f"{i}+sigmoid {n}", fn(v.sig[(i, "sigmoid")]))
                            for i in ("glorot_normal", "glorot_uniform")
                            for n, fn in (("saturation", unsaturated),
-                                         ("std", lambda r: std_ratio_within(r, 1 / IN_RANGE_FACTOR, IN_RANGE_FACTOR)))]),
+                                         ("std", _sigmoid_std_in_range))]),
     ),
     ClaimSpec(
         "glorot_sigmoid_gradients_vanish", 5,
@@ -405,10 +426,7 @@ CLAIMS: tuple[ClaimSpec, ...] = (
         "he_relu_in_range", 5,
         "He keeps ReLU nets in range.",
         ("signal",),
-        lambda c: ("he_normal and he_uniform + ReLU: var(layer {d}) / var(layer 1) in [{lo:.3g}, {hi:.3g}] "
-                   "= exp(-s^2/2 +- {k:g} s), s^2 = {h:g} L / n (finite-width log-normal spread, Hanin & Nica "
-                   "2018)").format(d=c.depth, lo=he_band(c.depth, c.width)[0], hi=he_band(c.depth, c.width)[1],
-                                   k=HE_BAND_SIGMAS, h=HANIN_COEFF),
+        _he_predicate,
         lambda v, c: _sig(v, [(i, "relu") for i in ("he_normal", "he_uniform")],
                           lambda r: variance_ratio_within(r, *he_band(c.depth, c.width))),
     ),
@@ -416,10 +434,10 @@ CLAIMS: tuple[ClaimSpec, ...] = (
         "glorot_relu_halves", 5,
         "Glorot (and LeCun, orthogonal with gain 1, for comparison) with ReLU halves the variance per layer.",
         ("signal",),
-        lambda c: (f"glorot_normal, glorot_uniform, lecun_normal and orthogonal + ReLU: the per-layer variance "
-                   f"ratio (var(layer {c.depth}) / var(layer 1))^(1/{c.depth - 1}) is in "
+        lambda c: ("glorot_normal, glorot_uniform, lecun_normal and orthogonal + ReLU: the per-layer "
+                   f"variance ratio (var(layer {c.depth}) / var(layer 1))^(1/{c.depth - 1}) is in "
                    f"[{HALVING_BAND[0]:g}, {HALVING_BAND[1]:g}] (theory 1/2)"),
-        lambda v, c: _sig(v, [(i, "relu") for i in ("glorot_normal", "glorot_uniform", "lecun_normal", "orthogonal")],
+        lambda v, c: _sig(v, [(i, "relu") for i in _GAIN_ONE],
                           lambda r: per_layer_ratio_within(r, *HALVING_BAND)),
     ),
     ClaimSpec(
@@ -435,16 +453,17 @@ CLAIMS: tuple[ClaimSpec, ...] = (
         "glorot_tanh_trains", 5,
         "Consequence: a deep tanh net initialized with Glorot trains.",
         ("trainability",),
-        lambda c: (f"glorot_normal + tanh, {c.train_depth} x {c.train_width}: final loss < {TRAINS_RATIO:g} x "
-                   f"initial loss after {c.steps} SGD steps at lr {c.lr_tanh:g}"),
+        lambda c: (f"glorot_normal + tanh, {c.train_depth} x {c.train_width}: final loss < "
+                   f"{TRAINS_RATIO:g} x initial loss after {c.steps} SGD steps at lr {c.lr_tanh:g}"),
         lambda v, c: _all([("glorot_normal+tanh", improves(v.trn[("tanh", "glorot_normal")], TRAINS_RATIO))]),
     ),
     ClaimSpec(
         "he_relu_trains", 5,
         "Consequence: a deep ReLU net learns with He init and stalls with Glorot init.",
         ("trainability",),
-        lambda c: (f"{c.train_depth} x {c.train_width} ReLU nets, {c.steps} SGD steps at lr {c.lr_relu:g}: he_normal "
-                   f"lowers the loss by more than {PROGRESS_MIN:.0%}; glorot_normal changes it by less than "
+        lambda c: (f"{c.train_depth} x {c.train_width} ReLU nets, {c.steps} SGD steps at lr "
+                   f"{c.lr_relu:g}: he_normal lowers the loss by more than {PROGRESS_MIN:.0%}; glorot_normal "
+                   "changes it by less than "
                    f"{STALL_RTOL:g} (relative)"),
         lambda v, c: _all([("he_normal+relu", improves(v.trn[("relu", "he_normal")], 1 - PROGRESS_MIN)),
                            ("glorot_normal+relu", stalls(v.trn[("relu", "glorot_normal")]))]),
@@ -482,8 +501,9 @@ def evaluate_claims(backend: str, results: dict[str, Any] | None, config: Experi
         elif missing:
             entry = {"verdict": "skip", "reason": f"experiment {missing[0]!r} was not run", "measured": None}
         elif failed:
-            entry = {"verdict": "fail", "reason": f"experiment {failed[0]!r} raised: {errors[failed[0]].splitlines()[0]}",
-                     "measured": None}
+            first = errors[failed[0]].splitlines()[0]
+            reason = f"experiment {failed[0]!r} raised: {first}"
+            entry = {"verdict": "fail", "reason": reason, "measured": None}
         else:
             holds, measured = evaluate_claim(spec, results, config)
             entry = {"verdict": "pass" if holds else "fail", "measured": measured}

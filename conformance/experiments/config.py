@@ -92,7 +92,7 @@ class ExperimentConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: "dict[str, Any] | None") -> "ExperimentConfig":
+    def from_dict(cls, data: dict[str, Any] | None) -> ExperimentConfig:
         """Build from a dict; unknown keys raise ``ValueError`` naming them."""
         data = dict(data or {})
         known = {f.name for f in fields(cls)}
@@ -108,7 +108,7 @@ class ExperimentConfig:
         """The trainability learning rate for ``activation`` (tanh or relu)."""
         return self.lr_relu if activation == "relu" else self.lr_tanh
 
-    def with_(self, **changes: Any) -> "ExperimentConfig":
+    def with_(self, **changes: Any) -> ExperimentConfig:
         """A validated copy with ``changes``."""
         return replace(self, **changes)
 
@@ -123,7 +123,8 @@ def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
 
 def _check_float(name: str, value: Any, lo: float, hi: float) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"Argument `{name}` must be a real number in ({lo}, {hi}]. Received: {name}={value!r}")
+        raise TypeError(
+            f"Argument `{name}` must be a real number in ({lo}, {hi}]. Received: {name}={value!r}")
     v = float(value)
     if not (lo < v <= hi):  # also rejects NaN
         raise InitSpecError(f"Argument `{name}` must be in ({lo}, {hi}]. Received: {name}={value!r}")

@@ -38,7 +38,8 @@ def load_engine(backend: str) -> Engine:
     try:
         module = importlib.import_module(f"initspec.conformance.experiments.{backend}")
     except ImportError as e:
-        raise BackendUnavailable(f"Backend {backend!r} is unavailable for the experiments: {type(e).__name__}: {e}") from e
+        raise BackendUnavailable(
+            f"Backend {backend!r} is unavailable for the experiments: {type(e).__name__}: {e}") from e
     return module.ENGINE()
 
 
@@ -110,7 +111,8 @@ def run_trainability(engine: Engine, config: ExperimentConfig) -> list[dict[str,
         records.append({"backend": engine.backend, "weights_from": engine.weights_from, **_describe(init),
                         "activation": activation, "depth": config.train_depth, "width": config.train_width,
                         "steps": config.steps, "lr": lr, "loss_curve": losses,
-                        "initial_loss": losses[0], "final_loss": losses[-1], "baseline_loss": task.baseline_loss})
+                        "initial_loss": losses[0], "final_loss": losses[-1],
+                        "baseline_loss": task.baseline_loss})
     return records
 
 
@@ -119,7 +121,7 @@ RUNNERS: dict[str, Callable[[Engine, ExperimentConfig], list[dict[str, Any]]]] =
 }
 
 
-def run_experiments(backend: str, config: "ExperimentConfig | dict[str, Any] | None" = None, *,
+def run_experiments(backend: str, config: ExperimentConfig | dict[str, Any] | None = None, *,
                     experiments: Sequence[str] = EXPERIMENTS, catch_errors: bool = True) -> dict[str, Any]:
     """The ``experiments`` results section for ONE backend.
 
@@ -134,8 +136,8 @@ def run_experiments(backend: str, config: "ExperimentConfig | dict[str, Any] | N
     bad = [e for e in experiments if e not in EXPERIMENTS]
     if bad:
         raise unknown("experiment", "experiments", bad[0], EXPERIMENTS)
-    info: dict[str, Any] = {"backend": backend, "status": "ok", "reason": None, "errors": {}, "duration_s": {},
-                            "cpu_s": {}}
+    info: dict[str, Any] = {"backend": backend, "status": "ok", "reason": None, "errors": {},
+                            "duration_s": {}, "cpu_s": {}}
     try:
         engine = load_engine(backend)
     except BackendUnavailable as e:
@@ -175,8 +177,8 @@ def _section(backend: str, config: ExperimentConfig, info: dict[str, Any], claim
 def failed_result(backend: str, config: ExperimentConfig, reason: str) -> dict[str, Any]:
     """The section of a backend whose run produced nothing (set-up failed, its process died):
     status ``"error"`` and every claim ``fail`` with ``reason``."""
-    info = {"backend": backend, "status": "error", "reason": reason, "errors": {e: reason for e in EXPERIMENTS},
-            "duration_s": {}, "cpu_s": {}}
+    info = {"backend": backend, "status": "error", "reason": reason,
+            "errors": {e: reason for e in EXPERIMENTS}, "duration_s": {}, "cpu_s": {}}
     return _section(backend, config, info, evaluate_claims(backend, {}, config, errors=info["errors"]))
 
 
@@ -195,7 +197,7 @@ def merge_experiments(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 f"Cannot merge experiments run with different configs (differ in {', '.join(diff)}). "
                 f"Received: backends={[b for q in parts for b in q.get('backends', {})]}"
             )
-    merged: dict[str, Any] = {"config": config, "backends": {}, "symmetry": [], "signal": [], "trainability": []}
+    merged: dict[str, Any] = {"config": config, "backends": {}, **{name: [] for name in EXPERIMENTS}}
     for p in parts:
         dup = set(p.get("backends", {})) & set(merged["backends"])
         if dup:

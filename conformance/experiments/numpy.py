@@ -48,7 +48,8 @@ def _flush(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _forward(params: Params, x: np.ndarray, activation: str) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+def _forward(params: Params, x: np.ndarray, activation: str
+             ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
     """Readout output, pre-activations and (flushed) outputs of the hidden layers."""
     f = ACTIVATIONS[activation]
     zs, hs, h = [], [], x

@@ -48,7 +48,8 @@ def inits(config: ExperimentConfig) -> dict[str, Init]:
     """The initializations of issue 5, keyed by result key."""
     rows = [
         Init("zeros", "zeros", {}, "zeros"),
-        Init("constant", "constant", {"value": config.constant_value}, f"constant({config.constant_value:g})"),
+        Init("constant", "constant", {"value": config.constant_value},
+             f"constant({config.constant_value:g})"),
         Init("normal_small", "normal", {"std": config.small_std}, f"N(0, {config.small_std:g}^2)"),
         Init("normal_large", "normal", {"std": config.large_std}, f"N(0, {config.large_std:g}^2)"),
         Init("glorot_normal", "glorot_normal", {}, "glorot_normal"),
@@ -62,7 +63,8 @@ def inits(config: ExperimentConfig) -> dict[str, Init]:
 
 
 #: Inits trained in the symmetry experiment (the two symmetric ones plus random controls).
-SYMMETRY_INITS = ("zeros", "constant", "glorot_uniform", "glorot_normal", "he_normal", "lecun_normal", "orthogonal")
+SYMMETRY_INITS = ("zeros", "constant", "glorot_uniform", "glorot_normal", "he_normal", "lecun_normal",
+                  "orthogonal")
 #: Inits of the signal-propagation sweep: all of them, with every activation.
 SIGNAL_INITS = ("zeros", "constant", "normal_small", "normal_large", "glorot_normal", "glorot_uniform",
                 "he_normal", "he_uniform", "lecun_normal", "orthogonal")

@@ -111,7 +111,8 @@ class TensorflowEngine(Engine):
 
     def probe(self, params: Params, x: tf.Tensor, y: tf.Tensor, activation: str) -> Probe:
         loss, hidden, grads = _loss_and_grads(_pack(params), x, y, activation)
-        return Probe(float(loss), [self.to_numpy(h) for h in hidden], [self.to_numpy(g) for g, _ in _unpack(grads)])
+        return Probe(float(loss), [self.to_numpy(h) for h in hidden],
+                     [self.to_numpy(g) for g, _ in _unpack(grads)])
 
     def train(self, params: Params, x: tf.Tensor, y: tf.Tensor, activation: str, steps: int, lr: float
               ) -> tuple[Params, list[float]]:

@@ -133,24 +133,28 @@ def _plant_loss(res):
     C.View(res).sym["zeros"]["final_loss"] = 1e-3  # a symmetric net that fits better than every random one
 
 
+SIG_SMALL, SIG_LARGE = "normal_small", "normal_large"
 PLANTS = {
     "zeros_symmetry": lambda r: _swap_sym(r, "zeros", "glorot_uniform"),
     "constant_symmetry": lambda r: _swap_sym(r, "constant", "zeros"),  # symmetric but never moved
     "random_breaks_symmetry": lambda r: _swap_sym(r, "orthogonal", "constant"),
     "symmetric_nets_learn_less": _plant_loss,
     "small_init_vanishes": lambda r: _swap_sig(r, ("normal_small", "relu"), ("he_normal", "relu")),
-    "small_init_sigmoid_gradients_vanish": lambda r: _swap_sig(r, ("normal_small", "sigmoid"), ("he_normal", "relu")),
+    "small_init_sigmoid_gradients_vanish": lambda r: _swap_sig(r, (SIG_SMALL, "sigmoid"),
+                                                               ("he_normal", "relu")),
     "small_init_stalls": lambda r: _swap_trn(r, ("tanh", "normal_small"), ("tanh", "glorot_normal")),
     "large_init_explodes": lambda r: _swap_sig(r, ("normal_large", "relu"), ("he_normal", "relu")),
     "large_init_saturates": lambda r: _swap_sig(r, ("normal_large", "tanh"), ("glorot_normal", "tanh")),
-    "large_init_gradients_explode": lambda r: _swap_sig(r, ("normal_large", "tanh"), ("glorot_uniform", "tanh")),
-    "large_init_training_unstable": lambda r: _swap_trn(r, ("tanh", "normal_large"), ("tanh", "glorot_normal")),
+    "large_init_gradients_explode": lambda r: _swap_sig(r, (SIG_LARGE, "tanh"), ("glorot_uniform", "tanh")),
+    "large_init_training_unstable": lambda r: _swap_trn(r, ("tanh", SIG_LARGE), ("tanh", "glorot_normal")),
     "glorot_tanh_in_range": lambda r: _swap_sig(r, ("glorot_uniform", "tanh"), ("normal_large", "tanh")),
-    "glorot_sigmoid_in_range": lambda r: _swap_sig(r, ("glorot_normal", "sigmoid"), ("normal_large", "sigmoid")),
-    "glorot_sigmoid_gradients_vanish": lambda r: _swap_sig(r, ("glorot_normal", "sigmoid"), ("glorot_normal", "tanh")),
+    "glorot_sigmoid_in_range": lambda r: _swap_sig(r, ("glorot_normal", "sigmoid"), (SIG_LARGE, "sigmoid")),
+    "glorot_sigmoid_gradients_vanish": lambda r: _swap_sig(r, ("glorot_normal", "sigmoid"),
+                                                           ("glorot_normal", "tanh")),
     "he_relu_in_range": lambda r: _swap_sig(r, ("he_uniform", "relu"), ("glorot_normal", "relu")),
     "glorot_relu_halves": lambda r: _swap_sig(r, ("orthogonal", "relu"), ("he_normal", "relu")),
-    "orthogonal_linear_isometry": lambda r: _swap_sig(r, ("orthogonal", "linear"), ("glorot_normal", "linear")),
+    "orthogonal_linear_isometry": lambda r: _swap_sig(r, ("orthogonal", "linear"),
+                                                      ("glorot_normal", "linear")),
     "glorot_tanh_trains": lambda r: _swap_trn(r, ("tanh", "glorot_normal"), ("tanh", "normal_small")),
     "he_relu_trains": lambda r: _swap_trn(r, ("relu", "he_normal"), ("relu", "glorot_normal")),
 }
@@ -186,7 +190,8 @@ def test_primitives_reject_other_regimes(numpy_default):
     assert not C.unsaturated(v.sig[("normal_large", "tanh")])[0]
     assert C.saturates(he_relu)[0] is False and C.unsaturated(he_relu)[0] is False  # no saturation for relu
     assert not C.grads_explode(glorot_tanh, glorot_tanh)[0]
-    assert not C.variance_ratio_within(v.sig[("glorot_normal", "relu")], *C.he_band(DEFAULT.depth, DEFAULT.width))[0]
+    he_band = C.he_band(DEFAULT.depth, DEFAULT.width)
+    assert not C.variance_ratio_within(v.sig[("glorot_normal", "relu")], *he_band)[0]
     assert not C.per_layer_ratio_within(he_relu, *C.HALVING_BAND)[0]
     assert not C.isometric(v.sig[("glorot_normal", "linear")])[0]
     assert not C.keeps_std(v.sig[("normal_small", "tanh")], C.GLOROT_TANH_MIN_STD)[0]
@@ -208,7 +213,8 @@ def test_primitives_on_nonfinite_numbers():
     assert C.grads_explode(rec, {"grad_norm": [1.0, 1.0, 1.0]})[0]
     assert not C.isometric(rec)[0] and not C.variance_ratio_within(rec, 0, inf)[0]
     json_rec = {**rec, "act_std": [1.0, None, None], "grad_norm": [None, 1.0, 1.0]}  # as read from JSON
-    assert C.explodes(json_rec)[0] and not C.vanishes(json_rec, layer=2)[0] and not C.grads_stable(json_rec)[0]
+    assert C.explodes(json_rec)[0] and not C.vanishes(json_rec, layer=2)[0]
+    assert not C.grads_stable(json_rec)[0]
     assert C.unstable_training({"final_loss": None, "baseline_loss": 0.5, "initial_loss": inf})[0]
     assert not C.stalls({"final_loss": nan, "initial_loss": nan})[0]
 
@@ -259,7 +265,8 @@ def test_saturation_fraction():
 def test_numpy_backprop_matches_finite_differences(activation):
     rng = np.random.default_rng(3)
     sizes = (3, 4, 4, 1)
-    params = [(rng.standard_normal((a, b)) * 0.7, rng.standard_normal(b) * 0.1) for a, b in zip(sizes, sizes[1:])]
+    params = [(rng.standard_normal((a, b)) * 0.7, rng.standard_normal(b) * 0.1)
+              for a, b in zip(sizes, sizes[1:])]
     x, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 1))
     _, _, grads = _loss_and_grads(params, x, y, activation)
     for li, (w, _) in enumerate(params):
@@ -354,7 +361,8 @@ def test_weights_fall_back_to_the_reference_only_while_the_adapter_is_missing(mo
     from initspec.conformance.experiments import _engine
 
     def no_module(name):
-        raise ModuleNotFoundError(f"No module named 'initspec.backends.{name}'", name=f"initspec.backends.{name}")
+        module = f"initspec.backends.{name}"
+        raise ModuleNotFoundError(f"No module named {module!r}", name=module)
 
     monkeypatch.setattr(initspec.backends, "load", no_module)
     assert _engine.weight_source("torch") == (reference, _engine.WEIGHTS_FROM_REFERENCE)
@@ -408,7 +416,8 @@ def test_merge_with_unavailable_and_crashed_backends(numpy_quick):
     merged = merge_experiments([numpy_quick, dead, gone])
     c = _claim(merged, "zeros_symmetry")
     assert c["per_backend"]["jax"]["verdict"] == "unavailable"
-    assert c["per_backend"]["tensorflow"]["verdict"] == "fail" and "-9" in c["per_backend"]["tensorflow"]["reason"]
+    tf_entry = c["per_backend"]["tensorflow"]
+    assert tf_entry["verdict"] == "fail" and "-9" in tf_entry["reason"]
     assert c["verdict"] == "fail" and not c["agree"]
     only_gone = merge_experiments([gone])
     assert {c["verdict"] for c in only_gone["claims"]} == {"unavailable"}
@@ -446,17 +455,20 @@ def test_framework_autodiff_matches_numpy_backprop(load_backend, backend, activa
     engine, ref = load_engine(backend), load_engine("numpy")
     rng = np.random.default_rng(5)
     sizes = (6, 8, 8, 8, 1)
-    kernels = [(rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
+    kernels = [(rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32)
+               for a, b in zip(sizes, sizes[1:])]
     biases = [(0.1 * rng.standard_normal(b)).astype(np.float32) for b in sizes[1:]]
     x = rng.standard_normal((10, 6)).astype(np.float32)
     y = rng.standard_normal((10, 1)).astype(np.float32)
 
     def native(eng):
-        return [(eng.from_numpy(k if eng.kernel_in_out else k.T), eng.from_numpy(b)) for k, b in zip(kernels, biases)]
+        return [(eng.from_numpy(k if eng.kernel_in_out else k.T), eng.from_numpy(b))
+                for k, b in zip(kernels, biases)]
 
     with engine.session():
-        got = engine.probe(native(engine), engine.from_numpy(x), engine.from_numpy(y), activation)
-        _, losses = engine.train(native(engine), engine.from_numpy(x), engine.from_numpy(y), activation, 3, 0.1)
+        xn, yn = engine.from_numpy(x), engine.from_numpy(y)
+        got = engine.probe(native(engine), xn, yn, activation)
+        _, losses = engine.train(native(engine), xn, yn, activation, 3, 0.1)
     want = ref.probe(native(ref), x, y, activation)
     _, want_losses = ref.train(native(ref), x, y, activation, 3, 0.1)
     assert got.loss == pytest.approx(want.loss, rel=AUTODIFF_RTOL)
