@@ -69,10 +69,6 @@ REJECTION_MIN_ACCEPTANCE = 0.3
 #: final clip to the dtype's inner bounds is kept.
 NORMAL_SAMPLER_MAX_Z = 40.0
 
-#: elements per chunk of the CPU reject mask: large enough that the few ops per chunk stay
-#: parallel-efficient (small chunks multiply OpenMP barriers, ruinous on a busy machine), small
-#: enough to avoid tensor-sized temporaries (4 MiB of float32: about an L3 slice)
-MASK_CHUNK = 1 << 20
 
 _DTYPES: dict[str, torch.dtype] = {
     "float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
@@ -267,22 +263,11 @@ def _rejection_fill_(flat: torch.Tensor, mean: float, std: float, lo: float, hi:
 
 
 def reject_mask(flat: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
-    """Bool mask of the elements of the 1-D ``flat`` outside [lo, hi].
-
-    Computed as ``clamp(x, lo, hi) != x`` in the float dtype (exact, and several times cheaper on
-    CPU than bool-valued ``lt``/``gt``/``logical_or``); large CPU tensors go through one
-    cache-sized scratch buffer, :data:`MASK_CHUNK` elements at a time, instead of tensor-sized
-    temporaries."""
-    n = flat.numel()
-    if flat.device.type != "cpu" or n <= MASK_CHUNK:
-        return flat.clamp(lo, hi).ne_(flat).bool()
-    scratch = torch.empty(MASK_CHUNK, dtype=flat.dtype)
-    mask = torch.empty(n, dtype=torch.bool)
-    for start in range(0, n, MASK_CHUNK):
-        part = flat[start:start + MASK_CHUNK]
-        clamped = torch.clamp(part, lo, hi, out=scratch[:part.numel()])
-        mask[start:start + part.numel()].copy_(clamped.ne_(part))
-    return mask
+    """Bool mask of the elements of ``flat`` outside [lo, hi], computed as ``clamp(x, lo, hi) != x``
+    in the float dtype: exact, and several times cheaper on CPU than bool-valued
+    ``lt``/``gt``/``logical_or``. Three whole-tensor ops: chunking them to stay in cache is faster
+    single-threaded, but multiplies OpenMP barriers, which a busy machine turns into stalls."""
+    return flat.clamp(lo, hi).ne_(flat).bool()
 
 
 def _inverse_cdf_fill_(flat: torch.Tensor, mean: float, std: float, a: float, b: float,
