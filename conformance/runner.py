@@ -200,8 +200,10 @@ def worker_env(backend: str) -> dict[str, str]:
     return env
 
 
-def run_worker(wc: WorkerConfig, workdir: Path, on_event: Callable[[dict[str, Any]], None]) -> WorkerResult:
-    """Run one worker subprocess to completion, forwarding its progress events."""
+def run_worker(wc: WorkerConfig, workdir: Path, on_event: Callable[[dict[str, Any]], None],
+               timeout_s: float = WORKER_TIMEOUT_S) -> WorkerResult:
+    """Run one worker subprocess to completion (killed after ``timeout_s``), forwarding its
+    progress events."""
     part_path = workdir / f"part-{wc.backend}.json"
     cmd = [sys.executable, "-m", "initspec.conformance.worker", "--config", json.dumps(asdict(wc)),
            "--out", str(part_path)]
@@ -218,20 +220,28 @@ def run_worker(wc: WorkerConfig, workdir: Path, on_event: Callable[[dict[str, An
 
     t_err = threading.Thread(target=pump_err, daemon=True)
     t_err.start()
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith(PROGRESS_PREFIX):
-            try:
-                on_event(json.loads(line[len(PROGRESS_PREFIX):]))
-            except json.JSONDecodeError:
-                pass
-    try:
-        rc = proc.wait(timeout=WORKER_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
+    killed = threading.Event()
+
+    def kill() -> None:
+        killed.set()
         proc.kill()
+
+    watchdog = threading.Timer(timeout_s, kill)
+    watchdog.start()
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            if line.startswith(PROGRESS_PREFIX):
+                try:
+                    on_event(json.loads(line[len(PROGRESS_PREFIX):]))
+                except json.JSONDecodeError:
+                    pass
         rc = proc.wait()
-        stderr_lines.append(f"killed after {WORKER_TIMEOUT_S} s")
+    finally:
+        watchdog.cancel()
     t_err.join(timeout=5)
+    if killed.is_set():
+        stderr_lines.append(f"killed after {timeout_s} s (worker timeout)")
     part = None
     if part_path.is_file():
         try:

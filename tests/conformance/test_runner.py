@@ -400,3 +400,19 @@ def test_progress_bars_and_summary_render(capsys):
     for text in ("numpy", "torch/gpu unavailable: no CUDA", "GlorotNormal", "truncated", "variance off",
                  "reproduce: python -c 'x'", "note: experiments skipped"):
         assert text in out, text
+
+
+def test_a_hung_worker_is_killed_and_recorded(tmp_path, monkeypatch):
+    """A worker that never finishes is killed at the timeout and becomes an error + a failure."""
+    import subprocess as sp
+
+    real = sp.Popen
+
+    def hang(cmd, **kw):
+        return real([sys.executable, "-c", "import time; time.sleep(60)"], **kw)
+
+    monkeypatch.setattr(runner.subprocess, "Popen", hang)
+    res = runner.run_worker(worker.WorkerConfig("numpy"), tmp_path, lambda ev: None, timeout_s=1.0)
+    assert res.returncode != 0 and res.part is None and "worker timeout" in res.stderr_tail
+    doc = runner.merge(runner.RunConfig(backends=("numpy",), out=tmp_path), [res], started=0.0)
+    assert doc["backends"][0]["status"] == "error" and runner.exit_code(doc) == 1
