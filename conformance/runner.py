@@ -192,6 +192,9 @@ def worker_env(backend: str) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("PYTHONHASHSEED", "0")
+    # two workers share the cores; oversubscribed BLAS/OpenMP threads make small matmuls ~90x slower
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
     cache = jax_cache_dir() if backend == "jax" else None
     if cache is not None and "JAX_COMPILATION_CACHE_DIR" not in env:
         env["JAX_COMPILATION_CACHE_DIR"] = str(cache)

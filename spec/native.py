@@ -72,7 +72,7 @@ NATIVE: list[NativeInit] = [
                source=f"{_TI}::uniform_"),
     NativeInit("torch", "torch.nn.init.trunc_normal_", "truncated_normal_abs",
                {"mean": 0.0, "std": 1.0, "low": -2.0, "high": 2.0}, "torch", name_suggests="truncated_normal",
-               departures=_TORCH_TRUNC, source=f"{_TI}::trunc_normal_ (inverse-CDF sampler)"),
+               departures=_TORCH_TRUNC, source=f"{_TI}::trunc_normal_"),
     NativeInit("torch", "torch.nn.init.xavier_normal_", "glorot_normal", {}, "torch",
                departures=("Untruncated normal; Keras GlorotNormal / jax glorot_normal are truncated.",),
                source=f"{_TI}::xavier_normal_"),
@@ -90,6 +90,8 @@ NATIVE: list[NativeInit] = [
     NativeInit("torch", "torch.nn.init.eye_", "identity", {"gain": 1.0}, "torch", source=f"{_TI}::eye_"),
     NativeInit("torch", "torch.nn.init.dirac_", "dirac", {"groups": 1}, "torch", source=f"{_TI}::dirac_"),
     NativeInit("torch", "torch.nn.init.sparse_", "sparse", {"sparsity": 0.1, "std": 0.01}, "torch",
+               departures=("Zero positions come from torch.randperm on the global RNG, not from the "
+                           "`generator` argument: not reproducible from a generator alone.",),
                source=f"{_TI}::sparse_"),
     # torch layer defaults: _ConvNd / Linear reset_parameters: kaiming_uniform_(a=sqrt(5))
     NativeInit("torch", "torch.nn.Linear.weight", "variance_scaling",
@@ -176,9 +178,9 @@ NATIVE: list[NativeInit] = [
                departures=("U[0, scale) with scale=0.01: NOT centred at 0 (Keras RandomUniform is "
                            "symmetric).",), source=f"{_JX}::uniform"),
     NativeInit("jax", "jax.nn.initializers.truncated_normal", "truncated_normal",
-               {"mean": 0.0, "std": 0.01 / TRUNCATED_NORMAL_STD_CORRECTION, "a": -2.0, "b": 2.0}, "jax",
-               departures=("`stddev` is the FINAL std (divided by 0.8796... internally), unlike Keras "
-                           "TruncatedNormal whose stddev is the pre-truncation sigma.",
+               {"mean": 0.0, "std": 0.01, "a": -2.0, "b": 2.0}, "jax",
+               departures=("`stddev` is the PRE-truncation sigma (random.truncated_normal(lower, upper) * "
+                           "stddev, no correction), as in Keras TruncatedNormal: actual std 0.8796 x stddev.",
                            "The underlying jax.random.truncated_normal (inverse erf in float32) puts mass ON "
                            "the far bound when the bounds lie beyond about +-5.4 sigma (e.g. torch-style "
                            "absolute bounds +-2 with std 0.02): values there are not strictly inside.",),
@@ -215,10 +217,11 @@ NATIVE: list[NativeInit] = [
     NativeInit("flax", "flax.linen.Conv.kernel", "lecun_truncated_normal", {}, "flax_conv",
                source="flax/linen/linear.py::default_kernel_init", kind="layer_default"),
     NativeInit("flax", "flax.linen.Embed.embedding", "variance_scaling",
-               {"scale": 1.0, "mode": "fan_in", "distribution": "normal"}, "jax",
+               {"scale": 1.0, "mode": "fan_in", "distribution": "normal"}, "torch",
                departures=("variance_scaling(1, 'fan_in', 'normal', out_axis=0) on (num_embeddings, "
-                           "features): fan_in is read from axis -2... with out_axis=0 the in axis is "
-                           "features, so std = 1/sqrt(features).",),
+                           "features): in_axis=-2 and out_axis=0 name the same axis, and _compute_fans' "
+                           "receptive field then makes fan_in = features, so std = 1/sqrt(features) "
+                           "(spec terms: layout (out=axis 0, in=axis 1)).",),
                source="flax/linen/linear.py::default_embed_init", kind="layer_default"),
     NativeInit("haiku", "haiku.Linear.w", "truncated_normal", {"mean": 0.0, "std": 1.0, "a": -2.0, "b": 2.0},
                "keras_dense",
