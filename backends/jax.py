@@ -512,9 +512,18 @@ def _seed(seed: Any) -> int:
 
 
 def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
-           device: str = "cpu", **params: Any) -> Any:
+           device: str = "cpu", stream: str | None = None, **params: Any) -> Any:
     """Uniform harness API (see :mod:`initspec.backends`): a ``jax.Array`` on ``device``,
-    drawn with ``jax.random.key(seed)`` placed there (so the program runs there)."""
+    drawn with ``jax.random.key(seed)`` placed there (so the program runs there).
+
+    ``stream="encoder.0.kernel"`` switches to the portable stream
+    (:mod:`initspec.backends.portable`): the same values as every other framework for the same
+    ``(seed, stream)``, shard-invariant."""
+    if stream is not None:
+        from .portable import jax as portable
+
+        return portable.sample(scheme, shape, layout=DEFAULT_LAYOUT if layout is None else layout, dtype=dtype,
+                               seed=seed, stream=stream, device=device, **params)
     init = initializer(scheme, layout=layout, **params)
     key = jax.device_put(jax.random.key(_seed(seed)), _device(device))
     return init(key, shape, dtype)

@@ -137,10 +137,15 @@ DEFAULT_LAYOUT = "keras"
 
 
 def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
-           device: str = "cpu", **params: Any) -> np.ndarray:
-    """Uniform harness API (see :mod:`initspec.backends`)."""
+           device: str = "cpu", stream: str | None = None, **params: Any) -> np.ndarray:
+    """Uniform harness API (see :mod:`initspec.backends`); ``stream=`` selects the portable stream."""
     if device != "cpu":
         raise ValueError(f"The NumPy backend runs on the CPU only. Received: device={device!r}")
+    if stream is not None:
+        from . import portable
+
+        return portable.sample(scheme, shape, layout=DEFAULT_LAYOUT if layout is None else layout, dtype=dtype,
+                               seed=seed, stream=stream, **params)
     return initialize(scheme, shape, DEFAULT_LAYOUT if layout is None else layout, dtype, seed, **params)
 
 

@@ -605,8 +605,16 @@ def _device_scope(device: str) -> str:
 
 
 def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
-           device: str = "cpu", **params: Any) -> tf.Tensor:
-    """Uniform harness API: the spec's ``resolve`` + ``_core.sample`` verbatim."""
+           device: str = "cpu", stream: str | None = None, **params: Any) -> tf.Tensor:
+    """Uniform harness API: the spec's ``resolve`` + ``_core.sample`` verbatim.
+
+    ``stream="encoder/kernel"`` switches to the portable stream (:mod:`initspec.backends.portable`):
+    the same values as every other framework for the same ``(seed, stream)``."""
+    if stream is not None:
+        from .portable import tensorflow as portable
+
+        return portable.sample(scheme, shape, layout=DEFAULT_LAYOUT if layout is None else layout, dtype=dtype,
+                               seed=seed, stream=stream, device=device, **params)
     with tf.device(_device_scope(device)):
         return plan_and_sample(scheme, shape, DEFAULT_LAYOUT if layout is None else layout, dtype, seed,
                                **params)[1]
