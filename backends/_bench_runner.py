@@ -60,7 +60,8 @@ def run_case(case: BenchCase, repeats: int = DEFAULT_REPEATS, warmup: int = DEFA
              clock: str = "wall") -> dict[str, Any]:
     """Time one case (see the module docstring); returns a JSON-able record."""
     if clock not in CLOCKS or (clock == "cpu" and case.device != "cpu"):
-        raise ValueError(f"Argument `clock` must be 'wall', or 'cpu' for CPU cases. Received: clock={clock!r}")
+        raise ValueError(
+            f"Argument `clock` must be 'wall', or 'cpu' for CPU cases. Received: clock={clock!r}")
     for _ in range(warmup):
         case.sync(case.ours())
         case.sync(case.native())
@@ -75,7 +76,8 @@ def run_case(case: BenchCase, repeats: int = DEFAULT_REPEATS, warmup: int = DEFA
     return {
         "backend": case.backend, "case": case.label, "device": case.device, "clock": clock,
         "native_name": case.native_name, "ours_ms": o * SECONDS_TO_MS, "native_ms": n * SECONDS_TO_MS,
-        "ours_all_ms": [t * SECONDS_TO_MS for t in ours], "native_all_ms": [t * SECONDS_TO_MS for t in native],
+        "ours_all_ms": [t * SECONDS_TO_MS for t in ours],
+        "native_all_ms": [t * SECONDS_TO_MS for t in native],
         "ratio": ratio, "speedup": 1.0 / max(ratio, MIN_SECONDS),
         "target": case.target, "min_speedup": case.min_speedup,
         "ok": verdict(ratio, case.target, case.min_speedup), "error": None,
@@ -142,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry: one backend, JSON to ``--json PATH`` (or stdout)."""
     from . import BACKENDS
 
-    ap = argparse.ArgumentParser(prog="python -m initspec.backends._bench_runner", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m initspec.backends._bench_runner",
+                                 description=__doc__.split("\n")[0])
     ap.add_argument("--backend", required=True, choices=BACKENDS)
     ap.add_argument("--device", default="cpu", choices=DEVICES)
     ap.add_argument("--repeats", type=_positive_int, default=DEFAULT_REPEATS)

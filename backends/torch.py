@@ -132,7 +132,8 @@ def _generator_device_error(generator: torch.Generator | None, device: torch.dev
     if generator is None or device.type == "meta":
         return None
     gdev = generator.device
-    if gdev.type == device.type and (gdev.index is None or device.index is None or gdev.index == device.index):
+    same_index = gdev.index is None or device.index is None or gdev.index == device.index
+    if gdev.type == device.type and same_index:
         return None
     return InitSpecError(
         f"Argument `generator` lives on {gdev} but the tensor is on {device}; create it with "
@@ -154,7 +155,8 @@ def torch_device(device: Any) -> torch.device:
     if dev.type not in ("cpu", "cuda", "meta"):
         raise InitSpecError(f"The torch backend runs on cpu, cuda or meta. Received: device={device!r}")
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InitSpecError(f"CUDA is not available to torch {torch.__version__}. Received: device={device!r}")
+        raise InitSpecError(
+            f"CUDA is not available to torch {torch.__version__}. Received: device={device!r}")
     return dev
 
 
@@ -318,7 +320,8 @@ def closed_low(low: float, dtype: str) -> float:
     return low if next_below(up, dtype) == low else up
 
 
-def fill_uniform_(buf: torch.Tensor, low: float, high: float, generator: torch.Generator | None) -> torch.Tensor:
+def fill_uniform_(buf: torch.Tensor, low: float, high: float,
+                  generator: torch.Generator | None) -> torch.Tensor:
     """U[low, high) in ``buf``'s dtype (float32/float64), never returning ``high``."""
     lo, hi, clamp = uniform_bounds(low, high, buf.dtype)
     buf.uniform_(lo, hi, generator=generator)
@@ -558,9 +561,11 @@ def _split_rule(rule: Rule, arg: str) -> tuple[str, dict[str, Any]] | None:
         return None
     if isinstance(rule, str):
         return rule, {}
-    if isinstance(rule, tuple) and len(rule) == 2 and isinstance(rule[0], str) and isinstance(rule[1], Mapping):
+    if isinstance(rule, tuple) and len(rule) == 2 and isinstance(rule[0], str) \
+            and isinstance(rule[1], Mapping):
         return rule[0], dict(rule[1])
-    raise TypeError(f"Argument `{arg}` must be a scheme name, (scheme, params) or None. Received: {arg}={rule!r}")
+    raise TypeError(
+        f"Argument `{arg}` must be a scheme name, (scheme, params) or None. Received: {arg}={rule!r}")
 
 
 def _module_rules(module: torch.nn.Module, weight: Rule, bias: Rule,
@@ -609,7 +614,9 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
         groups = int(getattr(mod, "groups", 1))
         for pname, param in mod.named_parameters(recurse=False):
             kind = next((k for k in ("weight", "bias") if pname == k or pname.startswith(f"{k}_")), None)
-            rule = _split_rule(rules.get(kind), f"{kind} rule for {type(mod).__name__}.{pname}") if kind else None
+            if kind is None:
+                continue
+            rule = _split_rule(rules.get(kind), f"{kind} rule for {type(mod).__name__}.{pname}")
             if rule is None:
                 continue
             if torch.nn.parameter.is_lazy(param):

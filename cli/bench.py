@@ -70,7 +70,8 @@ def run_backend_subprocess(name: str, device: str, repeats: int, warmup: int,
         cmd = [sys.executable, "-m", "initspec.backends._bench_runner", "--backend", name, "--device", device,
                "--repeats", str(repeats), "--warmup", str(warmup), "--clock", clock, "--json", str(out)]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=child_env(threads))
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
+                                  env=child_env(threads))
         except subprocess.TimeoutExpired:
             return {**base, "status": "error", "reason": f"timed out after {timeout_s:g} s"}
         if proc.returncode != 0 or not out.is_file():
@@ -96,8 +97,8 @@ def render(records: list[dict[str, Any]], note: str = "wall clock") -> "Any":
     for rec in records:
         label = f"{rec['backend']} ({rec['device']})"
         if rec["status"] == "unavailable" or (rec["status"] == "error" and not rec["cases"]):
-            table.add_row(label, f"[dim]{rec['status']}: {rec.get('reason')}[/dim]", "", "", "", "", "", "SKIP"
-                          if rec["status"] == "unavailable" else "[red]ERROR[/red]")
+            mark = "SKIP" if rec["status"] == "unavailable" else "[red]ERROR[/red]"
+            table.add_row(label, f"[dim]{rec['status']}: {rec.get('reason')}[/dim]", "", "", "", "", "", mark)
             continue
         if not rec["cases"]:
             table.add_row(label, "[dim]no bench cases[/dim]", "", "", "", "", "", "")
@@ -146,8 +147,8 @@ def register(app) -> None:  # noqa: ANN001
         json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON here"),
         strict: bool = typer.Option(False, "--strict", help="Exit 1 on any MISS or error"),
         timeout_s: float = typer.Option(DEFAULT_TIMEOUT_S, "--timeout", help="Seconds per backend"),
-        threads: Optional[int] = typer.Option(None, "--threads", min=1,
-                                              help="Cap CPU threads (OMP/MKL/TF pools, XLA) in each backend process"),
+        threads: Optional[int] = typer.Option(
+            None, "--threads", min=1, help="Cap CPU threads (OMP/MKL/TF pools, XLA) in each backend process"),
         clock: str = typer.Option("wall", "--clock", help="wall, or cpu (process CPU time; CPU device only)"),
     ) -> int:
         """Time each adapter against its framework's native initializer (one subprocess per backend)."""
@@ -168,13 +169,14 @@ def register(app) -> None:  # noqa: ANN001
         records = []
         for name in names:
             with console.status(f"bench {name} on {device}..."):
-                records.append(run_backend_subprocess(name, device, repeats, warmup, timeout_s, threads, clock))
+                records.append(
+                    run_backend_subprocess(name, device, repeats, warmup, timeout_s, threads, clock))
         console.print(render(records, f"{clock} clock" + (f", {threads} thread(s)" if threads else "")))
         if json_path is not None:
             from initspec.conformance.results import write_atomic
 
-            config = {"backends": names, "device": device, "repeats": repeats, "warmup": warmup, "threads": threads,
-                      "clock": clock}
+            config = {"backends": names, "device": device, "repeats": repeats, "warmup": warmup,
+                      "threads": threads, "clock": clock}
             doc = bench_document(records, config, " ".join(["initspec", *sys.argv[1:]]),
                                  time.perf_counter() - start)
             write_atomic(json_path, doc)

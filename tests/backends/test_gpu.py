@@ -52,7 +52,8 @@ def _check_bf16_truncation(x: np.ndarray, plan) -> None:
     lo, hi = inner_bounds(plan.low, plan.high, "bfloat16")
     eps = get_dtype("bfloat16").eps
     cdf = plan.element.cdf
-    for count, mass in ((np.sum(x == hi), 1.0 - cdf(hi - abs(hi) * eps)), (np.sum(x == lo), cdf(lo + abs(lo) * eps))):
+    edges = ((np.sum(x == hi), 1.0 - cdf(hi - abs(hi) * eps)), (np.sum(x == lo), cdf(lo + abs(lo) * eps)))
+    for count, mass in edges:
         expected = x.size * mass
         assert count <= expected + Z * math.sqrt(max(expected, 1.0)) + 1
 
@@ -96,7 +97,8 @@ def test_torch_values_stay_on_the_gpu(tb, torch, no_host_copies, scheme, params)
     shape = (256, 128)
     x = tb.sample(scheme, shape, device="gpu", seed=SEED, **params)
     w = torch.empty(shape, device="cuda")
-    assert tb.initialize_(w, scheme, generator=torch.Generator(device="cuda").manual_seed(SEED), **params) is w
+    g = torch.Generator(device="cuda").manual_seed(SEED)
+    assert tb.initialize_(w, scheme, generator=g, **params) is w
     assert no_host_copies == []
     assert x.device.type == "cuda" and tb.device_of(x) == "gpu" and w.device.type == "cuda"
     assert torch.equal(x, w)  # sample(seed) == the in-place call with a seeded cuda generator

@@ -132,7 +132,8 @@ def test_low_precision_samples_match_spec(tb, torch, scheme, params, dtype):
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("scheme,params", [
     ("he_truncated_normal", {}), ("truncated_normal_abs", {}),
-    ("truncated_normal", {"std": 1.0, "a": 0.5, "b": 3.0}), ("truncated_normal", {"std": 1.0, "a": 3.0, "b": 30.0}),
+    ("truncated_normal", {"std": 1.0, "a": 0.5, "b": 3.0}),
+    ("truncated_normal", {"std": 1.0, "a": 3.0, "b": 30.0}),
 ], ids=lambda v: str(v))
 def test_truncation_is_exact_in_every_dtype(tb, torch, scheme, params, dtype):
     """No value at or beyond a bound, and the cells next to the bounds hold exactly the mass that
@@ -144,7 +145,8 @@ def test_truncation_is_exact_in_every_dtype(tb, torch, scheme, params, dtype):
     eps = get_dtype(dtype).eps
     cdf, n = plan.element.cdf, x.size
     for edge, count, cell_mass in (
-        (hi, np.sum(x == hi), 1.0 - cdf(hi - abs(hi) * eps)),  # [hi - ~ulp/2 .. high): one cell and a half at most
+        # [hi - ~ulp/2, high): at most one and a half rounding cells
+        (hi, np.sum(x == hi), 1.0 - cdf(hi - abs(hi) * eps)),
         (lo, np.sum(x == lo), cdf(lo + abs(lo) * eps)),
     ):
         expected = n * cell_mass
@@ -262,7 +264,8 @@ def test_identity_equals_torch_eye(tb, torch):
 
 def test_constants(tb, torch):
     assert torch.equal(tb.zeros_(torch.ones(3, 4)), torch.zeros(3, 4))
-    assert torch.equal(tb.ones_(torch.empty(3, 4, dtype=torch.bfloat16)), torch.ones(3, 4, dtype=torch.bfloat16))
+    bf = torch.bfloat16
+    assert torch.equal(tb.ones_(torch.empty(3, 4, dtype=bf)), torch.ones(3, 4, dtype=bf))
     assert torch.equal(tb.constant_(torch.empty(3), value=0.25), torch.full((3,), 0.25))
     z = tb.constant_(torch.empty(2, dtype=torch.complex64), value=1 + 2j)
     assert torch.equal(z, torch.full((2,), 1 + 2j, dtype=torch.complex64))
@@ -342,7 +345,8 @@ def test_contiguous_slice_is_written_in_place(tb, torch):
     assert torch.equal(big[2:5], tb.he_normal_(torch.empty(3, 8), generator=gen(torch)))
 
 
-@pytest.mark.parametrize("scheme", ["he_normal", "he_truncated_normal", "glorot_uniform", "orthogonal", "sparse"])
+@pytest.mark.parametrize("scheme",
+                         ["he_normal", "he_truncated_normal", "glorot_uniform", "orthogonal", "sparse"])
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_noncontiguous_view_is_filled_without_touching_the_rest(tb, torch, scheme, dtype):
     td = tb.torch_dtype(dtype)
@@ -482,8 +486,8 @@ def test_harness_api(tb, torch):
 def test_init_module_layouts_groups_and_biases(tb, torch):
     nn = torch.nn
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Linear(20, 30), nn.Conv2d(8, 16, 3, groups=4), nn.ConvTranspose2d(8, 4, 3, groups=2),
-                        nn.BatchNorm2d(8))
+    net = nn.Sequential(nn.Linear(20, 30), nn.Conv2d(8, 16, 3, groups=4),
+                        nn.ConvTranspose2d(8, 4, 3, groups=2), nn.BatchNorm2d(8))
     bn_before = [p.detach().clone() for p in net[3].parameters()]
     g = gen(torch)
     tb.init_module_(net, weight="he_normal", bias="zeros", generator=g)
@@ -514,13 +518,14 @@ def test_init_module_by_type(tb, torch):
     }, generator=gen(torch))
     lim = 0.5 * math.sqrt(6 / 90)
     assert float(net[0].weight.detach().abs().max()) < lim and torch.all(net[0].bias == 0)
-    assert _orthogonality_error(as_f64(tb, net[1].weight)) <= QR_STABILITY_CONSTANT * 40 * get_dtype("float32").eps
+    eps32 = get_dtype("float32").eps
+    assert _orthogonality_error(as_f64(tb, net[1].weight)) <= QR_STABILITY_CONSTANT * 40 * eps32
     assert float(net[1].bias.detach().abs().max()) < math.sqrt(6 / 40)  # bias uses the weight's fan_in
     assert torch.equal(net[2].weight, torch.nn.init.dirac_(torch.empty(6, 4, 3)))
     assert torch.equal(net[2].bias, conv_bias_before)
     for name, p in net[3].named_parameters():
         if name.startswith("weight"):
-            assert _orthogonality_error(as_f64(tb, p)) <= QR_STABILITY_CONSTANT * 80 * get_dtype("float32").eps
+            assert _orthogonality_error(as_f64(tb, p)) <= QR_STABILITY_CONSTANT * 80 * eps32
         else:
             assert torch.all(p == 0)
 
@@ -624,5 +629,6 @@ def test_bench_thread_cap():
     from initspec.cli.bench import THREAD_ENV_VARS, child_env
 
     env = child_env(1)
-    assert all(env[v] == "1" for v in THREAD_ENV_VARS) and "--xla_cpu_multi_thread_eigen=false" in env["XLA_FLAGS"]
+    assert all(env[v] == "1" for v in THREAD_ENV_VARS)
+    assert "--xla_cpu_multi_thread_eigen=false" in env["XLA_FLAGS"]
     assert child_env(None).get("OMP_NUM_THREADS") == __import__("os").environ.get("OMP_NUM_THREADS")
