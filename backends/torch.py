@@ -638,9 +638,18 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
 
 # -- uniform harness API ----------------------------------------------------------------------------
 def sample(scheme: Any, shape: Any, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
-           device: Any = "cpu", **params: Any) -> torch.Tensor:
+           device: Any = "cpu", stream: str | None = None, **params: Any) -> torch.Tensor:
     """Uniform harness API (see :mod:`initspec.backends`): a new tensor on ``device``, drawn
-    with a ``torch.Generator`` on that device seeded with ``seed`` (None: torch's global one)."""
+    with a ``torch.Generator`` on that device seeded with ``seed`` (None: torch's global one).
+
+    ``stream="encoder.0.weight"`` switches to the portable stream
+    (:mod:`initspec.backends.portable`): the same values as every other framework for the same
+    ``(seed, stream)``."""
+    if stream is not None:
+        from .portable import torch as portable
+
+        return portable.sample(scheme, shape, layout=DEFAULT_LAYOUT if layout is None else layout,
+                               dtype=dtype, seed=seed, stream=stream, device=device, **params)
     seed = _check_seed(seed)
     dev = torch_device(device)
     td = torch_dtype(dtype)

@@ -482,6 +482,17 @@ def test_harness_api(tb, torch):
     assert tb.device_of(x) == "cpu" and tb.device_of(torch.empty(1, device="meta")) == "meta"
 
 
+def test_harness_stream_is_the_portable_stream(tb, torch):
+    """``sample(..., stream=)`` gives the portable values: the NumPy reference's, bit for bit."""
+    from initspec.backends import numpy as ref
+
+    x = tb.sample("he_truncated_normal", (64, 32), seed=5, stream="encoder.0.weight")
+    y = ref.sample("he_truncated_normal", (64, 32), layout="torch", seed=5, stream="encoder.0.weight")
+    assert isinstance(x, torch.Tensor) and np.array_equal(tb.to_numpy(x), y)
+    z = tb.sample("he_truncated_normal", (64, 32), seed=5, stream="encoder.1.weight")
+    assert not torch.equal(x, z)
+
+
 # -- init_module_ ---------------------------------------------------------------------------------------
 def test_init_module_layouts_groups_and_biases(tb, torch):
     nn = torch.nn
