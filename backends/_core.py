@@ -128,14 +128,14 @@ def compute_dtype(dtype: str) -> str:
 
 def sample(p: Primitives, rng: Any, plan: Plan) -> Any:
     """Values for ``plan`` in ``plan.dtype``, drawn with ``p`` and ``rng``."""
-    shape, dtype = plan.shape, plan.dtype
-    cdt = compute_dtype(dtype)
     s = plan.sampler
     fast = getattr(p, f"fast_{s}", None)
     if fast is not None:  # a backend may declare a fused path for one sampler
         out = fast(rng, plan)
         if out is not NotImplemented:
             return out
+    shape, dtype = plan.shape, plan.dtype
+    cdt = compute_dtype(dtype)
     if s == "constant":
         return p.full(shape, dtype, plan.value)
     if plan.complex_rule is not None:

@@ -237,12 +237,31 @@ def fill_truncated_normal_(flat: torch.Tensor, mean: float, std: float, low: flo
     mass = normal_mass(a, b)
     if a <= -NORMAL_SAMPLER_MAX_Z and b >= NORMAL_SAMPLER_MAX_Z:
         flat.normal_(mean, std, generator=generator)
+    elif flat.device.type in SYNC_FREE_INVERSE_CDF_DEVICES and max(abs(a), abs(b)) <= ERFINV_MAX_Z:
+        _erfinv_fill_(flat, mean, std, a, b, generator)
     elif mass >= REJECTION_MIN_ACCEPTANCE:
         _rejection_fill_(flat, mean, std, lo, hi, generator)
         return flat
     else:
         _inverse_cdf_fill_(flat, mean, std, a, b, generator)
     return flat.clamp_(lo, hi)
+
+
+#: Devices where rejection's host synchronisation (counting the rejects) costs more than the whole
+#: draw: there the truncated normal is the sync-free inverse CDF ``uniform_ -> erfinv_`` (measured on
+#: an H200: rejection 1.27 ms vs trunc_normal_ 0.21 ms for 4096x4096 float32).
+SYNC_FREE_INVERSE_CDF_DEVICES = frozenset({"cuda"})
+#: Largest |bound| (std units) for the on-device inverse CDF: beyond it float32 erf saturates near
+#: +-1 and the far tail would lose resolution; wider intervals use rejection or the float64 path.
+ERFINV_MAX_Z = 5.0
+
+
+def _erfinv_fill_(flat: torch.Tensor, mean: float, std: float, a: float, b: float,
+                  generator: torch.Generator | None) -> None:
+    """N(mean, std^2) truncated to (a, b) std units by the inverse CDF on the tensor's device:
+    ``U(erf(a/sqrt2), erf(b/sqrt2))`` through ``erfinv``; the caller clamps into the open bounds."""
+    r2 = math.sqrt(2.0)
+    flat.uniform_(math.erf(a / r2), math.erf(b / r2), generator=generator).erfinv_().mul_(std * r2).add_(mean)
 
 
 def _rejection_fill_(flat: torch.Tensor, mean: float, std: float, lo: float, hi: float,

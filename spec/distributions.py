@@ -213,7 +213,8 @@ def _merge_params(scheme: Scheme, params: dict[str, Any]) -> dict[str, Any]:
                 f"({k}={scheme.defaults[k]!r}); use 'variance_scaling' to choose it. Received: {k}={params[k]!r}"
             )
         if k not in scheme.defaults:
-            raise unknown(f"parameter of scheme {scheme.name!r}", k, k, scheme.params or ["(none)"])
+            raise unknown(f"parameter of scheme {scheme.name!r}", k, params[k], scheme.params or ["(none)"],
+                          query=k)
     return {**scheme.defaults, **params}
 
 

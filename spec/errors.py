@@ -20,13 +20,16 @@ class UnknownNameError(InitSpecError, KeyError):
         return str(self.args[0])
 
 
-def unknown(kind: str, arg: str, value: Any, known: Iterable[str]) -> UnknownNameError:
+def unknown(kind: str, arg: str, value: Any, known: Iterable[str], query: str | None = None) -> UnknownNameError:
+    """``Unknown <kind> ... Did you mean ...? Received: <arg>=<value>``; suggestions are the known
+    names closest to ``query`` (default: the value)."""
     known = sorted(set(known))
-    close = difflib.get_close_matches(str(value), known, n=3, cutoff=0.5)
+    close = difflib.get_close_matches(str(value if query is None else query), known, n=3, cutoff=0.5)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     shown = [k for k in known if k.islower() and not k.endswith("_")] or known  # canonical names
     return UnknownNameError(
-        f"Unknown {kind} {value!r} for argument `{arg}`.{hint} Known: {', '.join(shown)}. "
+        (f"Unknown {kind} `{query}`." if query is not None else f"Unknown {kind} {value!r} for argument `{arg}`.")
+        + f"{hint} Known: {', '.join(shown)}. "
         f"Received: {arg}={value!r}"
     )
 
