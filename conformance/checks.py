@@ -968,6 +968,62 @@ def _bf16_backend() -> Any:
     return _Bfloat16Numpy()
 
 
+# ---------------------------------------------------------------------------------------------
+# replaying a whole run on the reference (false-alarm measurement)
+# ---------------------------------------------------------------------------------------------
+#: base seed b, case i -> draw seed b * REPLAY_SEED_STRIDE + i (distinct over a whole replay)
+REPLAY_SEED_STRIDE = 10_000
+#: the fan probe j of a replay starts at seed offset len(cases) + REPLAY_PROBE_STRIDE * j
+REPLAY_PROBE_STRIDE = 100
+
+
+def fan_probe_cases(cases: Iterable[Case] | None = None) -> list[tuple[str, str, dict[str, Any]]]:
+    """One ``(scheme, layout, params)`` per distinct float32 case of ``cases`` (default
+    :data:`DEFAULT_MATRIX`) whose variance is a fan rule or a constant (fan-probe targets)."""
+    from .fanprobe import expected_fan_terms
+
+    out, seen = [], set()
+    for c in DEFAULT_MATRIX if cases is None else cases:
+        key = (c.scheme, c.layout, repr(sorted(c.params.items())))
+        if c.dtype == "float32" and key not in seen and expected_fan_terms(case_plan(c)) is not None:
+            seen.add(key)
+            out.append((c.scheme, c.layout, dict(c.params)))
+    return out
+
+
+def reference_run(
+    base_seed: int, alpha: float, *, cases: Sequence[Case] | None = None, probes: bool = True
+) -> list[dict[str, Any]]:
+    """Every check of one run of the NumPy reference (a correct adapter) at per-test level
+    ``alpha``: :func:`check_draw` on each case (default :data:`DEFAULT_MATRIX`) and, with
+    ``probes``, the fan probe of each :func:`fan_probe_cases` entry. Used to measure the engine's
+    false-alarm rate over many base seeds (a module-level function, so it runs in worker processes)."""
+    from .fanprobe import fan_check, probe_fans, probe_shapes
+
+    cases = list(DEFAULT_MATRIX if cases is None else cases)
+    out: list[dict[str, Any]] = []
+    for i, case in enumerate(cases):
+        seed = base_seed * REPLAY_SEED_STRIDE + i
+        x = reference_draw(case.scheme, case.shape, case.layout, case.dtype, seed, **case.params)
+        out += check_draw(x, case_plan(case), alpha=alpha, meta={"backend": "numpy", "seed": seed})
+    for j, (scheme, layout, params) in enumerate(fan_probe_cases(cases) if probes else []):
+        seed = base_seed * REPLAY_SEED_STRIDE + len(cases) + REPLAY_PROBE_STRIDE * j
+
+        def draw(
+            shape: tuple[int, ...],
+            s: int,
+            scheme: str = scheme,
+            layout: str = layout,
+            params: dict[str, Any] = params,
+        ) -> np.ndarray:
+            return reference_draw(scheme, shape, layout, "float32", s, **params)
+
+        result = probe_fans(draw, layout, seed=seed)
+        plan = resolve(scheme, probe_shapes(layout)[0], layout, **params)
+        out += fan_check(result, plan, {"backend": "numpy", "seed": seed}, alpha=alpha)
+    return out
+
+
 __all__ = [
     "Budget",
     "CARRIERS",
@@ -982,9 +1038,11 @@ __all__ = [
     "default_budget",
     "draws_needed",
     "failures",
+    "fan_probe_cases",
     "format_check",
     "plan_n",
     "reference_draw",
+    "reference_run",
     "summarize_verdict",
     "tests_per_plan",
 ]
