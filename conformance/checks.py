@@ -569,6 +569,9 @@ def _check_orthogonality(rec: _Recorder, stack: np.ndarray) -> None:
 def _check_delta_orthogonal(rec: _Recorder, stack: np.ndarray) -> None:
     plan = rec.plan
     mask = _reference(plan) != 0
+    if plan.perm is not None:  # to the scheme's fixed (*k, in, out) order (see Plan.perm)
+        mask = np.transpose(mask, plan.perm)
+        stack = np.transpose(stack, (0, *(p + 1 for p in plan.perm)))
     centre_k = tuple(int(i) for i in np.argwhere(mask.any(axis=(-2, -1)))[0])
     outside = int(np.count_nonzero(stack[:, ~mask.any(axis=(-2, -1))]))
     rec.add(
