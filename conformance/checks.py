@@ -291,9 +291,9 @@ def _matrix() -> list[Case]:
     return cases
 
 
-#: The scheme x layout x dtype matrix the runner uses for every backend. ``dirac`` is defined in
-#: the torch layout and ``delta_orthogonal`` in ``(*k, in, out)`` whatever the layout argument
-#: (see ``initspec.distributions.resolve``), so their cases must not be translated.
+#: The scheme x layout x dtype matrix the runner uses for every backend. ``dirac`` (torch order
+#: ``(out, in, *k)``) and ``delta_orthogonal`` (``(*k, in, out)``) have a fixed axis order; in
+#: another layout ``Plan.perm`` maps the weight to it, and the structure checks follow it.
 DEFAULT_MATRIX: list[Case] = _matrix()
 
 
