@@ -30,6 +30,7 @@ def register(app) -> None:  # noqa: ANN001
         quick: bool = typer.Option(False, "--quick", help="float32 only, one case per scheme, no fan probes"),
         no_natives: bool = typer.Option(False, "--no-natives", help="Skip the native audit"),
         no_report: bool = typer.Option(False, "--no-report", help="Write results.json only"),
+        no_portable: bool = typer.Option(False, "--no-portable", help="Skip the portable-stream cross-check"),
         jobs: int = typer.Option(2, "--jobs", help="Backend processes run at the same time"),
         no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars"),
     ) -> None:
@@ -40,6 +41,7 @@ def register(app) -> None:  # noqa: ANN001
         cfg = RunConfig(backends=backends, device=device, out=out, seed=seed, alpha=alpha, schemes=schemes,  # type: ignore[arg-type]
                         experiments_size=experiments_size,
                         experiments=not no_experiments, quick=quick, natives=not no_natives, jobs=jobs,
+                        portable=not no_portable,
                         report=not no_report, command="initspec " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
         try:
             doc, code = run_conformance(cfg, progress=not no_progress and sys.stderr.isatty(), log=typer.echo)

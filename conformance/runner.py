@@ -67,6 +67,8 @@ class RunConfig:
     probes: bool = True
     jobs: int = DEFAULT_JOBS
     report: bool = True
+    #: cross-backend agreement of the portable stream (``initspec portable check``)
+    portable: bool = True
     #: only these schemes of the matrix (None: all)
     schemes: tuple[str, ...] | None = None
     #: "default" or "quick" experiments (None: quick with --quick, else default)
@@ -411,7 +413,13 @@ def run_conformance(cfg: RunConfig, *, progress: bool = True, log: Callable[[str
             ThreadPoolExecutor(max_workers=min(cfg.jobs, len(wcs))) as pool:
         futures = [pool.submit(run_worker, wc, Path(tmp), bar.event) for wc in wcs]
         results = [f.result() for f in futures]
+        portable = run_portable_check(cfg, Path(tmp)) if cfg.portable else None
     doc = merge(cfg, results, started)
+    if portable is not None:
+        section, note = portable
+        doc["portable"] = section
+        if note:
+            doc.setdefault("messages", []).append(note)
     path = write_atomic(cfg.out / RESULTS_NAME, doc)
     if log:
         log(f"results: {path}")
@@ -421,6 +429,38 @@ def run_conformance(cfg: RunConfig, *, progress: bool = True, log: Callable[[str
         if log:
             log(msg)
     return doc, exit_code(doc)
+
+
+#: seconds the portable cross-check may take (it imports every framework in one process)
+PORTABLE_TIMEOUT_S = 600
+
+
+def run_portable_check(cfg: RunConfig, tmp: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """``initspec portable check`` for the run's backends on each requested device, in its own
+    process; returns the results' ``portable`` section (per device) and a note when it failed."""
+    sections: dict[str, Any] = {}
+    notes = []
+    for device in cfg.devices:
+        out = tmp / f"portable-{device}.json"
+        cmd = [sys.executable, "-c", "from initspec.cli import main; raise SystemExit(main())", "portable", "check",
+               "--backends", ",".join(cfg.backends), "--device", device, "--seed", str(cfg.seed), "--out", str(out)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PORTABLE_TIMEOUT_S,
+                                  env=worker_env("portable"))
+        except subprocess.TimeoutExpired:
+            notes.append(f"portable check on {device} timed out after {PORTABLE_TIMEOUT_S} s")
+            continue
+        if not out.is_file():
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            notes.append(f"portable check on {device} failed (exit {proc.returncode}): {tail[0][:300]}")
+            continue
+        sections[device] = json.loads(out.read_text())
+    if not sections:
+        return None, "; ".join(notes) or None
+    # one device: the section itself (the report's format); several: keyed by device
+    section = next(iter(sections.values())) if len(sections) == 1 else {"by_device": sections,
+                                                                          **sections[next(iter(sections))]}
+    return section, "; ".join(notes) or None
 
 
 # ---------------------------------------------------------------------------- terminal summary

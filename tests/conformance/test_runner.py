@@ -416,3 +416,16 @@ def test_a_hung_worker_is_killed_and_recorded(tmp_path, monkeypatch):
     assert res.returncode != 0 and res.part is None and "worker timeout" in res.stderr_tail
     doc = runner.merge(runner.RunConfig(backends=("numpy",), out=tmp_path), [res], started=0.0)
     assert doc["backends"][0]["status"] == "error" and runner.exit_code(doc) == 1
+
+
+def test_portable_cross_check_lands_in_results(tmp_path):
+    """The runner fills the results' ``portable`` section from ``initspec portable check``."""
+    pytest.importorskip("typer", reason="the portable check runs through the CLI (cli extra)")
+    cfg = runner.RunConfig(backends=("numpy",), out=tmp_path, quick=True, experiments=False, natives=False,
+                           probes=False, report=False, schemes=("zeros",))
+    doc, code = runner.run_conformance(cfg, progress=False)
+    assert code == 0
+    section = doc["portable"]
+    assert section["bit_identical_words"] == {"numpy": True}
+    assert section["max_ulp"]["numpy"]["he_normal"] == 0
+    assert load(tmp_path / "results.json")["portable"] == section
