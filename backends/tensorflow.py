@@ -15,7 +15,19 @@ new row of the table is a new class and a new function here without new code:
   fans=None, **params)`` etc. and :func:`initialize` taking the scheme by name, on TensorFlow's
   *stateless* RNG (``tf.random.stateless_normal``, ``stateless_truncated_normal``,
   ``stateless_uniform``).
+* :func:`init_model` - re-initializes every kernel and bias of a built Keras model in place, by
+  layer type (``by_type=``), natively or from the portable stream (``portable=True``);
 * the **uniform harness API** of :mod:`initspec.backends` (:func:`sample`, :func:`to_numpy`, ...).
+
+**Portable stream.** Every Keras class and TF function also takes ``stream: str | None = None``.
+``stream=None`` keeps the native behaviour described below. ``stream="dense/kernel"`` draws from
+the *portable stream* (:mod:`initspec.backends.portable`) keyed by ``(seed, stream)``: the same
+values, bit for bit, as ``initspec.backends.portable.tensorflow.sample`` and the NumPy, torch and
+JAX backends give for the same ``(seed, stream)``, scheme, logical layout and dtype, on CPU and GPU
+(structured schemes such as orthogonal agree to QR rounding). ``seed`` must then be an int in
+``[0, 2**64)`` or None: the portable stream is deterministic, so ``seed=None`` means 0 and every
+call returns the same values (a ``keras.random.SeedGenerator`` or a TF seed pair is refused). The
+values are computed on the CPU (a variable copies them to its device).
 
 **Names follow the spec, not Keras.** ``GlorotNormal``/``HeNormal``/``LecunNormal`` here are the
 *UNTRUNCATED* normals (torch ``xavier_normal_``/``kaiming_normal_``). Keras' own
@@ -84,6 +96,7 @@ import dataclasses
 import functools
 import numbers
 import random as _pyrandom
+from collections.abc import Iterator, Mapping
 from typing import Any, Callable, ClassVar
 
 import keras
@@ -94,11 +107,12 @@ from initspec.constants import VARIANCE_SCALING_TRUNCATION
 from initspec.distributions import Plan, resolve
 from initspec.dtypes import inner_bounds, next_below
 from initspec.errors import InitSpecError, UnknownNameError, unknown
-from initspec.layouts import LAYOUTS, Layout, get_layout
+from initspec.layouts import LAYOUTS, Layout, compute_fans, get_layout
 from initspec.schemes import SCHEMES, Scheme, get_scheme
 from initspec.backends._bench import BenchCase
 from initspec.backends._core import Primitives, compute_dtype
 from initspec.backends._core import sample as core_sample
+from initspec.backends.portable._spec import check_seed, check_stream
 
 DEFAULT_LAYOUT = "keras"
 #: Keras ``register_keras_serializable`` package: classes serialise as ``"initspec>HeNormal"``.
@@ -424,10 +438,42 @@ def initialize(
     layout: Any = DEFAULT_LAYOUT,
     groups: int = 1,
     fans: "tuple[float, float] | None" = None,
+    stream: str | None = None,
     **params: Any,
 ) -> tf.Tensor:
-    """Values of ``scheme`` for a weight of ``shape`` as a ``tf.Tensor`` (float32 by default)."""
+    """Values of ``scheme`` for a weight of ``shape`` as a ``tf.Tensor`` (float32 by default).
+
+    ``stream="dense/kernel"`` draws from the portable stream (see the module docstring): ``seed``
+    an int in ``[0, 2**64)`` or None (means 0), the values of
+    ``initspec.backends.portable.tensorflow.sample``."""
+    if stream is not None:
+        check_stream(stream)
+        return _portable_sample(scheme, shape, dtype, portable_seed(seed, f"stream={stream!r}"), stream,
+                                layout=layout, groups=groups, fans=fans, params=params)
     return plan_and_sample(scheme, shape, layout, dtype, seed, groups=groups, fans=fans, **params)[1]
+
+
+def portable_seed(seed: Any, context: str) -> int:
+    """The portable stream's seed of ``seed`` (None -> 0; an int in ``[0, 2**64)`` as is), or a
+    clear error naming ``seed`` and ``context`` (the argument that selected the portable stream)."""
+    if seed is None:
+        return 0
+    if not _is_int(seed):
+        raise TypeError(
+            "Argument `seed` must be an int in [0, 2**64) or None with the portable stream (it is "
+            "deterministic; seed=None means 0): a keras.random.SeedGenerator or a TF seed pair only "
+            f"seeds the native RNG. Received: seed={seed!r}, {context}"
+        )
+    return check_seed(seed)
+
+
+def _portable_sample(scheme: "str | Scheme", shape: Any, dtype: Any, seed: int, stream: str, *, layout: Any,
+                     groups: int, fans: Any, params: dict[str, Any]) -> tf.Tensor:
+    """``initspec.backends.portable.tensorflow.sample`` on the CPU (imported on first use)."""
+    from initspec.backends.portable import tensorflow as portable
+
+    return portable.sample(scheme, _normalise_shape(shape), layout=layout, dtype=dtype, seed=seed,
+                           stream=stream, device="cpu", groups=_check_groups(groups), fans=fans, **params)
 
 
 # --------------------------------------------------------------------------------------------
@@ -478,15 +524,21 @@ def _check_keras_backend() -> None:
 class SpecInitializer(keras.initializers.Initializer):
     """Base of the generated Keras initializers: ``scheme`` names the row of the spec's table.
 
-    ``Cls(*params, seed=None, layout="keras", groups=1, fans=None, **params)``: positional
-    arguments are the scheme's parameters in table order (``VarianceScaling(2.0, "fan_out",
-    "uniform")``). Parameter names and values are checked at construction.
+    ``Cls(*params, seed=None, layout="keras", groups=1, fans=None, stream=None, **params)``:
+    positional arguments are the scheme's parameters in table order (``VarianceScaling(2.0,
+    "fan_out", "uniform")``). Parameter names and values are checked at construction.
+
+    ``stream="dense/kernel"`` switches to the portable stream (:mod:`initspec.backends.portable`,
+    see the module docstring): the same values as every other framework for the same ``(seed,
+    stream)``, logical layout and dtype, on CPU and GPU; deterministic (every call returns the same
+    values; ``seed=None`` means 0). ``get_config`` then holds ``"stream"``.
     """
 
     scheme: ClassVar[str] = ""
 
     def __init__(self, *args: Any, seed: Any = None, layout: Any = DEFAULT_LAYOUT, groups: int = 1,
-                 fans: "tuple[float, float] | list[float] | None" = None, **params: Any) -> None:
+                 fans: "tuple[float, float] | list[float] | None" = None, stream: str | None = None,
+                 **params: Any) -> None:
         sch = get_scheme(self.scheme)
         names = _param_names(sch)
         if len(args) > len(names):
@@ -505,8 +557,12 @@ class SpecInitializer(keras.initializers.Initializer):
         if "distribution" in params:
             dist = params["distribution"]
             params["distribution"] = _DISTRIBUTION_SYNONYMS.get(dist, dist)
+        self.stream = None if stream is None else check_stream(stream)
         self._init_seed = check_keras_seed(seed)
-        self.seed = _pyrandom.randint(1, 2**62) if self._init_seed is None else self._init_seed
+        if self.stream is not None:
+            self.seed = portable_seed(self._init_seed, f"stream={self.stream!r}")
+        else:
+            self.seed = _pyrandom.randint(1, 2**62) if self._init_seed is None else self._init_seed
         self.layout = layout_from_config(layout)
         get_layout(self.layout)  # unknown names fail here
         self.groups = _check_groups(groups)
@@ -518,7 +574,8 @@ class SpecInitializer(keras.initializers.Initializer):
     def __call__(self, shape: Any, dtype: Any = None) -> tf.Tensor:
         _check_keras_backend()
         return initialize(self.scheme, shape, dtype or keras.backend.floatx(), self.seed,
-                          layout=self.layout, groups=self.groups, fans=self.fans, **self.params)
+                          layout=self.layout, groups=self.groups, fans=self.fans, stream=self.stream,
+                          **self.params)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -527,6 +584,7 @@ class SpecInitializer(keras.initializers.Initializer):
             "layout": layout_to_config(self.layout),
             "groups": self.groups,
             "fans": None if self.fans is None else list(self.fans),
+            **({} if self.stream is None else {"stream": self.stream}),
         }
 
     def __repr__(self) -> str:
@@ -560,11 +618,13 @@ def _make_class(sch: Scheme) -> type[SpecInitializer]:
 
 def _make_function(sch: Scheme) -> Callable[..., tf.Tensor]:
     def init(shape: Any, dtype: Any = None, seed: Any = None, *, layout: Any = DEFAULT_LAYOUT,
-             groups: int = 1, fans: "tuple[float, float] | None" = None, **params: Any) -> tf.Tensor:
-        return initialize(sch.name, shape, dtype, seed, layout=layout, groups=groups, fans=fans, **params)
+             groups: int = 1, fans: "tuple[float, float] | None" = None, stream: str | None = None,
+             **params: Any) -> tf.Tensor:
+        return initialize(sch.name, shape, dtype, seed, layout=layout, groups=groups, fans=fans,
+                          stream=stream, **params)
 
     init.__name__ = init.__qualname__ = sch.name
-    init.__doc__ = _doc(sch, "TF function (stateless RNG)")
+    init.__doc__ = _doc(sch, "TF function (stateless RNG; stream= selects the portable stream)")
     return init
 
 
@@ -576,6 +636,186 @@ for _sch in SCHEMES.values():
         if _alias[:1].isupper() and _alias not in globals():
             globals()[_alias] = INITIALIZERS[_sch.name]
 del _sch, _alias
+
+
+# --------------------------------------------------------------------------------------------
+# whole models
+# --------------------------------------------------------------------------------------------
+#: A variable rule: a scheme name, ``(scheme, {param: value})`` (the dict may also hold
+#: ``layout``, ``groups``, ``fans``), or None to leave the variable alone.
+Rule = Any
+
+
+def _split_rule(rule: Rule, arg: str) -> tuple[str, dict[str, Any]] | None:
+    if rule is None:
+        return None
+    if isinstance(rule, str):
+        return rule, {}
+    if isinstance(rule, tuple) and len(rule) == 2 and isinstance(rule[0], str) \
+            and isinstance(rule[1], Mapping):
+        return rule[0], dict(rule[1])
+    raise TypeError(
+        f"Argument `{arg}` must be a scheme name, (scheme, params) or None. Received: {arg}={rule!r}")
+
+
+def _variable_kind(name: str) -> str | None:
+    """``"weight"`` for ``kernel``/``*_kernel`` (recurrent_kernel, depthwise_kernel...), ``"bias"``
+    for ``bias``, else None."""
+    if name == "kernel" or name.endswith("_kernel"):
+        return "weight"
+    return "bias" if name == "bias" else None
+
+
+_DEPTHWISE = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
+_CONV_TRANSPOSE = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose)
+
+
+def layout_for_variable(layer: keras.layers.Layer, name: str) -> str:
+    """The spec layout of ``layer``'s kernel ``name``: depthwise kernels (``DepthwiseConv*``,
+    ``SeparableConv*.depthwise_kernel``) -> ``keras_depthwise``, ``Conv*Transpose`` kernels ->
+    ``keras_conv_transpose``, anything else (Dense, Conv, recurrent kernels...) -> ``keras``."""
+    if name == "depthwise_kernel" or (name == "kernel" and isinstance(layer, _DEPTHWISE)):
+        return "keras_depthwise"
+    if name == "kernel" and isinstance(layer, _CONV_TRANSPOSE):
+        return "keras_conv_transpose"
+    return DEFAULT_LAYOUT
+
+
+def _layer_rules(layer: keras.layers.Layer, by_type: Mapping[type, Any],
+                 bias: Rule) -> dict[str, Rule] | None:
+    """``{"weight": rule, "bias": rule}`` of ``layer``'s most specific class in ``by_type``, or None."""
+    for cls in type(layer).__mro__:
+        if cls in by_type:
+            spec = by_type[cls]
+            if isinstance(spec, Mapping):
+                if set(spec) - {"weight", "bias"}:
+                    raise InitSpecError(
+                        f"Argument `by_type` maps {cls.__name__} to a dict whose keys must be 'weight' "
+                        f"and/or 'bias'. Received: by_type[{cls.__name__}]={spec!r}"
+                    )
+                return {"weight": spec.get("weight"), "bias": spec.get("bias")}
+            return {"weight": spec, "bias": bias}
+    return None
+
+
+_Visit = tuple[keras.layers.Layer, "dict[str, Rule] | None", list[Any]]
+
+
+def _walk(layer: keras.layers.Layer, by_type: Mapping[type, Any], bias: Rule,
+          inherited: dict[str, Rule] | None, seen: set[int]) -> Iterator[_Visit]:
+    """``(layer, by_type rules or None, own variables)`` for ``layer`` and its sublayers, depth first;
+    a sublayer without a ``by_type`` entry inherits its parent's (an LSTM's rules reach its cell)."""
+    if id(layer) in seen:
+        return
+    seen.add(id(layer))
+    rules = _layer_rules(layer, by_type, bias) or inherited
+    children = list(layer._flatten_layers(include_self=False, recursive=False))
+    nested = {id(v) for child in children for v in child.weights}
+    yield layer, rules, [v for v in layer.weights if id(v) not in nested]
+    for child in children:
+        yield from _walk(child, by_type, bias, rules, seen)
+
+
+def _kernel_fans(layer: keras.layers.Layer, own: list[Any], groups: int) -> tuple[float, float] | None:
+    """Fans of the layer's ``kernel`` (else its last ``*_kernel``, e.g. SeparableConv's pointwise)."""
+    kernels = [v for v in own if _variable_kind(v.name) == "weight"]
+    kernel = next((v for v in kernels if v.name == "kernel"), kernels[-1] if kernels else None)
+    if kernel is None or len(kernel.shape) < 2:
+        return None
+    f = compute_fans(tuple(kernel.shape), layout_for_variable(layer, kernel.name), groups=groups)
+    return f.fan_in, f.fan_out
+
+
+def init_model(model: keras.layers.Layer, weight: Rule = "glorot_uniform", bias: Rule = "zeros", *,
+               by_type: Mapping[type, Any] | None = None, seed: Any = None, portable: bool = False,
+               prefix: str = "") -> keras.layers.Layer:
+    """Re-initialize, in place (``variable.assign``), the kernels and biases of every layer of the
+    built Keras ``model`` (or layer), nested models and sublayers included, and return it.
+
+    Variables named ``kernel`` or ``*_kernel`` (``recurrent_kernel``, ``depthwise_kernel``...) get
+    the ``weight`` rule, ``bias`` the ``bias`` rule; other variables are untouched. A rule is a
+    scheme name, ``(scheme, {params})`` (the dict may also set ``layout``, ``groups``, ``fans``) or
+    None (leave alone). ``by_type={keras.layers.Conv2D: "he_normal", keras.layers.LSTM: {"weight":
+    "orthogonal", "bias": None}}`` overrides per layer class: the most specific class of the MRO
+    wins; a plain rule sets the kernels (biases keep the ``bias`` rule), a dict sets ``weight``
+    and/or ``bias`` (a missing key leaves them alone); sublayers without an entry of their own follow
+    their parent's (an LSTM's entry covers its cell). The layout follows the layer
+    (:func:`layout_for_variable`), the layer's ``groups`` enters the kernel's fans, and a bias whose
+    scheme needs fans gets the kernel's fans.
+
+    ``portable=False`` (default): this module's Keras initializers, natively seeded: ``seed=None``
+    draws a random seed per variable, an int (or a ``keras.random.SeedGenerator``) seeds one
+    generator that all variables draw from in turn (reproducible, but order-dependent).
+
+    ``portable=True``: each variable's values come from the portable stream
+    (:mod:`initspec.backends.portable`) named ``prefix + variable.path`` (e.g. ``"dense/kernel"``)
+    with ``seed`` (an int in ``[0, 2**64)``; the stream is deterministic, so None means 0). A
+    variable's values then depend only on ``(seed, stream)``, scheme and layout: not on the order of
+    the layers, on which other layers exist, or on the framework (the same as NumPy, torch and JAX
+    give for that stream and logical layout, on CPU and GPU). ``init_model(model.layers[1],
+    portable=True)`` gives that layer exactly the values ``init_model(model, portable=True)`` would
+    (``variable.path`` does not depend on where the walk starts). ``prefix`` needs ``portable=True``.
+
+    An unbuilt model (or sublayer) raises: build it first (``keras.Input``, ``model.build`` or one call).
+    """
+    if not isinstance(model, keras.layers.Layer):
+        raise TypeError(f"Argument `model` must be a keras Model or Layer. Received: model={model!r}")
+    if not isinstance(portable, bool):
+        raise TypeError(f"Argument `portable` must be a bool. Received: portable={portable!r}")
+    if not isinstance(prefix, str):
+        raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder/'). Received: prefix={prefix!r}")
+    if portable:
+        seed = portable_seed(seed, "portable=True")
+    elif prefix:
+        raise InitSpecError(
+            "Argument `prefix` names the portable streams; pass portable=True. "
+            f"Received: prefix={prefix!r}, portable=False")
+    else:
+        seed = check_keras_seed(seed)
+        if seed is not None and not isinstance(seed, keras.random.SeedGenerator):
+            seed = keras.random.SeedGenerator(seed)  # one generator: distinct values per variable
+    by_type = {} if by_type is None else by_type
+    if not isinstance(by_type, Mapping) or not all(isinstance(k, type) for k in by_type):
+        raise TypeError(f"Argument `by_type` must map layer classes to rules. Received: by_type={by_type!r}")
+    for rule, arg in ((weight, "weight"), (bias, "bias")):
+        split = _split_rule(rule, arg)
+        if split is not None:
+            get_scheme(split[0])
+    visits = list(_walk(model, by_type, bias, None, set()))
+    for layer, _, _ in visits:
+        if not layer.built:
+            raise InitSpecError(
+                f"Layer {layer.name!r} ({type(layer).__name__}) is not built, so its weights do not exist "
+                "yet; build the model first (keras.Input, model.build(input_shape) or one call on data). "
+                f"Received: model={model.name!r}"
+            )
+    jobs = []  # every rule is checked (initializers built) before any variable changes
+    for layer, rules, own in visits:
+        rules = rules or {"weight": weight, "bias": bias}
+        groups = getattr(layer, "groups", 1)
+        groups = int(groups) if _is_int(groups) else 1
+        for var in own:
+            kind = _variable_kind(var.name)
+            rule = None if kind is None else _split_rule(
+                rules.get(kind), f"{kind} rule for {type(layer).__name__}.{var.name}")
+            if rule is None:
+                continue
+            scheme, kw = rule
+            reserved = sorted({"seed", "stream"} & set(kw))
+            if reserved:
+                raise InitSpecError(
+                    f"The {kind} rule for {type(layer).__name__}.{var.name} sets {', '.join(reserved)}; pass "
+                    f"seed=/portable= to init_model instead. Received: {kind} rule={rule!r}")
+            kw.setdefault("layout", layout_for_variable(layer, var.name) if kind == "weight"
+                          else DEFAULT_LAYOUT)
+            kw.setdefault("groups", groups if kind == "weight" else 1)
+            if kind == "bias" and "fans" not in kw and get_scheme(scheme).uses_fans:
+                kw["fans"] = _kernel_fans(layer, own, groups)
+            jobs.append((var, INITIALIZERS[get_scheme(scheme).name](
+                seed=seed, stream=prefix + var.path if portable else None, **kw)))
+    for var, init in jobs:
+        var.assign(init(tuple(var.shape), var.dtype))
+    return model
 
 
 # --------------------------------------------------------------------------------------------
@@ -700,7 +940,8 @@ def bench_cases(device: str | None = None) -> list[BenchCase]:
 
 __all__ = [
     "BACKEND", "DEFAULT_LAYOUT", "INITIALIZERS", "KERAS_PACKAGE", "SpecInitializer", "TFBackend",
-    "bench_cases", "check_keras_seed", "device_available", "device_of", "initialize", "layout_from_config",
-    "layout_to_config", "plan_and_sample", "sample", "seed_pair", "tf_dtype", "to_numpy", "versions",
+    "bench_cases", "check_keras_seed", "device_available", "device_of", "init_model", "initialize",
+    "layout_for_variable", "layout_from_config", "layout_to_config", "plan_and_sample", "portable_seed",
+    "sample", "seed_pair", "tf_dtype", "to_numpy", "versions",
     *SCHEMES, *(_class_name(n) for n in SCHEMES), "RandomNormal", "RandomUniform",
 ]

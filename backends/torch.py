@@ -1,7 +1,7 @@
 """PyTorch adapter: ``torch.nn.init``-style in-place initializers for every scheme of the spec.
 
 Every scheme ``NAME`` of :data:`initspec.SCHEMES` is a function ``NAME_(tensor, *, layout="torch",
-groups=1, fans=None, generator=None, **params)`` that fills ``tensor`` in place under
+groups=1, fans=None, generator=None, stream=None, seed=None, **params)`` that fills ``tensor`` in place under
 ``torch.no_grad()`` and returns it (``he_normal_(w)``, ``glorot_uniform_(w)``,
 ``he_truncated_normal_(w)``, ``orthogonal_(w)``, ``dirac_(w, groups=2)``, ``sparse_(w)`` ...);
 :func:`initialize_` takes the scheme by name and :func:`init_module_` initializes a whole
@@ -21,6 +21,11 @@ groups=1, fans=None, generator=None, **params)`` that fills ``tensor`` in place 
   its base tensor is never touched. Internally overlapping tensors (``expand``) are refused.
 * **RNG**: ``generator=`` is a ``torch.Generator`` on the tensor's device (``None``: torch's
   global generator). The harness :func:`sample` seeds a fresh generator with ``seed``.
+* **Portable stream**: ``stream="encoder.0.weight"`` (with ``seed=``, an int in ``[0, 2**64)``;
+  the portable stream is deterministic, so ``seed=None`` means 0) fills the tensor from
+  :mod:`initspec.backends.portable` instead: the same values as NumPy, TensorFlow and JAX for the
+  same ``(seed, stream)`` and logical layout, on CPU and GPU. ``init_module_(model,
+  portable=True, seed=0)`` names each parameter's stream by its path in the model.
 * **Truncated normal**: exact and fast. Rejection from ``normal_`` in the target itself: only the
   ~4.6 % rejects of a +-2 sigma truncation are redrawn (never the whole tensor, as torch 2.13's
   ``torch.nn.init.trunc_normal_`` does each round), from a pool of exactly as many accepted
@@ -510,16 +515,29 @@ class TorchBackend(Primitives):
 
 # -- public in-place API ------------------------------------------------------------------------
 def initialize_(tensor: torch.Tensor, scheme: Any, *, layout: Any = DEFAULT_LAYOUT, groups: int = 1,
-                fans: Any = None, generator: torch.Generator | None = None, **params: Any) -> torch.Tensor:
+                fans: Any = None, generator: torch.Generator | None = None, stream: str | None = None,
+                seed: int | None = None, **params: Any) -> torch.Tensor:
     """Fill ``tensor`` in place with ``scheme`` (a name of :data:`initspec.SCHEMES` or an alias)
     and return it. ``layout`` names the tensor's axes (default torch ``(out, in, *k)``),
     ``groups`` the convolution groups, ``fans=(fan_in, fan_out)`` overrides the fans (e.g. for
-    biases), ``params`` are the scheme's parameters (``gain``, ``std``, ``low``...)."""
+    biases), ``params`` are the scheme's parameters (``gain``, ``std``, ``low``...).
+
+    ``stream=None`` (default) draws from torch's RNG (``generator``, else the global one).
+    ``stream="encoder.0.weight"`` draws from the *portable stream* (:mod:`initspec.backends.portable`)
+    keyed by ``(seed, stream)``: the same values, bit for bit, as
+    ``initspec.backends.portable.torch.sample`` and the NumPy, TensorFlow and JAX backends give for
+    the same ``(seed, stream)``, scheme, logical layout and dtype, on CPU and GPU (structured
+    schemes such as orthogonal agree to QR rounding). ``seed`` is an int in ``[0, 2**64)``; the
+    portable stream is deterministic, so ``seed=None`` means 0. ``seed`` needs ``stream``, and
+    ``generator`` cannot be combined with it."""
     dtype = _check_tensor(tensor)
     gen = _check_generator(generator)
+    portable_seed = _check_portable_args(gen, stream, seed)
     plan = _plan(scheme, tuple(tensor.shape), layout, dtype, groups, fans, params)
     if tensor.is_meta:
         return tensor
+    if stream is not None:
+        return _fill_portable_(tensor, scheme, layout, dtype, groups, fans, params, portable_seed, stream)
     try:
         return _fill_(tensor, plan, gen)
     except RuntimeError as e:  # torch refuses a generator of another device at the first draw
@@ -527,6 +545,37 @@ def initialize_(tensor: torch.Tensor, scheme: Any, *, layout: Any = DEFAULT_LAYO
         if err is not None:
             raise err from e
         raise
+
+
+def _check_portable_args(generator: torch.Generator | None, stream: Any, seed: Any) -> int:
+    """Validate ``stream``/``seed``/``generator`` together; the portable seed (None -> 0)."""
+    if stream is None:
+        if seed is not None:
+            raise InitSpecError(
+                "seed= selects the portable stream's seed; pass stream=..., or use generator= for "
+                f"torch's generator. Received: seed={seed!r}, stream=None")
+        return 0
+    from .portable._spec import check_seed, check_stream
+
+    check_stream(stream)
+    if generator is not None:
+        raise InitSpecError(
+            "Arguments `generator` and `stream` cannot be used together: stream= draws from the "
+            "portable stream (seeded by seed=), generator= from torch's RNG. "
+            f"Received: generator={generator!r}, stream={stream!r}")
+    return check_seed(0 if seed is None else seed)
+
+
+def _fill_portable_(tensor: torch.Tensor, scheme: Any, layout: Any, dtype: str, groups: int, fans: Any,
+                    params: dict[str, Any], seed: int, stream: str) -> torch.Tensor:
+    """Copy the portable stream's values of ``(seed, stream)`` into ``tensor`` (validated, not meta)."""
+    from .portable import torch as portable
+
+    values = portable.sample(scheme, tuple(tensor.shape), layout=layout, dtype=dtype, seed=seed,
+                             stream=stream, device=tensor.device, groups=groups, fans=fans, **params)
+    with torch.no_grad():
+        tensor.copy_(values)
+    return tensor
 
 
 def _fill_(tensor: torch.Tensor, plan: Plan, gen: torch.Generator | None) -> torch.Tensor:
@@ -541,13 +590,15 @@ def _fill_(tensor: torch.Tensor, plan: Plan, gen: torch.Generator | None) -> tor
 
 def _make_inplace(name: str) -> Callable[..., torch.Tensor]:
     def init_(tensor: torch.Tensor, *, layout: Any = DEFAULT_LAYOUT, groups: int = 1, fans: Any = None,
-              generator: torch.Generator | None = None, **params: Any) -> torch.Tensor:
+              generator: torch.Generator | None = None, stream: str | None = None, seed: int | None = None,
+              **params: Any) -> torch.Tensor:
         return initialize_(tensor, name, layout=layout, groups=groups, fans=fans, generator=generator,
-                           **params)
+                           stream=stream, seed=seed, **params)
 
     init_.__name__ = init_.__qualname__ = f"{name}_"
     init_.__doc__ = (f"{SCHEMES[name].summary}\n\nFill ``tensor`` in place with scheme {name!r} and return "
-                     f"it (see :func:`initialize_` for the arguments).")
+                     f"it (see :func:`initialize_` for the arguments; ``stream=`` selects the "
+                     f"portable stream).")
     return init_
 
 
@@ -608,8 +659,8 @@ def _module_rules(module: torch.nn.Module, weight: Rule, bias: Rule,
 
 
 def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule = "zeros", *,
-                 by_type: Mapping[type, Any] | None = None,
-                 generator: torch.Generator | None = None) -> torch.nn.Module:
+                 by_type: Mapping[type, Any] | None = None, generator: torch.Generator | None = None,
+                 portable: bool = False, seed: int | None = None, prefix: str = "") -> torch.nn.Module:
     """Initialize every layer of ``module`` in place and return it.
 
     ``weight``/``bias`` apply to ``nn.Linear``, ``nn.ConvNd`` and ``nn.ConvTransposeNd`` layers.
@@ -618,13 +669,42 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
     wins; a plain rule sets the weight, a dict sets ``weight`` and/or ``bias``; other layer types
     are untouched). Rules match the parameters named ``weight``/``bias`` and the prefixed ones
     (``weight_ih_l0``...). The layout follows the layer type (:func:`layout_for_module`) and the
-    layer's ``groups`` enters the fans; bias schemes that need fans get the weight's fans."""
+    layer's ``groups`` enters the fans; bias schemes that need fans get the weight's fans.
+
+    ``portable=True`` fills every parameter it initializes from the portable stream
+    (:mod:`initspec.backends.portable`, see :func:`initialize_`) with ``seed`` (an int in
+    ``[0, 2**64)``; None means 0) and the stream name ``prefix + name``, ``name`` being the
+    parameter's name in ``module.named_parameters()`` (its ``state_dict`` key, e.g.
+    ``"encoder.0.weight"``). A tensor's values then depend only on ``(seed, name)``, scheme and
+    layout: not on the order of the layers, on which other layers exist, or on the framework (the
+    same as NumPy, TensorFlow and JAX give for that stream and logical layout, on CPU and GPU).
+    ``init_module_(model.encoder, portable=True, prefix="encoder.")`` gives the encoder exactly
+    the values ``init_module_(model, portable=True)`` would. ``generator`` cannot be combined
+    with ``portable=True``; ``seed`` and ``prefix`` need it."""
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"Argument `module` must be a torch.nn.Module. Received: module={module!r}")
+    if not isinstance(portable, bool):
+        raise TypeError(f"Argument `portable` must be a bool. Received: portable={portable!r}")
+    if not isinstance(prefix, str):
+        raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder.'). Received: prefix={prefix!r}")
+    if portable:
+        from .portable._spec import check_seed
+
+        seed = check_seed(0 if seed is None else seed)
+        if generator is not None:
+            raise InitSpecError(
+                "Arguments `generator` and `portable=True` cannot be used together: the portable "
+                f"stream is seeded by seed=. Received: generator={generator!r}, portable=True")
+    elif seed is not None or prefix:
+        raise InitSpecError(
+            "Arguments `seed` and `prefix` name the portable stream; pass portable=True (or use "
+            f"generator= for torch's generator). Received: seed={seed!r}, prefix={prefix!r}, portable=False")
     by_type = {} if by_type is None else by_type
     if not isinstance(by_type, Mapping) or not all(isinstance(k, type) for k in by_type):
         raise TypeError(f"Argument `by_type` must map module classes to rules. Received: by_type={by_type!r}")
     _split_rule(weight, "weight"), _split_rule(bias, "bias")
+    # stream names: each parameter's name in named_parameters() (a tied parameter: its first name)
+    names = {id(p): prefix + n for n, p in module.named_parameters()} if portable else {}
     for mod in module.modules():
         rules = _module_rules(mod, weight, bias, by_type)
         if rules is None:
@@ -644,6 +724,11 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
                     f"pass before init_module_. Received: module={type(mod).__name__}"
                 )
             scheme, kw = rule
+            reserved = sorted({"generator", "stream", "seed"} & set(kw))
+            if reserved:
+                raise InitSpecError(
+                    f"The {kind} rule for {type(mod).__name__}.{pname} sets {', '.join(reserved)}; pass "
+                    f"generator=, or portable=/seed=, to init_module_ instead. Received: {kind} rule={rule!r}")
             kw.setdefault("layout", layout)
             kw.setdefault("groups", groups if kind == "weight" else 1)
             if kind == "bias" and "fans" not in kw and get_scheme(scheme).uses_fans:
@@ -651,7 +736,10 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
                 if isinstance(w, torch.Tensor) and not torch.nn.parameter.is_lazy(w):
                     f = compute_fans(tuple(w.shape), layout, groups=groups)
                     kw["fans"] = (f.fan_in, f.fan_out)
-            initialize_(param, scheme, generator=generator, **kw)
+            if portable:
+                initialize_(param, scheme, stream=names[id(param)], seed=seed, **kw)
+            else:
+                initialize_(param, scheme, generator=generator, **kw)
     return module
 
 

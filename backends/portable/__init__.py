@@ -8,7 +8,7 @@ every backend runs with its own tensor ops (this package holds the framework-fre
 NumPy reference; ``initspec.backends.portable.torch``/``.tensorflow``/``.jax`` the adapters, each
 importing only its framework).
 
-**The stream** (version 1):
+**The stream** (version 2 = version 1's words + logical element order):
 
 * *Key.* ``(seed, stream)`` with ``0 <= seed < 2**64`` and ``stream`` any ``str`` (the
   parameter's path in the model, e.g. ``"encoder.0.weight"``) gives the 64-bit Philox key
@@ -17,9 +17,17 @@ importing only its framework).
   seed and name, never on the order in which tensors are initialised.
 * *Words.* Word ``i`` of draw ``d`` is lane ``i mod 4`` of Philox-4x32-10 (Salmon et al. 2011;
   :mod:`._philox`) of counter ``(b mod 2**32, b div 2**32, d, 0)``, ``b = i div 4``, under key
-  ``(k mod 2**32, k div 2**32)``. Element ``i`` of the C-order flattened tensor uses word ``i``
-  of each draw it needs (draw 0; complex values also draw 1), so any slice can be generated on
-  its own and equals that slice of the whole tensor (:func:`sample_slice`).
+  ``(k mod 2**32, k div 2**32)``. Element ``i`` uses word ``i`` of each draw it needs (draw 0;
+  complex values also draw 1), so any slice can be generated on its own and equals that slice
+  of the whole tensor (:func:`sample_slice`).
+* *Element order.* ``i`` is the C-order index in the tensor's *logical* order
+  ``(*batch, *out, *in, *receptive)`` of its layout (torch's order; :func:`._spec.logical_order`),
+  not in its physical order. One stream therefore gives one logical weight in every framework:
+  a Keras/Flax ``Dense`` kernel ``(in, out)`` is exactly the transpose of the torch ``Linear``
+  weight ``(out, in)``, a Keras/Flax conv kernel ``(kh, kw, in, out)`` the permutation of
+  torch's ``(out, in, kh, kw)``, and a Keras ``Conv2DTranspose`` kernel that of torch's
+  ``ConvTranspose2d`` weight. Structured schemes are sampled on that logical kernel too. Without
+  a layout (``fans=`` given, rank < 2) the physical order is used.
 * *Floats* (float32, IEEE round-to-nearest, constants rounded to float32; :mod:`._spec`):
   ``U = (w >> 8) 2**-24`` in ``[0, 1)`` (exact); ``V = (2 (w >> 9) + 1) 2**-24`` in ``(0, 1)``,
   symmetric about 1/2 (exact); normal ``z = ndtri(V)`` (Acklam's rational inverse CDF on
@@ -32,7 +40,8 @@ importing only its framework).
   clamped inside open bounds. Other dtypes are the float32 values cast (float16/bfloat16 clamped
   again inside the bounds; float64/complex128 hold float32-precision values).
 * *Structured schemes* (orthogonal, delta_orthogonal, sparse) use the generic
-  :func:`initspec.backends._core.sample` with the portable stream as RNG: the Gaussian matrix
+  :func:`initspec.backends._core.sample` with the portable stream as RNG, on the logical kernel
+  in torch's order (then transposed to the layout): the Gaussian matrix
   ``(batch, max(rows, cols), min(rows, cols))`` is portable element by element, but QR is
   computed whole by each framework's LAPACK/cuSOLVER, so these agree across backends only to
   rounding (not bit for bit) and are **not shard-local**: :func:`sample_slice` computes the
@@ -69,7 +78,6 @@ import numpy as np
 
 from initspec.distributions import Plan
 
-from .._core import sample as core_sample
 from ..numpy import NumpyBackend, _np_dtype
 from ._philox import KNOWN_ANSWERS, philox4x32_10
 from ._spec import (
@@ -81,13 +89,16 @@ from ._spec import (
     check_seed,
     check_stream,
     compute,
+    element_strides,
     key_table,
+    logical_shape,
     normal_rng_params,
     prepare,
     round_key_pairs,
+    sample_structured,
     slice_shape,
     stream_key,
-    strides,
+    to_physical,
     uniform_params,
     words_at,
     words_full,
@@ -169,10 +180,11 @@ def _keys(table: np.ndarray) -> list[tuple[Any, Any]]:
     return round_key_pairs(np.asarray(table, dtype=np.uint32))
 
 
-def _index_grid(norm: tuple[tuple[int, int, int], ...], shape: tuple[int, ...]) -> np.ndarray:
-    """C-order element indices (uint64) of the slice ``norm`` of a tensor of ``shape``."""
+def _index_grid(norm: tuple[tuple[int, int, int], ...], shape: tuple[int, ...],
+                order: tuple[int, ...] | None) -> np.ndarray:
+    """Element indices (uint64, in the stream's logical order) of the slice ``norm`` of ``shape``."""
     idx = np.zeros(slice_shape(norm), dtype=np.uint64)
-    for axis, ((start, stop, step), st) in enumerate(zip(norm, strides(shape))):
+    for axis, ((start, stop, step), st) in enumerate(zip(norm, element_strides(shape, order))):
         r = np.arange(start, stop, step, dtype=np.uint64) * np.uint64(st)
         idx = idx + r.reshape([-1 if a == axis else 1 for a in range(len(shape))])
     return idx
@@ -224,13 +236,14 @@ def _generate(plan: Plan, recipe: Recipe, keys: np.ndarray, norm: tuple | None) 
     if recipe.kind == "constant":
         return np.full(shape, plan.value, dtype=_np_dtype(plan.dtype))
     if not recipe.elementwise:
-        full = np.asarray(core_sample(PRIMITIVES, PortableRng(keys), plan))
+        full = np.asarray(sample_structured(PRIMITIVES, PortableRng(keys), plan, recipe))
         return full if norm is None else full[tuple(slice(*s) for s in norm)]
-    if norm is None:
+    if norm is None:  # generated in logical order, then laid out physically
         re, im = compute(OPS, recipe.kind, recipe.draws, _keys(keys), recipe.params, n=plan.size)
-    else:
-        idx = _index_grid(norm, plan.shape)
-        re, im = compute(OPS, recipe.kind, recipe.draws, _keys(keys), recipe.params, idx=idx)
+        out = _finish(re, im, plan, recipe, logical_shape(plan.shape, recipe.order))
+        return out if recipe.order is None else np.ascontiguousarray(out.transpose(to_physical(recipe.order)))
+    idx = _index_grid(norm, plan.shape, recipe.order)
+    re, im = compute(OPS, recipe.kind, recipe.draws, _keys(keys), recipe.params, idx=idx)
     return _finish(re, im, plan, recipe, shape)
 
 

@@ -16,12 +16,13 @@ from __future__ import annotations
 import hashlib
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from scipy import special
 
+from initspec.backends._core import sample as core_sample
 from initspec.distributions import Plan
 from initspec.dtypes import get_dtype, inner_bounds, next_below
 from initspec.errors import InitSpecError
@@ -301,6 +302,11 @@ class Recipe:
     draws: tuple[int, ...] = ()
     params: dict[str, float] = field(default_factory=dict)
     post_clip: tuple[float, float] | None = None
+    #: the axis order in which the stream enumerates elements (:func:`logical_order`)
+    order: tuple[int, ...] | None = None
+    #: structured schemes: the plan of the same logical kernel in torch's ``(out, in, *k)``
+    #: order, which is sampled and then transposed by ``order`` (None: sample ``plan`` as is)
+    logical: Plan | None = None
 
     @property
     def elementwise(self) -> bool:
@@ -346,8 +352,57 @@ def truncation_params(mean: float, std: float, low: float, high: float) -> dict[
     return {"pa": f32(pa), "dp": dp, "sign": sign, "std": f32(std), "mean": f32(mean), "lo": lo, "hi": hi}
 
 
+def logical_order(plan: Plan) -> tuple[int, ...] | None:
+    """The axes of ``plan.shape`` in the order the stream enumerates elements: the layout's
+    ``(*batch, *out, *in, *receptive)`` (torch's order), or None where that is the physical
+    order already, or where the plan has no layout roles (explicit ``fans=``, rank < 2).
+
+    Element ``i`` of a tensor is therefore its C-order index in that *logical* shape, so one
+    stream gives the same logical weight in every framework: a Keras ``Dense`` kernel
+    ``(in, out)`` is exactly the transpose of a torch ``Linear`` weight ``(out, in)``, and a Keras
+    or Flax conv kernel ``(kh, kw, in, out)`` the permutation of torch's ``(out, in, kh, kw)``.
+    """
+    if plan.layout is None or len(plan.shape) < 2:
+        return None
+    try:
+        roles = plan.layout.roles(plan.shape)
+    except InitSpecError:
+        return None
+    order = (*roles["batch"], *roles["out"], *roles["in"], *roles["receptive"])
+    return None if order == tuple(range(len(plan.shape))) else order
+
+
+def logical_shape(shape: tuple[int, ...], order: tuple[int, ...] | None) -> tuple[int, ...]:
+    """``shape`` in the stream's element order (see :func:`logical_order`)."""
+    return shape if order is None else tuple(shape[a] for a in order)
+
+
+def to_physical(order: tuple[int, ...]) -> tuple[int, ...]:
+    """The transpose taking an array in logical order back to the physical axes."""
+    return tuple(int(i) for i in np.argsort(order))
+
+
+def element_strides(shape: tuple[int, ...], order: tuple[int, ...] | None) -> tuple[int, ...]:
+    """Per physical axis of ``shape``, how far the element index moves per step along it: the
+    C-order strides of the logical shape, mapped back onto the physical axes."""
+    if order is None:
+        return strides(shape)
+    logical = strides(logical_shape(shape, order))
+    out = [0] * len(shape)
+    for k, axis in enumerate(order):
+        out[axis] = logical[k]
+    return tuple(out)
+
+
 def recipe_for(plan: Plan) -> Recipe:
     """The portable recipe of a resolved plan (see :class:`Recipe`)."""
+    recipe = _recipe(plan)
+    if recipe.elementwise:
+        recipe = replace(recipe, order=logical_order(plan))
+    return recipe
+
+
+def _recipe(plan: Plan) -> Recipe:
     s, dt = plan.sampler, plan.dtype
     if s == "constant":
         return Recipe("constant")
@@ -524,7 +579,36 @@ def prepare(scheme: Any, shape: Any, layout: Any, default_layout: str, dtype: An
     seed, stream = check_seed(seed), check_stream(stream)
     plan = resolve(scheme, shape, default_layout if layout is None else layout, dtype, **params)
     check_size(plan.shape)
-    return plan, recipe_for(plan), key_table(seed, stream)
+    recipe = recipe_for(plan)
+    if recipe.kind == "structured":
+        recipe = _structured_logical(recipe, plan, params)
+    return plan, recipe, key_table(seed, stream)
+
+
+def _structured_logical(recipe: Recipe, plan: Plan, params: dict[str, Any]) -> Recipe:
+    """A structured scheme (orthogonal, sparse...) on a layout with one in and one out axis is
+    sampled as the same logical kernel in torch's ``(out, in, *k)`` order and then transposed,
+    so a Keras/Flax kernel is the transpose of the torch weight for the same stream here too."""
+    from initspec.distributions import resolve
+
+    order = logical_order(plan)
+    if order is None:
+        return recipe
+    roles = plan.layout.roles(plan.shape)
+    if roles["batch"] or len(roles["in"]) != 1 or len(roles["out"]) != 1:
+        return recipe
+    try:
+        logical = resolve(plan.scheme, logical_shape(plan.shape, order), "torch", plan.dtype, **params)
+    except InitSpecError:  # pragma: no cover - the logical layout refuses what the physical accepted
+        return recipe
+    return replace(recipe, order=order, logical=logical)
+
+
+def sample_structured(prims: Any, rng: Any, plan: Plan, recipe: Recipe) -> Any:
+    """Values of a structured recipe through the generic ``_core`` sampler (see :class:`Recipe`)."""
+    if recipe.logical is None:
+        return core_sample(prims, rng, plan)
+    return prims.transpose(core_sample(prims, rng, recipe.logical), to_physical(recipe.order))
 
 
 def round_key_pairs(keys: Any) -> list[tuple[Any, Any]]:

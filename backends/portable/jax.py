@@ -38,7 +38,6 @@ from initspec.distributions import Plan
 
 from .._bench import BenchCase
 from .._core import Primitives
-from .._core import sample as core_sample
 from ._philox import MASK32
 from ._spec import (
     FloatOps,
@@ -46,12 +45,15 @@ from ._spec import (
     Recipe,
     check_index,
     compute,
+    element_strides,
     key_table,
     normal_rng_params,
     prepare,
     round_key_pairs,
+    sample_structured,
     slice_shape,
-    strides,
+    logical_shape,
+    to_physical,
     uniform_params,
     words_at,
     words_full,
@@ -191,11 +193,13 @@ def _f32(x: Any) -> Any:
 OPS = JaxOps()
 
 
-def _index_grid(norm: tuple[tuple[int, int, int], ...], shape: tuple[int, ...]) -> Any:
-    """uint32 global element indices of the slice ``norm`` (traced: partitionable iotas)."""
+def _index_grid(norm: tuple[tuple[int, int, int], ...], shape: tuple[int, ...],
+                order: tuple[int, ...] | None) -> Any:
+    """uint32 global element indices (in the stream's logical order) of the slice ``norm``
+    (traced: partitionable iotas, so a transposed layout costs nothing extra)."""
     out_shape = slice_shape(norm)
     idx = jnp.zeros(out_shape, dtype=jnp.uint32)
-    for axis, ((start, _stop, step), st) in enumerate(zip(norm, strides(shape))):
+    for axis, ((start, _stop, step), st) in enumerate(zip(norm, element_strides(shape, order))):
         pos = lax.broadcasted_iota(jnp.uint32, out_shape, axis) * np.uint32(step) + np.uint32(start)
         idx = idx + pos * np.uint32(st)
     return idx
@@ -223,17 +227,17 @@ def _x64_scope(wide: bool) -> Any:
 
 
 @functools.partial(jax.jit, static_argnames=("kind", "draws", "dtype", "post_clip", "shape", "norm",
-                                             "full_shape", "wide"))
+                                             "full_shape", "order", "wide"))
 def _values(keys: Any, prm: dict[str, Any], fence: Any, *, kind: str, draws: tuple[int, ...], dtype: str,
             post_clip: tuple[float, float] | None, shape: tuple[int, ...],
             norm: tuple[tuple[int, int, int], ...] | None, full_shape: tuple[int, ...],
-            wide: bool = False) -> Any:
+            order: tuple[int, ...] | None = None, wide: bool = False) -> Any:
     """The element-wise generator: the whole tensor (``norm is None``) or the slice ``norm`` of
     ``full_shape``, from global element indices. ``fence`` is an int32 zero (see :class:`JaxOps`)."""
     ops, kp = JaxOps(fence, wide), round_key_pairs(keys)
     # Always from element indices: XLA CPU recomputes a multi-output fusion per output, so the
     # block-packed layout (4 lanes interleaved) is ~50x slower there than one Philox per element.
-    idx = _index_grid(_whole(full_shape) if norm is None else norm, full_shape)
+    idx = _index_grid(_whole(full_shape) if norm is None else norm, full_shape, order)
     re, im = compute(ops, kind, draws, kp, prm, idx=idx)
     return _finish(re, im, dtype, post_clip, shape)
 
@@ -251,7 +255,7 @@ def _run(recipe: Recipe, plan: Plan, table: np.ndarray, dev: Any, norm: tuple | 
     platform = _platform(sharding) if sharding is not None else dev.platform
     shape = plan.shape if norm is None else slice_shape(norm)
     static = dict(kind=recipe.kind, draws=recipe.draws, dtype=plan.dtype, post_clip=recipe.post_clip,
-                  shape=shape, norm=norm, full_shape=plan.shape, wide=_wide(platform))
+                  shape=shape, norm=norm, full_shape=plan.shape, order=recipe.order, wide=_wide(platform))
     with _x64_scope(static["wide"]):
         keys, prm, fence = _inputs(table, recipe.params, dev)
         if sharding is not None:
@@ -362,7 +366,7 @@ def _generate(plan: Plan, recipe: Recipe, table: np.ndarray, dev: Any, norm: tup
     if recipe.kind == "constant":
         return jax.device_put(jnp.full(shape, plan.value, dtype=plan.dtype), dev)
     if not recipe.elementwise:
-        full = core_sample(PortableJax(dev), PortableRng(table), plan)
+        full = sample_structured(PortableJax(dev), PortableRng(table), plan, recipe)
         return full if norm is None else full[tuple(slice(*s) for s in norm)]
     return _run(recipe, plan, table, dev, norm)
 
@@ -409,7 +413,7 @@ def lowered_sharded(scheme: str, shape: Any, sharding: Any, *, layout: Any = Non
             f"Scheme {plan.scheme.name!r} is not element-wise (not shard-local). Received: scheme={scheme!r}"
         )
     static = dict(kind=recipe.kind, draws=recipe.draws, dtype=plan.dtype, post_clip=recipe.post_clip,
-                  shape=plan.shape, norm=_whole(plan.shape), full_shape=plan.shape,
+                  shape=plan.shape, norm=_whole(plan.shape), full_shape=plan.shape, order=recipe.order,
                   wide=_wide(_platform(sharding)))
     with _x64_scope(static["wide"]):
         keys, prm, fence = _inputs(table, recipe.params, None)

@@ -22,7 +22,6 @@ from initspec.distributions import Plan
 
 from .._bench import BenchCase
 from .._core import Primitives
-from .._core import sample as core_sample
 from ._philox import MASK32
 from ._spec import (
     FloatOps,
@@ -30,12 +29,15 @@ from ._spec import (
     Recipe,
     check_index,
     compute,
+    element_strides,
     key_table,
     normal_rng_params,
     prepare,
     round_key_pairs,
+    sample_structured,
     slice_shape,
-    strides,
+    logical_shape,
+    to_physical,
     uniform_params,
     words_at,
     words_full,
@@ -143,10 +145,11 @@ def _keys(table: np.ndarray) -> tf.Tensor:
     return tf.constant(np.asarray(table, dtype=np.int64))
 
 
-def _index_grid(norm: tuple[tuple[int, int, int], ...], shape: tuple[int, ...]) -> tf.Tensor:
-    """int64 C-order element indices of the slice ``norm`` of a tensor of ``shape``."""
+def _index_grid(norm: tuple[tuple[int, int, int], ...], shape: tuple[int, ...],
+                order: tuple[int, ...] | None) -> tf.Tensor:
+    """int64 element indices (in the stream's logical order) of the slice ``norm`` of ``shape``."""
     idx = tf.zeros(slice_shape(norm), dtype=tf.int64)
-    for axis, ((start, stop, step), st) in enumerate(zip(norm, strides(shape))):
+    for axis, ((start, stop, step), st) in enumerate(zip(norm, element_strides(shape, order))):
         r = tf.range(start, stop, step, dtype=tf.int64) * st
         idx = idx + tf.reshape(r, [-1 if a == axis else 1 for a in range(len(shape))])
     return idx
@@ -244,13 +247,15 @@ def _generate(plan: Plan, recipe: Recipe, table: np.ndarray, norm: tuple | None)
         return tf.fill(shape, tf.constant(plan.value, dtype=_tdt(plan.dtype)))
     keys = _keys(table)
     if not recipe.elementwise:
-        full = core_sample(PortableTf(), PortableRng(keys), plan)
+        full = sample_structured(PortableTf(), PortableRng(keys), plan, recipe)
         return full if norm is None else full[tuple(slice(*s) for s in norm)]
     kp = round_key_pairs(keys)
-    if norm is None:
+    if norm is None:  # generated in logical order, then laid out physically
         re, im = compute(OPS, recipe.kind, recipe.draws, kp, recipe.params, n=plan.size)
-    else:
-        re, im = compute(OPS, recipe.kind, recipe.draws, kp, recipe.params, idx=_index_grid(norm, plan.shape))
+        out = _finish(re, im, plan, recipe, logical_shape(plan.shape, recipe.order))
+        return out if recipe.order is None else tf.transpose(out, to_physical(recipe.order))
+    idx = _index_grid(norm, plan.shape, recipe.order)
+    re, im = compute(OPS, recipe.kind, recipe.draws, kp, recipe.params, idx=idx)
     return _finish(re, im, plan, recipe, shape)
 
 

@@ -33,7 +33,6 @@ from initspec.distributions import Plan
 
 from .._bench import BenchCase
 from .._core import Primitives
-from .._core import sample as core_sample
 from ._philox import LANES, MASK32
 from ._spec import (
     FloatOps,
@@ -42,12 +41,15 @@ from ._spec import (
     block_words,
     check_index,
     compute,
+    element_strides,
     key_table,
     normal_rng_params,
     prepare,
     round_key_pairs,
+    sample_structured,
     slice_shape,
-    strides,
+    logical_shape,
+    to_physical,
     transform,
     uniform_params,
     words_at,
@@ -166,10 +168,10 @@ def _keys(table: np.ndarray, dev: torch.device) -> torch.Tensor:
 
 
 def _index_grid(norm: tuple[tuple[int, int, int], ...], shape: tuple[int, ...],
-                dev: torch.device) -> torch.Tensor:
-    """int64 C-order element indices of the slice ``norm`` of a tensor of ``shape``."""
+                order: tuple[int, ...] | None, dev: torch.device) -> torch.Tensor:
+    """int64 element indices (in the stream's logical order) of the slice ``norm`` of ``shape``."""
     idx = torch.zeros(slice_shape(norm), dtype=torch.int64, device=dev)
-    for axis, ((start, stop, step), st) in enumerate(zip(norm, strides(shape))):
+    for axis, ((start, stop, step), st) in enumerate(zip(norm, element_strides(shape, order))):
         r = torch.arange(start, stop, step, dtype=torch.int64, device=dev) * st
         idx = idx + r.reshape([-1 if a == axis else 1 for a in range(len(shape))])
     return idx
@@ -352,12 +354,14 @@ def _generate(plan: Plan, recipe: Recipe, table: np.ndarray, dev: torch.device,
     if recipe.kind == "constant":
         return torch.full(shape, plan.value, dtype=_tdt(plan.dtype), device=dev)
     if not recipe.elementwise:
-        full = core_sample(PortableTorch(dev), PortableRng(keys), plan)
+        full = sample_structured(PortableTorch(dev), PortableRng(keys), plan, recipe)
         return full if norm is None else full[tuple(slice(*s) for s in norm)].contiguous()
-    if norm is None:
+    if norm is None:  # generated in logical order, then laid out physically
         re, im = run_full(recipe.kind, recipe.draws, keys, recipe.params, plan.size)
-    else:
-        re, im = run_at(recipe.kind, recipe.draws, keys, recipe.params, _index_grid(norm, plan.shape, dev))
+        out = _finish(re, im, plan, recipe, logical_shape(plan.shape, recipe.order))
+        return out if recipe.order is None else out.permute(to_physical(recipe.order)).contiguous()
+    idx = _index_grid(norm, plan.shape, recipe.order, dev)
+    re, im = run_at(recipe.kind, recipe.draws, keys, recipe.params, idx)
     return _finish(re, im, plan, recipe, shape)
 
 

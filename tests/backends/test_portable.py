@@ -123,16 +123,20 @@ def test_words_equal_tensorflow_native_philox(load_portable):
 
 # -- keys and streams -------------------------------------------------------------------------------
 def test_stream_keys_and_words_are_pinned():
-    """Version 1 of the stream: changing any of these values is a breaking change."""
+    """Version 2 of the stream (v1 + logical element order): changing any of these values is a
+    breaking change."""
     assert P.stream_key(0, "") == (0x592252E3, 0xFF97F127)
     assert P.stream_key(2**64 - 1, "encoder.0.weight") == (0xAFBF382A, 0xF27F7ABE)
     assert [int(w) for w in P.words(0, "", 8)] == [0x5E558690, 0xB47D55AD, 0x18AFBD0C, 0x52D9E9EA,
                                                    0xC7CF4869, 0x51757A4C, 0x8830A3AC, 0xF2A4A95C]
     assert [int(w) for w in P.words(2**64 - 1, "encoder.0.weight", 4, draw=1)] == [
         0x516A17BD, 0xC67207C5, 0xBB383F04, 0x40CB570B]
-    x = P.sample("normal", (2, 3), seed=0, stream="golden")
-    assert [int(v) for v in x.view(np.uint32).ravel()] == [
-        0xBF9114F2, 0xBD119DD1, 0x3EBCA901, 0xBF1D8F2A, 0x3DA6D095, 0xC01E2FD7]
+    golden = [0xBF9114F2, 0xBD119DD1, 0x3EBCA901, 0xBF1D8F2A, 0x3DA6D095, 0xC01E2FD7]
+    x = P.sample("normal", (2, 3), layout="torch", seed=0, stream="golden")  # (out, in): logical order
+    assert [int(v) for v in x.view(np.uint32).ravel()] == golden
+    # a Keras kernel (in, out) enumerates the same logical elements: out-major, i.e. transposed
+    x = P.sample("normal", (3, 2), layout="keras", seed=0, stream="golden")
+    assert [int(v) for v in x.T.view(np.uint32).ravel()] == golden
 
 
 def test_words_are_philox_of_block_counters():
@@ -220,10 +224,47 @@ def test_slice_computes_only_its_elements(monkeypatch):
 
     monkeypatch.setattr(_spec, "block_words", spy)
     shape, index = (1000, 64), (slice(500, 502), slice(8, 16))
-    P.sample_slice("he_normal", shape, index=index, seed=SEED)
+    P.sample_slice("he_normal", shape, index=index, layout="torch", seed=SEED)  # logical == physical
     blocks = np.unique(np.concatenate(seen))
     expected = np.unique((np.arange(500, 502)[:, None] * 64 + np.arange(8, 16)).ravel() // 4)
     np.testing.assert_array_equal(blocks, expected)
+
+
+def test_slice_of_a_transposed_layout_computes_only_its_elements(monkeypatch):
+    """In a Keras kernel (in, out) the stream runs out-major: a slice of columns (outputs)
+    still asks Philox only for its own elements' blocks."""
+    seen = []
+    real = _spec.block_words
+
+    def spy(ops, b_lo, b_hi, draw, keys):
+        seen.append(np.asarray(b_lo).ravel().copy())
+        return real(ops, b_lo, b_hi, draw, keys)
+
+    monkeypatch.setattr(_spec, "block_words", spy)
+    shape, index = (64, 1000), (slice(8, 16), slice(500, 502))  # (in, out)
+    got = P.sample_slice("he_normal", shape, index=index, layout="keras", seed=SEED)
+    blocks = np.unique(np.concatenate(seen))
+    expected = np.unique((np.arange(500, 502)[None, :] * 64 + np.arange(8, 16)[:, None]).ravel() // 4)
+    np.testing.assert_array_equal(blocks, expected)
+    np.testing.assert_array_equal(got, P.sample("he_normal", (1000, 64), layout="torch", seed=SEED)[500:502, 8:16].T)
+
+
+@pytest.mark.parametrize("scheme", ["he_normal", "glorot_uniform", "he_truncated_normal", "orthogonal", "sparse",
+                                    "delta_orthogonal", "dirac"])
+@pytest.mark.parametrize("ours,theirs,perm", [
+    (("keras", (3, 3, 8, 16)), ("torch_conv", (16, 8, 3, 3)), (2, 3, 1, 0)),
+    (("keras", (8, 16)), ("torch_linear", (16, 8)), (1, 0)),
+    # transposed convs: Keras (k, out_ch, in_ch) and torch (in_ch, out_ch, k) hold the same kernel
+    (("keras_conv_transpose", (3, 8, 16)), ("torch_conv_transpose", (16, 8, 3)), (2, 1, 0)),
+])
+def test_same_logical_weight_in_every_layout(scheme, ours, theirs, perm):
+    """One stream, one logical weight: a Keras/Flax kernel is the transpose of the torch weight."""
+    (lay_a, shape_a), (lay_b, shape_b) = ours, theirs
+    if scheme in ("sparse",) and len(shape_a) != 2 or scheme in ("delta_orthogonal", "dirac") and len(shape_a) < 3:
+        pytest.skip(f"{scheme} is not defined for rank {len(shape_a)}")
+    a = P.sample(scheme, shape_a, layout=lay_a, seed=SEED, stream="w")
+    b = P.sample(scheme, shape_b, layout=lay_b, seed=SEED, stream="w")
+    np.testing.assert_array_equal(a, b.transpose(perm))
 
 
 # -- laws of the reference (the project's conformance checks) -----------------------------------------
@@ -469,7 +510,7 @@ def test_jax_wide_kernel_gives_the_same_values(load_portable, scheme, dtype):
     with pj._x64_scope(True):
         keys, prm, fence = pj._inputs(P.key_table(SEED, STREAM), rec.params, jax.devices("cpu")[0])
         out = pj._values(keys, prm, fence, kind=rec.kind, draws=rec.draws, dtype=plan.dtype, post_clip=None,
-                         shape=plan.shape, norm=None, full_shape=plan.shape, wide=True)
+                         shape=plan.shape, norm=None, full_shape=plan.shape, order=rec.order, wide=True)
     want = P.sample(scheme, (300, 200), layout="jax", dtype=dtype, seed=SEED, stream=STREAM)
     np.testing.assert_array_equal(np.asarray(out), want)
 
