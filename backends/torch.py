@@ -728,7 +728,8 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
             if reserved:
                 raise InitSpecError(
                     f"The {kind} rule for {type(mod).__name__}.{pname} sets {', '.join(reserved)}; pass "
-                    f"generator=, or portable=/seed=, to init_module_ instead. Received: {kind} rule={rule!r}")
+                    f"generator=, or portable=/seed=, to init_module_ instead. "
+                    f"Received: {kind} rule={rule!r}")
             kw.setdefault("layout", layout)
             kw.setdefault("groups", groups if kind == "weight" else 1)
             if kind == "bias" and "fans" not in kw and get_scheme(scheme).uses_fans:

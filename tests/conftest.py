@@ -3,7 +3,8 @@
 Backend selection (array-api-tests style): ``INITSPEC_REQUIRE=torch,jax`` (or
 ``pytest --require-backend torch``) marks backends as *required*: their tests fail loudly when the
 framework cannot load. Backends not required are skipped with the import error as the reason,
-never passed. tox sets INITSPEC_REQUIRE for each env.
+never passed. tox sets INITSPEC_REQUIRE for each env. GPU tests (marker ``gpu``) skip with the
+framework's own reason through their fixtures (``device_available("gpu")``) when no device is present.
 """
 
 from __future__ import annotations
@@ -41,7 +42,3 @@ def load_backend(request):
             pytest.skip(str(e))
 
     return _load
-
-
-def pytest_collection_modifyitems(config, items):
-    """GPU tests skip with a reason unless a device is present (checked lazily per test)."""

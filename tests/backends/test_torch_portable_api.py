@@ -68,6 +68,12 @@ def test_inplace_equals_portable_sample_and_reference(tb, torch, pt, scheme, sha
         np.testing.assert_array_equal(_np(tb, w), want)
 
 
+def test_bfloat16_equals_portable_torch_sample(tb, torch, pt):  # NumPy has no bfloat16
+    w = tb.he_truncated_normal_(torch.empty(8, 6, dtype=torch.bfloat16), stream="w", seed=3)
+    want = pt.sample("he_truncated_normal", (8, 6), layout="torch", dtype="bfloat16", seed=3, stream="w")
+    assert w.dtype == torch.bfloat16 and torch.equal(w, want)
+
+
 def test_he_normal_example_from_the_brief(tb, torch):
     w = tb.he_normal_(torch.empty(64, 32), stream="w", seed=5)
     np.testing.assert_array_equal(_np(tb, w), ref.sample("he_normal", (64, 32), layout="torch", seed=5,
