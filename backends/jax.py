@@ -37,6 +37,20 @@ Truncated normals are exact to the sampler's resolution in every dtype: bounds s
 ``erf`` still resolves them, and one-sided intervals use the inverse CDF of the lower tail
 (``ndtri``), mirrored for the upper tail (see :meth:`JaxBackend.truncated_normal`).
 
+**Portable mode.** Every factory also takes ``stream: str | None = None`` and ``seed: int | None =
+None``. ``stream=None`` (the default) is the native behaviour above. A ``str`` (the tensor's name,
+e.g. its parameter path ``"params.Dense_0.kernel"``) switches to the *portable stream*
+(:mod:`initspec.backends.portable`): the values depend only on ``(seed, stream, shape, dtype,
+layout)`` and are the same as every other framework's (NumPy, torch, TensorFlow) for the same
+``(seed, stream)`` and logical layout, on CPU and GPU (see that module for the exact guarantees).
+``key`` is then accepted for compatibility with Flax/``jax.nn.initializers`` and **ignored** (it may
+be ``None``). The portable stream is deterministic: ``seed=None`` means 0; ``seed=`` without
+``stream=`` is an error (native initializers take their randomness from ``key``). Portable
+initializers work eagerly, under ``jax.jit`` and with ``out_shardings``/``out_sharding=`` (each
+device computes only its shard of element-wise schemes, bit-identical to one device).
+:func:`init_tree` initialises a whole parameter pytree (e.g. Flax ``params``, or the
+``jax.eval_shape`` of one) with each leaf's stream named by its path.
+
 The module also exposes the uniform harness API of :mod:`initspec.backends` (``sample``,
 ``to_numpy``, ``device_available``, ``device_of``, ``versions``, ``bench_cases``).
 """
@@ -47,20 +61,22 @@ import difflib
 import functools
 import importlib.metadata
 import inspect
+import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 from scipy import stats
 
 from initspec.distributions import Plan, resolve
 from initspec.dtypes import get_dtype
 from initspec.errors import InitSpecError, UnknownNameError, check_shape, unknown
-from initspec.layouts import Layout, get_layout
+from initspec.layouts import Layout, compute_fans, get_layout
 from initspec.schemes import SCHEMES, Scheme, get_scheme
 
 from ._bench import BenchCase
@@ -69,7 +85,7 @@ from ._core import sample as core_sample
 
 __all__ = [
     "DEFAULT_LAYOUT", "Initializer", "JaxBackend", "bench_cases", "device_available", "device_of",
-    "initializer", "sample", "to_numpy", "versions", *SCHEMES,
+    "init_tree", "initializer", "sample", "to_numpy", "versions", *SCHEMES,
 ]
 
 DEFAULT_LAYOUT = "jax"
@@ -343,18 +359,20 @@ class _StaticPlan:
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def _draw(key: Any, static: _StaticPlan, out_sharding: Any) -> Any:
     """One fused program per plan: the generic sampler over the JAX primitives."""
-    def draw(k: Any) -> Any:
-        return core_sample(BACKEND, k, static.plan)
+    return _constrained(lambda k: core_sample(BACKEND, k, static.plan), out_sharding, key)
 
+
+def _constrained(draw: Any, out_sharding: Any, *args: Any) -> Any:
+    """``draw(*args)`` (traced) with its output sharded as ``out_sharding`` (None: unconstrained)."""
     if out_sharding is None:
-        return draw(key)
+        return draw(*args)
     sharding = _named_sharding(out_sharding)
     explicit = getattr(sharding.mesh, "explicit_axes", ())  # meshes before explicit sharding have none
     if explicit:
         # as jax/_src/random/core.py::maybe_auto_axes: sample with the explicit axes made Auto
         # (the partitioner places the RNG per shard), then reshard to the requested output
-        return jax.sharding.auto_axes(draw, out_sharding=sharding, axes=explicit)(key)
-    return jax.lax.with_sharding_constraint(draw(key), sharding)
+        return jax.sharding.auto_axes(draw, out_sharding=sharding, axes=explicit)(*args)
+    return jax.lax.with_sharding_constraint(draw(*args), sharding)
 
 
 def _named_sharding(out_sharding: Any) -> Any:
@@ -375,6 +393,25 @@ def _named_sharding(out_sharding: Any) -> Any:
     return out_sharding
 
 
+# -- portable stream --------------------------------------------------------------------------
+
+
+def _tracing() -> bool:
+    """Whether JAX is tracing here (``jax.jit``, ``eval_shape``...): constants are tracers then."""
+    return isinstance(jnp.zeros((), jnp.int32), jax.core.Tracer)
+
+
+def _portable_values(scheme: Scheme, shape: tuple[int, ...], layout: Layout, dtype: str, seed: int,
+                     stream: str, params: dict[str, Any]) -> Any:
+    """:func:`initspec.backends.portable.jax.sample` on the default device; traceable, so it also
+    runs inside ``jax.jit`` (element-wise schemes are built from global element indices: under
+    ``out_shardings`` each device computes only its shard, bit-identical to one device)."""
+    from initspec.backends.portable import jax as pj
+
+    return pj.sample(scheme.name, shape, layout=layout, dtype=dtype, seed=seed, stream=stream,
+                     device=jax.devices()[0], **params)
+
+
 # -- the initializers -------------------------------------------------------------------------
 
 
@@ -383,11 +420,17 @@ class Initializer:
 
     Follows ``jax.nn.initializers.Initializer``; usable as a Flax ``kernel_init``.
     :meth:`plan` gives the resolved :class:`initspec.Plan` (fans, exact moments) for a shape.
+
+    With ``stream`` set (portable mode, see :mod:`initspec.backends.portable`) the values are
+    those of the portable stream for ``(seed, stream)``: the same as every other framework's for
+    the same logical layout, on CPU and GPU, and independent of ``key`` (accepted for API
+    compatibility, ignored, may be ``None``).
     """
 
     def __init__(self, scheme: Scheme, params: dict[str, Any], *, layout: Any = None, dtype: Any = None,
                  in_axis: Any = None, out_axis: Any = None, batch_axis: Any = None,
-                 groups: int = 1, fans: Any = None) -> None:
+                 groups: int = 1, fans: Any = None, stream: str | None = None,
+                 seed: int | None = None) -> None:
         axes = dict(zip(AXIS_ARGS, (in_axis, out_axis, batch_axis)))
         for arg, value in axes.items():
             _check_axis_arg(arg, value)
@@ -399,6 +442,7 @@ class Initializer:
         self.dtype = None if dtype is None else _dtype_name(dtype)
         self.groups = groups
         self.fans = fans
+        self.stream, self.seed = _check_portable_args(stream, seed)
 
     def plan(self, shape: Any, dtype: Any = None) -> Plan:
         """The spec's :class:`Plan` for ``shape`` (static) and ``dtype``."""
@@ -410,14 +454,44 @@ class Initializer:
 
     def __call__(self, key: Any, shape: Any, dtype: Any = None, out_sharding: Any = None) -> Any:
         plan = self.plan(shape, dtype)
+        if self.stream is not None:
+            return self._portable(plan, out_sharding)
         return _draw(_as_key(key), _StaticPlan.of(plan), out_sharding)
+
+    def _portable(self, plan: Plan, out_sharding: Any) -> Any:
+        """Portable values for ``plan``'s shape and dtype (``key`` plays no part)."""
+        params = dict(groups=self.groups, fans=self.fans, **self.params)
+        draw = functools.partial(_portable_values, self.scheme, plan.shape, self.layout, plan.dtype,
+                                 self.seed, self.stream, params)
+        if out_sharding is None:
+            return draw()
+        if _tracing():
+            return _constrained(draw, out_sharding)
+        return jax.jit(lambda: _constrained(draw, out_sharding))()  # eager call with out_sharding=
 
     def __repr__(self) -> str:
         args = [f"{k}={v!r}" for k, v in self.params.items()]
         args += [f"{k}={v!r}" for k, v in self.axes.items() if v is not None]
         if self.layout.name != DEFAULT_LAYOUT:
             args.append(f"layout={self.layout.name!r}")
+        if self.stream is not None:
+            args += [f"stream={self.stream!r}", f"seed={self.seed!r}"]
         return f"initspec.backends.jax.{self.scheme.name}({', '.join(args)})"
+
+
+def _check_portable_args(stream: Any, seed: Any) -> tuple[str | None, int | None]:
+    """``(stream, seed)`` validated: native mode has neither; portable mode's seed None is 0."""
+    from initspec.backends.portable._spec import check_seed, check_stream
+
+    if stream is None:
+        if seed is not None:
+            raise ValueError(
+                f"Argument `seed` is only used by the portable stream: pass `stream` (the tensor's "
+                f"name, e.g. 'params.Dense_0.kernel') too, or drop `seed` (native initializers take "
+                f"their randomness from `key`). Received: seed={seed!r}, stream=None"
+            )
+        return None, None
+    return check_stream(stream), check_seed(0 if seed is None else seed)
 
 
 def _check_param_names(scheme: Scheme, params: dict[str, Any]) -> None:
@@ -439,15 +513,19 @@ def _check_param_names(scheme: Scheme, params: dict[str, Any]) -> None:
 
 def initializer(scheme: "str | Scheme", *, layout: Any = None, dtype: Any = None, in_axis: Any = None,
                 out_axis: Any = None, batch_axis: Any = None, groups: int = 1, fans: Any = None,
-                **params: Any) -> Initializer:
-    """An :class:`Initializer` for ``scheme`` (name or alias) with the scheme's ``params``."""
+                stream: str | None = None, seed: int | None = None, **params: Any) -> Initializer:
+    """An :class:`Initializer` for ``scheme`` (name or alias) with the scheme's ``params``.
+
+    ``stream="encoder.0.kernel"`` selects the portable stream (see :class:`Initializer`);
+    ``seed`` (an int in ``[0, 2**64)``, None = 0) is only valid with it.
+    """
     sch = get_scheme(scheme)
     _check_param_names(sch, params)
     return Initializer(sch, params, layout=layout, dtype=dtype, in_axis=in_axis, out_axis=out_axis,
-                       batch_axis=batch_axis, groups=groups, fans=fans)
+                       batch_axis=batch_axis, groups=groups, fans=fans, stream=stream, seed=seed)
 
 
-_COMMON_KWONLY = ("in_axis", "out_axis", "batch_axis", "layout", "dtype", "groups", "fans")
+_COMMON_KWONLY = ("in_axis", "out_axis", "batch_axis", "layout", "dtype", "groups", "fans", "stream", "seed")
 
 
 def _factory_signature(scheme: Scheme) -> inspect.Signature:
@@ -482,12 +560,132 @@ def _make_factory(name: str) -> Any:
     factory.__name__ = factory.__qualname__ = name
     factory.__signature__ = _factory_signature(scheme)  # type: ignore[attr-defined]
     factory.__doc__ = (f"{scheme.summary}\n\nReturns ``init(key, shape, dtype=None, out_sharding=None)`` "
-                       f"sampling scheme {name!r} (see :mod:`initspec.backends.jax`).")
+                       f"sampling scheme {name!r} (see :mod:`initspec.backends.jax`). With "
+                       f"``stream=`` (and ``seed=``) it samples the portable stream instead "
+                       f"(:mod:`initspec.backends.portable`): the same values in every framework, "
+                       f"``key`` ignored.")
     return factory
 
 
 for _name in SCHEMES:
     globals()[_name] = _make_factory(_name)
+
+
+# -- whole parameter trees (portable) ---------------------------------------------------------
+
+#: arguments :func:`init_tree` sets itself, refused in a rule's params
+_TREE_SET = ("stream", "seed", "layout", "dtype")
+
+
+def _check_rule(arg: str, rule: Any) -> tuple[Scheme, dict[str, Any]] | None:
+    """A rule of :func:`init_tree` (a scheme name, ``(scheme, {params})`` or None) as ``(scheme,
+    params)``, names and params checked now; None stays None."""
+    if rule is None:
+        return None
+    if isinstance(rule, str):
+        name, params = rule, {}
+    elif (isinstance(rule, tuple) and len(rule) == 2 and isinstance(rule[0], str)
+          and isinstance(rule[1], Mapping)):
+        name, params = rule[0], dict(rule[1])
+    else:
+        raise TypeError(
+            f"Argument `{arg}` must be a scheme name, a (scheme, params) pair such as "
+            f"('normal', {{'std': 0.02}}), or None to leave those leaves alone. Received: {arg}={rule!r}"
+        )
+    for k in _TREE_SET:
+        if k in params:
+            raise ValueError(f"init_tree sets `{k}` itself; remove it from `{arg}`. Received: {arg}={rule!r}")
+    initializer(name, **params)  # unknown schemes and parameters fail now, naming them
+    return get_scheme(name), params
+
+
+def _path_names(path: Sequence[Any]) -> list[str]:
+    """Path keys as str: ``DictKey.key``, ``GetAttrKey.name``, ``SequenceKey.idx``."""
+    out = []
+    for k in path:
+        for attr in ("key", "name", "idx"):
+            if hasattr(k, attr):
+                out.append(str(getattr(k, attr)))
+                break
+        else:
+            out.append(str(k))
+    return out
+
+
+def init_tree(params: Any, weight: Any = "he_normal", bias: Any = "zeros", *, seed: int | None = None,
+              prefix: str = "", layout: Any = None) -> Any:
+    """A copy of the pytree ``params`` with its kernels and biases drawn from the portable stream.
+
+    Each leaf whose last path key is ``"kernel"`` (rank >= 2) gets the ``weight`` rule and each
+    ``"bias"`` leaf the ``bias`` rule; other leaves are returned unchanged. A rule is a scheme
+    name, ``(scheme, {params})`` or None (leave those leaves alone). A leaf's stream is ``prefix +
+    ".".join(path keys)``, e.g. ``"params.Dense_0.kernel"`` for Flax's ``{"params": {"Dense_0":
+    {"kernel": ...}}}``, and its shape and dtype are the leaf's; so a tensor's values depend only
+    on ``(seed, its path, shape, dtype, layout)``: not on the order of initialisation nor on the
+    other leaves (a sub-tree initialised alone with ``prefix="params.Dense_0."`` equals that part
+    of the whole). A bias whose scheme uses fans takes its sibling ``"kernel"``'s fans (as the
+    ``weight`` rule computes them; an error without a sibling, unless the rule gives ``fans=``).
+    Leaves left alone are returned as they are (a ``ShapeDtypeStruct`` stays one).
+
+    Leaves may be arrays or ``jax.ShapeDtypeStruct`` (``jax.eval_shape(model.init, ...)``), so a
+    model can be initialised without first drawing native random weights; under ``jax.jit`` with
+    ``out_shardings`` each device computes only its shards. The values are those of
+    :mod:`initspec.backends.portable` (the same in NumPy, torch, TensorFlow and JAX for the same
+    ``(seed, stream)`` and logical layout, on CPU and GPU). The portable stream is deterministic:
+    ``seed=None`` means 0. ``layout`` defaults to ``"jax"`` (``(*receptive, in, out)``).
+
+        abstract = jax.eval_shape(model.init, jax.random.key(0), x)
+        params = init_tree(abstract, "he_normal", seed=1)
+    """
+    from initspec.backends.portable._spec import check_seed
+
+    rules = {"kernel": _check_rule("weight", weight), "bias": _check_rule("bias", bias)}
+    seed = check_seed(0 if seed is None else seed)
+    if not isinstance(prefix, str):
+        raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder.'). Received: prefix={prefix!r}")
+    lay = get_layout(DEFAULT_LAYOUT if layout is None else layout)
+
+    def target(names: list[str], leaf: Any) -> str | None:
+        if not names or names[-1] not in rules or rules[names[-1]] is None:
+            return None
+        if not (hasattr(leaf, "shape") and hasattr(leaf, "dtype")):
+            raise TypeError(f"Leaf {prefix + '.'.join(names)!r} must be an array or a jax.ShapeDtypeStruct. "
+                            f"Received: {_describe(leaf)}")
+        return None if names[-1] == "kernel" and len(leaf.shape) < 2 else names[-1]
+
+    flat = [(_path_names(path), leaf) for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]]
+    kernels = {tuple(n[:-1]): tuple(leaf.shape) for n, leaf in flat
+               if n and n[-1] == "kernel" and len(getattr(leaf, "shape", ())) >= 2}
+
+    def kernel_fans(shape: tuple[int, ...]) -> tuple[float, float]:
+        """The kernel's fans as its rule sees them (axes, groups, fans=), else the layout's."""
+        f = None
+        if rules["kernel"] is not None:
+            w_scheme, w_kw = rules["kernel"]
+            f = initializer(w_scheme, layout=lay, **w_kw).plan(shape).fans
+        f = compute_fans(shape, lay) if f is None else f
+        return f.fan_in, f.fan_out
+
+    def init_leaf(path: Any, leaf: Any) -> Any:
+        names = _path_names(path)
+        role = target(names, leaf)
+        if role is None:
+            return leaf
+        scheme, kw = rules[role]
+        stream = prefix + ".".join(names)
+        if role == "bias" and scheme.uses_fans and "fans" not in kw:
+            sibling = kernels.get(tuple(names[:-1]))
+            if sibling is None:
+                raise ValueError(
+                    f"Bias {stream!r} has no sibling 'kernel' (rank >= 2) to take fans from, and scheme "
+                    f"{scheme.name!r} uses fans: give the rule fans=(fan_in, fan_out) or use a scheme "
+                    f"without fans. Received: bias={bias!r}"
+                )
+            kw = {**kw, "fans": kernel_fans(sibling)}
+        init = initializer(scheme, layout=lay, stream=stream, seed=seed, **kw)
+        return init(None, tuple(leaf.shape), leaf.dtype)
+
+    return jax.tree_util.tree_map_with_path(init_leaf, params)
 
 
 # -- uniform harness API ----------------------------------------------------------------------

@@ -39,6 +39,14 @@ class CheckCase:
     layout: str = "keras"
     dtype: str = "float32"
     params: dict[str, Any] = field(default_factory=dict)
+    #: compare with the reference sampled as the same logical weight in another layout
+    #: ``(layout, shape, perm)`` and transposed by ``perm`` (one stream = one logical weight)
+    ref_as: tuple[str, tuple[int, ...], tuple[int, ...]] | None = None
+
+    def reference(self, ref: Any, seed: int, stream: str) -> np.ndarray:
+        layout, shape, perm = self.ref_as or (self.layout, self.shape, None)
+        x = ref.sample(self.scheme, shape, layout=layout, dtype=self.dtype, seed=seed, stream=stream, **self.params)
+        return x if perm is None else np.ascontiguousarray(np.transpose(x, perm))
 
 
 _SHAPES = {"dirac": ((8, 4, 3, 3), "torch"), "delta_orthogonal": ((3, 3, 16, 32), "keras")}
@@ -51,6 +59,13 @@ _EXTRA = (
     CheckCase("he_truncated_normal[complex64]", "he_truncated_normal", dtype="complex64"),
     CheckCase("he_truncated_normal[float16]", "he_truncated_normal", dtype="float16"),
     CheckCase("glorot_uniform[float64]", "glorot_uniform", dtype="float64"),
+    # torch layouts against the Keras-layout reference of the same logical weight
+    CheckCase("he_normal[torch_conv = keras kernel]", "he_normal", (32, 16, 3, 3), "torch_conv",
+              ref_as=("keras", (3, 3, 16, 32), (3, 2, 0, 1))),
+    CheckCase("glorot_uniform[torch_linear = keras kernel.T]", "glorot_uniform", (384, 256), "torch_linear",
+              ref_as=("keras", (256, 384), (1, 0))),
+    CheckCase("orthogonal[torch_conv = keras kernel]", "orthogonal", (32, 16, 3, 3), "torch_conv",
+              ref_as=("keras", (3, 3, 16, 32), (3, 2, 0, 1))),
 )
 
 
@@ -119,13 +134,13 @@ def cross_check(backends: list[str], *, device: str = "cpu", seed: int = 0, stre
 
     ref = _module("numpy")
     cases = check_cases() if cases is None else cases
-    refs = {c.key: ref.sample(c.scheme, c.shape, layout=c.layout, dtype=c.dtype, seed=seed, stream=stream,
-                              **c.params) for c in cases}
+    refs = {c.key: c.reference(ref, seed, stream) for c in cases}
     out: dict[str, Any] = {
         "max_abs_diff": {}, "max_ulp": {}, "bit_identical_words": {}, "unavailable": {}, "skipped": {},
         "config": {"seed": seed, "stream": stream, "device": device, "backends": list(backends),
                    "cases": {c.key: {"scheme": c.scheme, "shape": list(c.shape), "layout": c.layout,
-                                     "dtype": c.dtype, "params": dict(c.params)} for c in cases}},
+                                     "dtype": c.dtype, "params": dict(c.params),
+                                     "reference_layout": (c.ref_as or (c.layout,))[0]} for c in cases}},
     }
     for name in backends:
         try:

@@ -234,12 +234,25 @@ def _values(keys: Any, prm: dict[str, Any], fence: Any, *, kind: str, draws: tup
             order: tuple[int, ...] | None = None, wide: bool = False) -> Any:
     """The element-wise generator: the whole tensor (``norm is None``) or the slice ``norm`` of
     ``full_shape``, from global element indices. ``fence`` is an int32 zero (see :class:`JaxOps`)."""
-    ops, kp = JaxOps(fence, wide), round_key_pairs(keys)
+    ops, kp = JaxOps(fence | _unfoldable_zero(), wide), round_key_pairs(keys)
     # Always from element indices: XLA CPU recomputes a multi-output fusion per output, so the
     # block-packed layout (4 lanes interleaved) is ~50x slower there than one Philox per element.
     idx = _index_grid(_whole(full_shape) if norm is None else norm, full_shape, order)
     re, im = compute(ops, kind, draws, kp, prm, idx=idx)
     return _finish(re, im, dtype, post_clip, shape)
+
+
+def _unfoldable_zero() -> Any:
+    """An int32 zero computed inside the kernel that XLA cannot constant-fold.
+
+    The FMA fence (:class:`JaxOps`) is a jit argument when :func:`sample` is called eagerly, but
+    inside a caller's ``jax.jit`` that argument is a constant and XLA folds ``x ^ 0`` away, which
+    lets the contraction back in (measured: up to 6 ulp on normals, ~2e4 ulp on truncated
+    normals). XLA's constant folding never evaluates an op whose operands are all iotas
+    (``xla/hlo/transforms/simplifiers/hlo_constant_folding.cc``), so ``sort(iota)[0]`` stays a
+    runtime value; it is tiny, replicated, and needs no communication under SPMD partitioning.
+    """
+    return jnp.sort(lax.iota(jnp.int32, 2))[0]
 
 
 def _inputs(table: np.ndarray, prm: dict[str, float], dev: Any) -> tuple[Any, dict[str, Any], Any]:

@@ -26,3 +26,25 @@ def test_stream_option_matches_reference(load_backend, backend, scheme, shape):
 def test_stream_must_be_a_string():
     with pytest.raises(TypeError, match="stream"):
         ref.sample("he_normal", (4, 4), seed=0, stream=3)
+
+
+def _idiomatic_fc_weight(backend: str, mod) -> np.ndarray:
+    """A Dense/Linear 8 -> 16 weight through each framework's idiomatic API, as (in, out)."""
+    if backend == "torch":
+        import torch
+
+        return mod.to_numpy(mod.he_normal_(torch.empty(16, 8), stream="fc.weight", seed=1)).T
+    if backend == "tensorflow":
+        return mod.to_numpy(mod.HeNormal(stream="fc.weight", seed=1)((8, 16)))
+    if backend == "jax":
+        return mod.to_numpy(mod.he_normal(stream="fc.weight", seed=1)(None, (8, 16)))
+    return mod.sample("he_normal", (8, 16), layout="keras", seed=1, stream="fc.weight")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch", "tensorflow", "jax"])
+def test_idiomatic_apis_give_one_logical_weight(load_backend, backend):
+    """README's promise: torch ``Linear`` weight == Keras ``Dense`` kernel.T == Flax kernel.T."""
+    from initspec.backends import portable
+
+    want = portable.sample("he_normal", (8, 16), layout="keras", seed=1, stream="fc.weight")
+    np.testing.assert_array_equal(_idiomatic_fc_weight(backend, load_backend(backend)), want)
