@@ -32,4 +32,5 @@ timeout 150 python3 -c "from initspec.cli import main; raise SystemExit(main())"
   --device gpu --out "$OUTDIR/portable_gpu.json" 2>&1 | tail -30 | tee "$OUTDIR/portable_gpu.txt"
 timeout 100 python3 -c "from initspec.cli import main; raise SystemExit(main())" portable bench --backends torch,jax \
   --device gpu 2>&1 | tail -20 | tee "$OUTDIR/portable_bench_gpu.txt"
+timeout 100 python3 scripts/portable_gpu_diag.py 2>&1 | grep -v Warn | tail -20 | tee "$OUTDIR/portable_gpu_diag.txt"
 exit $rc
