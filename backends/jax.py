@@ -61,16 +61,14 @@ import difflib
 import functools
 import importlib.metadata
 import inspect
-import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 from scipy import stats
 
 from initspec.distributions import Plan, resolve
@@ -82,6 +80,7 @@ from initspec.schemes import SCHEMES, Scheme, get_scheme
 from ._bench import BenchCase
 from ._core import Primitives
 from ._core import sample as core_sample
+from ._rules import split_rule
 
 __all__ = [
     "DEFAULT_LAYOUT", "Initializer", "JaxBackend", "bench_cases", "device_available", "device_of",
@@ -580,18 +579,10 @@ _TREE_SET = ("stream", "seed", "layout", "dtype")
 def _check_rule(arg: str, rule: Any) -> tuple[Scheme, dict[str, Any]] | None:
     """A rule of :func:`init_tree` (a scheme name, ``(scheme, {params})`` or None) as ``(scheme,
     params)``, names and params checked now; None stays None."""
-    if rule is None:
+    split = split_rule(rule, arg)
+    if split is None:
         return None
-    if isinstance(rule, str):
-        name, params = rule, {}
-    elif (isinstance(rule, tuple) and len(rule) == 2 and isinstance(rule[0], str)
-          and isinstance(rule[1], Mapping)):
-        name, params = rule[0], dict(rule[1])
-    else:
-        raise TypeError(
-            f"Argument `{arg}` must be a scheme name, a (scheme, params) pair such as "
-            f"('normal', {{'std': 0.02}}), or None to leave those leaves alone. Received: {arg}={rule!r}"
-        )
+    name, params = split
     for k in _TREE_SET:
         if k in params:
             raise ValueError(f"init_tree sets `{k}` itself; remove it from `{arg}`. Received: {arg}={rule!r}")

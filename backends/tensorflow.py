@@ -112,6 +112,7 @@ from initspec.schemes import SCHEMES, Scheme, get_scheme
 from initspec.backends._bench import BenchCase
 from initspec.backends._core import Primitives, compute_dtype
 from initspec.backends._core import sample as core_sample
+from initspec.backends._rules import Rule, split_rule
 from initspec.backends.portable._spec import check_seed, check_stream
 
 DEFAULT_LAYOUT = "keras"
@@ -641,21 +642,8 @@ del _sch, _alias
 # --------------------------------------------------------------------------------------------
 # whole models
 # --------------------------------------------------------------------------------------------
-#: A variable rule: a scheme name, ``(scheme, {param: value})`` (the dict may also hold
-#: ``layout``, ``groups``, ``fans``), or None to leave the variable alone.
-Rule = Any
 
 
-def _split_rule(rule: Rule, arg: str) -> tuple[str, dict[str, Any]] | None:
-    if rule is None:
-        return None
-    if isinstance(rule, str):
-        return rule, {}
-    if isinstance(rule, tuple) and len(rule) == 2 and isinstance(rule[0], str) \
-            and isinstance(rule[1], Mapping):
-        return rule[0], dict(rule[1])
-    raise TypeError(
-        f"Argument `{arg}` must be a scheme name, (scheme, params) or None. Received: {arg}={rule!r}")
 
 
 def _variable_kind(name: str) -> str | None:
@@ -778,7 +766,7 @@ def init_model(model: keras.layers.Layer, weight: Rule = "glorot_uniform", bias:
     if not isinstance(by_type, Mapping) or not all(isinstance(k, type) for k in by_type):
         raise TypeError(f"Argument `by_type` must map layer classes to rules. Received: by_type={by_type!r}")
     for rule, arg in ((weight, "weight"), (bias, "bias")):
-        split = _split_rule(rule, arg)
+        split = split_rule(rule, arg)
         if split is not None:
             get_scheme(split[0])
     visits = list(_walk(model, by_type, bias, None, set()))
@@ -796,7 +784,7 @@ def init_model(model: keras.layers.Layer, weight: Rule = "glorot_uniform", bias:
         groups = int(groups) if _is_int(groups) else 1
         for var in own:
             kind = _variable_kind(var.name)
-            rule = None if kind is None else _split_rule(
+            rule = None if kind is None else split_rule(
                 rules.get(kind), f"{kind} rule for {type(layer).__name__}.{var.name}")
             if rule is None:
                 continue

@@ -60,6 +60,7 @@ from initspec.schemes import SCHEMES, get_scheme
 from ._bench import BenchCase
 from ._core import LOW_PRECISION, Primitives, compute_dtype
 from ._core import sample as core_sample
+from ._rules import Rule, split_rule
 
 DEFAULT_LAYOUT = "torch"
 
@@ -608,9 +609,6 @@ globals().update({f"{name}_": fn for name, fn in INPLACE.items()})
 
 
 # -- whole modules --------------------------------------------------------------------------------
-#: A parameter rule: a scheme name, ``(scheme, {param: value})`` (the dict may also hold
-#: ``layout``, ``groups``, ``fans``), or None to leave the parameter alone.
-Rule = Any
 
 
 def layout_for_module(module: torch.nn.Module) -> str:
@@ -626,16 +624,6 @@ def layout_for_module(module: torch.nn.Module) -> str:
     return "torch"
 
 
-def _split_rule(rule: Rule, arg: str) -> tuple[str, dict[str, Any]] | None:
-    if rule is None:
-        return None
-    if isinstance(rule, str):
-        return rule, {}
-    if isinstance(rule, tuple) and len(rule) == 2 and isinstance(rule[0], str) \
-            and isinstance(rule[1], Mapping):
-        return rule[0], dict(rule[1])
-    raise TypeError(
-        f"Argument `{arg}` must be a scheme name, (scheme, params) or None. Received: {arg}={rule!r}")
 
 
 def _module_rules(module: torch.nn.Module, weight: Rule, bias: Rule,
@@ -702,7 +690,7 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
     by_type = {} if by_type is None else by_type
     if not isinstance(by_type, Mapping) or not all(isinstance(k, type) for k in by_type):
         raise TypeError(f"Argument `by_type` must map module classes to rules. Received: by_type={by_type!r}")
-    _split_rule(weight, "weight"), _split_rule(bias, "bias")
+    split_rule(weight, "weight"), split_rule(bias, "bias")
     # stream names: each parameter's name in named_parameters() (a tied parameter: its first name)
     names = {id(p): prefix + n for n, p in module.named_parameters()} if portable else {}
     for mod in module.modules():
@@ -715,7 +703,7 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
             kind = next((k for k in ("weight", "bias") if pname == k or pname.startswith(f"{k}_")), None)
             if kind is None:
                 continue
-            rule = _split_rule(rules.get(kind), f"{kind} rule for {type(mod).__name__}.{pname}")
+            rule = split_rule(rules.get(kind), f"{kind} rule for {type(mod).__name__}.{pname}")
             if rule is None:
                 continue
             if torch.nn.parameter.is_lazy(param):

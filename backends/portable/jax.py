@@ -52,8 +52,6 @@ from ._spec import (
     round_key_pairs,
     sample_structured,
     slice_shape,
-    logical_shape,
-    to_physical,
     uniform_params,
     words_at,
     words_full,
