@@ -64,9 +64,22 @@ float16 and float64 variants, 98 304 elements each; 2026-11-29):
   within 2-4 ulp (max 4 ulp, 9.5e-7 absolute on a (3, 5)-truncated normal; was 6 ulp before
   division and sqrt were moved to float64 there);
 * orthogonal/delta_orthogonal: within 2.2e-7 absolute (QR differs by rounding).
+* 2026-11-30 (CPU, after the logical element order and the in-kernel JAX fence): unchanged, 0
+  ulp on every element-wise scheme and on the cross-layout rows (a torch-layout tensor against
+  the Keras-layout reference, transposed). The GPU figures above predate both changes; neither
+  changes a value's arithmetic, only which word it uses (``scripts/portable_gpu_diag.py`` in
+  the GPU check set locates the step that differs on a JAX GPU).
+
+**Idiomatic APIs.** The same stream through each adapter's own API (``stream=``; ``seed=None``
+means 0): torch ``he_normal_(w, stream=..., seed=...)`` and ``init_module_(model, portable=True)``
+(streams named by ``named_parameters()``), Keras ``HeNormal(stream=..., seed=...)`` (serialised
+with the stream) and ``init_model(model, portable=True)`` (``variable.path``), JAX
+``he_normal(stream=..., seed=...)`` (``key`` ignored; works under ``jax.jit`` and
+``out_shardings``) and ``init_tree(params)`` (pytree paths).
 
 Frameworks needed care to get there (see each adapter): torch's float32 CPU ``sqrt`` is not
-correctly rounded (float64 used), XLA fuses ``a * b + c`` into FMAs (a contraction fence), and
+correctly rounded (float64 used), XLA fuses ``a * b + c`` into FMAs (a contraction fence, kept unfoldable even inside a caller's
+``jax.jit``), and
 XLA's float32 division and sqrt on GPU are not correctly rounded (float64 there).
 """
 
