@@ -25,7 +25,9 @@ groups=1, fans=None, generator=None, stream=None, seed=None, **params)`` that fi
   the portable stream is deterministic, so ``seed=None`` means 0) fills the tensor from
   :mod:`initspec.backends.portable` instead: the same values as NumPy, TensorFlow and JAX for the
   same ``(seed, stream)`` and logical layout, on CPU and GPU. ``init_module_(model,
-  portable=True, seed=0)`` names each parameter's stream by its path in the model.
+  portable=True, seed=0)`` names each parameter's stream by its path in the model. DTensors
+  (FSDP2, tensor parallel; ``Shard``/``Replicate`` placements) are filled shard by shard: each
+  rank computes only its own slice, and the result equals the unsharded tensor.
 * **Truncated normal**: exact and fast. Rejection from ``normal_`` in the target itself: only the
   ~4.6 % rejects of a +-2 sigma truncation are redrawn (never the whole tensor, as torch 2.13's
   ``torch.nn.init.trunc_normal_`` does each round), from a pool of exactly as many accepted
@@ -569,14 +571,53 @@ def _check_portable_args(generator: torch.Generator | None, stream: Any, seed: A
 
 def _fill_portable_(tensor: torch.Tensor, scheme: Any, layout: Any, dtype: str, groups: int, fans: Any,
                     params: dict[str, Any], seed: int, stream: str) -> torch.Tensor:
-    """Copy the portable stream's values of ``(seed, stream)`` into ``tensor`` (validated, not meta)."""
+    """Copy the portable stream's values of ``(seed, stream)`` into ``tensor`` (validated, not meta).
+
+    A ``DTensor`` (FSDP2, tensor parallel) is filled shard by shard: each rank computes only the
+    global slice its local tensor holds, equal to that slice of the whole tensor, with no
+    communication."""
     from .portable import torch as portable
 
+    local = dtensor_local_slice(tensor)
+    if local is not None:
+        shard, index = local
+        portable.fill_slice_(shard, tuple(tensor.shape), index, scheme, layout=layout, seed=seed, stream=stream,
+                             groups=groups, fans=fans, **params)
+        return tensor
     values = portable.sample(scheme, tuple(tensor.shape), layout=layout, dtype=dtype, seed=seed,
                              stream=stream, device=tensor.device, groups=groups, fans=fans, **params)
     with torch.no_grad():
         tensor.copy_(values)
     return tensor
+
+
+def dtensor_local_slice(tensor: torch.Tensor) -> tuple[torch.Tensor, tuple[slice, ...]] | None:
+    """``(local tensor, its global slice)`` of a ``torch.distributed.tensor.DTensor`` placed by
+    ``Shard``/``Replicate``; None for any other tensor.
+
+    The geometry is torch's own (``torch.distributed.tensor._utils.
+    compute_local_shape_and_global_offset``, what DTensor uses to place shards). ``Partial``
+    placements (values summed across ranks) and strided shards (not one contiguous slice) are
+    refused with a clear error rather than filled wrongly.
+    """
+    import sys
+
+    if "torch.distributed.tensor" not in sys.modules:  # no DTensor can exist yet
+        return None
+    from torch.distributed.tensor import DTensor, Replicate, Shard
+
+    if not isinstance(tensor, DTensor):
+        return None
+    odd = [p for p in tensor.placements if type(p) not in (Shard, Replicate)]
+    if odd:
+        raise InitSpecError(
+            "The portable stream fills DTensors placed by Shard/Replicate only (each rank writes one "
+            f"contiguous global slice). Received: placements={tuple(tensor.placements)!r}"
+        )
+    from torch.distributed.tensor._utils import compute_local_shape_and_global_offset
+
+    shape, offset = compute_local_shape_and_global_offset(tensor.shape, tensor.device_mesh, tensor.placements)
+    return tensor.to_local(), tuple(slice(o, o + n) for o, n in zip(offset, shape))
 
 
 def _fill_(tensor: torch.Tensor, plan: Plan, gen: torch.Generator | None) -> torch.Tensor:

@@ -329,3 +329,73 @@ def test_init_module_portable_errors(tb, torch):
         tb.init_module_(lin, portable=True, seed=-2)
     with pytest.raises(ValueError, match=r"sets seed, stream.*Received: weight rule="):
         tb.init_module_(lin, weight=("he_normal", {"stream": "x", "seed": 1}), portable=True)
+
+
+# -- DTensor / FSDP2: each rank fills only its own shard -----------------------------------------------
+_DTENSOR_SCRIPT = r'''
+import os, sys
+import numpy as np
+import torch
+import torch.distributed as dist
+
+
+def main(rank, world, port):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import fully_shard
+    from torch.distributed.tensor import DTensor, Partial, Replicate, Shard, distribute_tensor
+
+    from initspec.backends import portable as P
+    from initspec.backends import torch as it
+    from initspec.errors import InitSpecError
+
+    mesh = init_device_mesh("cpu", (world,))
+    want = P.sample("he_truncated_normal", (15, 8), layout="torch", seed=3, stream="fc.weight")
+    for placements in ([Shard(0)], [Shard(1)], [Replicate()]):  # 15 rows: uneven shards
+        dt = distribute_tensor(torch.zeros(15, 8), mesh, placements)
+        it.he_truncated_normal_(dt, stream="fc.weight", seed=3)
+        assert np.array_equal(dt.full_tensor().numpy(), want), placements
+    try:
+        it.he_normal_(DTensor.from_local(torch.zeros(15, 8), mesh, [Partial()]), stream="w")
+        raise AssertionError("Partial placement accepted")
+    except InitSpecError as e:
+        assert "placements" in str(e), e
+    # FSDP2: the sharded model gets exactly the unsharded model's portable values
+    make = lambda: torch.nn.Sequential(torch.nn.Linear(8, 15), torch.nn.ReLU(), torch.nn.Linear(15, 4))
+    ref, model = make(), make()
+    it.init_module_(ref, "he_normal", "he_uniform", portable=True, seed=9)
+    for layer in (model[0], model[2], model):
+        fully_shard(layer, mesh=mesh)
+    it.init_module_(model, "he_normal", "he_uniform", portable=True, seed=9)
+    for (name, p), (_, q) in zip(model.named_parameters(), ref.named_parameters()):
+        assert isinstance(p, DTensor) and torch.equal(p.full_tensor(), q.detach()), name
+    dist.barrier()
+    if rank == 0:
+        print("DTENSOR-OK")
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    torch.multiprocessing.spawn(main, args=(2, int(sys.argv[1])), nprocs=2)
+'''
+
+
+def test_dtensor_and_fsdp2_shards_fill_only_their_slice(tb, tmp_path):
+    """Two gloo ranks on the CPU: a DTensor sharded by rows (uneven), by columns or replicated
+    equals the unsharded portable values; FSDP2 + ``init_module_(portable=True)`` equals the
+    unsharded model; a Partial placement is refused."""
+    import socket
+    import subprocess
+    import sys
+
+    torch = pytest.importorskip("torch")
+    if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
+        pytest.skip("torch.distributed with the gloo backend is not available in this torch build")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = tmp_path / "dtensor_check.py"
+    script.write_text(_DTENSOR_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), str(port)], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0 and "DTENSOR-OK" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-4000:]
