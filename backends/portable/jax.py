@@ -37,7 +37,7 @@ from jax import lax
 from initspec.distributions import Plan
 
 from .._bench import BenchCase
-from .._core import Primitives
+from ..jax import JaxBackend
 from ._philox import MASK32
 from ._spec import (
     FloatOps,
@@ -285,11 +285,11 @@ def _sharded_fn(static: dict[str, Any], sharding: Any) -> Any:
 # -- _core primitives on the portable stream (structured schemes) --------------------------------
 
 
-class PortableJax(Primitives):
-    """jax.numpy primitives whose RNG draws come from the portable stream."""
+class PortableJax(JaxBackend):
+    """The JAX adapter's primitives with the portable stream as RNG (structured schemes), their
+    arrays placed on ``device``."""
 
     name = "portable-jax"
-    capabilities = frozenset({"complex", "float16", "bfloat16", "float64", "cpu", "gpu"})
 
     def __init__(self, device: Any):
         self.device = device
@@ -315,53 +315,13 @@ class PortableJax(Primitives):
         return self._draw(rng, shape, "normal", normal_rng_params(a, b), dtype)
 
     def full(self, shape, dtype, value):
-        return jax.device_put(jnp.full(tuple(shape), value, dtype=dtype), self.device)
+        return jax.device_put(super().full(tuple(shape), dtype, value), self.device)
 
     def eye(self, rows, cols, dtype):
-        return jax.device_put(jnp.eye(rows, cols, dtype=dtype), self.device)
-
-    def cast(self, x, dtype):
-        return x.astype(dtype)
-
-    def clip(self, x, lo, hi):
-        return jnp.clip(x, lo, hi)
-
-    def where(self, cond, x, y):
-        return jnp.where(cond, x, y)
-
-    sqrt = staticmethod(jnp.sqrt)
-    log1p = staticmethod(jnp.log1p)
-    cos = staticmethod(jnp.cos)
-    sin = staticmethod(jnp.sin)
-    sign = staticmethod(jnp.sign)
-
-    def complex(self, re, im, dtype):
-        return lax.complex(re, im).astype(dtype)
-
-    def reshape(self, x, shape):
-        return x.reshape(tuple(shape))
-
-    def transpose(self, x, perm):
-        return jnp.transpose(x, perm)
-
-    def pad(self, x, pads):
-        return jnp.pad(x, pads)
-
-    def qr(self, x):
-        return jnp.linalg.qr(x, mode="reduced")
-
-    def diagonal(self, x):
-        return jnp.diagonal(x, axis1=-2, axis2=-1)
-
-    def argsort(self, x, axis):
-        return jnp.argsort(x, axis=axis, stable=True)
+        return jax.device_put(super().eye(rows, cols, dtype), self.device)
 
     def scatter(self, shape, dtype, index, value):
-        out = jnp.zeros(tuple(shape), dtype=dtype)
-        return jax.device_put(out.at[tuple(index.T)].set(value), self.device)
-
-    def to_numpy(self, x):
-        return to_numpy(x)
+        return jax.device_put(super().scatter(tuple(shape), dtype, index, value), self.device)
 
 
 # -- public API ---------------------------------------------------------------------------------

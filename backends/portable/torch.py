@@ -32,7 +32,7 @@ import torch
 from initspec.distributions import Plan
 
 from .._bench import BenchCase
-from .._core import Primitives
+from ..torch import TorchBackend
 from ._philox import LANES, MASK32
 from ._spec import (
     FloatOps,
@@ -256,14 +256,15 @@ def run_at(kind: str, draws: tuple[int, ...], keys: torch.Tensor, prm: dict[str,
 # -- _core primitives on the portable stream (structured schemes) --------------------------------
 
 
-class PortableTorch(Primitives):
-    """torch primitives whose RNG draws come from the portable stream."""
+class PortableTorch(TorchBackend):
+    """The torch adapter's primitives with the portable stream as RNG (structured schemes)."""
 
     name = "portable-torch"
-    capabilities = frozenset({"complex", "float16", "bfloat16", "float64", "cpu", "gpu"})
+    # the adapter's fused paths draw from torch's generator: the generic rules run instead
+    fast_constant = fast_normal = fast_uniform = fast_truncated_normal = fast_orthogonal = None
 
     def __init__(self, device: torch.device):
-        self.device = device
+        super().__init__(device)
 
     def split(self, rng: PortableRng, n: int) -> list[PortableRng]:
         return rng.children(n)
@@ -280,57 +281,6 @@ class PortableTorch(Primitives):
 
     def truncated_normal(self, rng, shape, dtype, a, b):
         return self._draw(rng, shape, "normal", normal_rng_params(a, b), dtype)
-
-    def full(self, shape, dtype, value):
-        return torch.full(tuple(shape), value, dtype=_tdt(dtype), device=self.device)
-
-    def eye(self, rows, cols, dtype):
-        return torch.eye(rows, cols, dtype=_tdt(dtype), device=self.device)
-
-    def cast(self, x, dtype):
-        return x.to(_tdt(dtype))
-
-    def clip(self, x, lo, hi):
-        return torch.clamp(x, lo, hi)
-
-    def where(self, cond, x, y):
-        return torch.where(cond, x, y)
-
-    sqrt = staticmethod(torch.sqrt)
-    log1p = staticmethod(torch.log1p)
-    cos = staticmethod(torch.cos)
-    sin = staticmethod(torch.sin)
-    sign = staticmethod(torch.sign)
-
-    def complex(self, re, im, dtype):
-        return torch.complex(re, im).to(_tdt(dtype))
-
-    def reshape(self, x, shape):
-        return x.reshape(tuple(shape))
-
-    def transpose(self, x, perm):
-        return x.permute(*perm).contiguous()
-
-    def pad(self, x, pads):
-        flat = [v for before_after in reversed(pads) for v in before_after]
-        return torch.nn.functional.pad(x, flat)
-
-    def qr(self, x):
-        return torch.linalg.qr(x, mode="reduced")
-
-    def diagonal(self, x):
-        return torch.diagonal(x, dim1=-2, dim2=-1)
-
-    def argsort(self, x, axis):
-        return torch.argsort(x, dim=axis, stable=True)
-
-    def scatter(self, shape, dtype, index, value):
-        out = torch.zeros(tuple(shape), dtype=_tdt(dtype), device=self.device)
-        out[tuple(torch.as_tensor(index.T, device=self.device))] = value
-        return out
-
-    def to_numpy(self, x):
-        return to_numpy(x)
 
 
 # -- public API ---------------------------------------------------------------------------------
