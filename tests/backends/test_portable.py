@@ -214,8 +214,9 @@ def test_any_slice_equals_the_slice_of_the_whole(case):
         np.testing.assert_array_equal(got, full[index])
 
 
-def test_slice_computes_only_its_elements(monkeypatch):
-    """An element-wise slice asks Philox only for the blocks of its own elements."""
+@pytest.fixture
+def philox_blocks(monkeypatch):
+    """The sorted block indices Philox is asked for while the test runs (a spy on ``block_words``)."""
     seen = []
     real = _spec.block_words
 
@@ -224,29 +225,24 @@ def test_slice_computes_only_its_elements(monkeypatch):
         return real(ops, b_lo, b_hi, draw, keys)
 
     monkeypatch.setattr(_spec, "block_words", spy)
+    return lambda: np.unique(np.concatenate(seen))
+
+
+def test_slice_computes_only_its_elements(philox_blocks):
+    """An element-wise slice asks Philox only for the blocks of its own elements."""
     shape, index = (1000, 64), (slice(500, 502), slice(8, 16))
     P.sample_slice("he_normal", shape, index=index, layout="torch", seed=SEED)  # logical == physical
-    blocks = np.unique(np.concatenate(seen))
     expected = np.unique((np.arange(500, 502)[:, None] * 64 + np.arange(8, 16)).ravel() // 4)
-    np.testing.assert_array_equal(blocks, expected)
+    np.testing.assert_array_equal(philox_blocks(), expected)
 
 
-def test_slice_of_a_transposed_layout_computes_only_its_elements(monkeypatch):
+def test_slice_of_a_transposed_layout_computes_only_its_elements(philox_blocks):
     """In a Keras kernel (in, out) the stream runs out-major: a slice of columns (outputs)
     still asks Philox only for its own elements' blocks."""
-    seen = []
-    real = _spec.block_words
-
-    def spy(ops, b_lo, b_hi, draw, keys):
-        seen.append(np.asarray(b_lo).ravel().copy())
-        return real(ops, b_lo, b_hi, draw, keys)
-
-    monkeypatch.setattr(_spec, "block_words", spy)
     shape, index = (64, 1000), (slice(8, 16), slice(500, 502))  # (in, out)
     got = P.sample_slice("he_normal", shape, index=index, layout="keras", seed=SEED)
-    blocks = np.unique(np.concatenate(seen))
     expected = np.unique((np.arange(500, 502)[None, :] * 64 + np.arange(8, 16)[:, None]).ravel() // 4)
-    np.testing.assert_array_equal(blocks, expected)
+    np.testing.assert_array_equal(philox_blocks(), expected)
     np.testing.assert_array_equal(got, P.sample("he_normal", (1000, 64), layout="torch", seed=SEED)[500:502, 8:16].T)
 
 
