@@ -395,11 +395,6 @@ def _named_sharding(out_sharding: Any) -> Any:
 # -- portable stream --------------------------------------------------------------------------
 
 
-def _tracing() -> bool:
-    """Whether JAX is tracing here (``jax.jit``, ``eval_shape``...): constants are tracers then."""
-    return isinstance(jnp.zeros((), jnp.int32), jax.core.Tracer)
-
-
 def _portable_values(scheme: Scheme, shape: tuple[int, ...], layout: Layout, dtype: str, seed: int,
                      stream: str, params: dict[str, Any]) -> Any:
     """:func:`initspec.backends.portable.jax.sample` on the default device; traceable, so it also
@@ -464,9 +459,7 @@ class Initializer:
                                  self.seed, self.stream, params)
         if out_sharding is None:
             return draw()
-        if _tracing():
-            return _constrained(draw, out_sharding)
-        return jax.jit(lambda: _constrained(draw, out_sharding))()  # eager call with out_sharding=
+        return jax.jit(lambda: _constrained(draw, out_sharding))()  # a sharding constraint needs a trace
 
     def __repr__(self) -> str:
         args = [f"{k}={v!r}" for k, v in self.params.items()]
@@ -480,7 +473,7 @@ class Initializer:
 
 def _check_portable_args(stream: Any, seed: Any) -> tuple[str | None, int | None]:
     """``(stream, seed)`` validated: native mode has neither; portable mode's seed None is 0."""
-    from initspec.backends.portable._spec import check_seed, check_stream
+    from initspec.backends.portable._spec import check_stream, portable_seed
 
     if stream is None:
         if seed is not None:
@@ -490,7 +483,7 @@ def _check_portable_args(stream: Any, seed: Any) -> tuple[str | None, int | None
                 f"their randomness from `key`). Received: seed={seed!r}, stream=None"
             )
         return None, None
-    return check_stream(stream), check_seed(0 if seed is None else seed)
+    return check_stream(stream), portable_seed(seed)
 
 
 def _check_param_names(scheme: Scheme, params: dict[str, Any]) -> None:
@@ -628,10 +621,10 @@ def init_tree(params: Any, weight: Any = "he_normal", bias: Any = "zeros", *, se
         abstract = jax.eval_shape(model.init, jax.random.key(0), x)
         params = init_tree(abstract, "he_normal", seed=1)
     """
-    from initspec.backends.portable._spec import check_seed
+    from initspec.backends.portable._spec import portable_seed
 
     rules = {"kernel": _check_rule("weight", weight), "bias": _check_rule("bias", bias)}
-    seed = check_seed(0 if seed is None else seed)
+    seed = portable_seed(seed)
     if not isinstance(prefix, str):
         raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder.'). Received: prefix={prefix!r}")
     lay = get_layout(DEFAULT_LAYOUT if layout is None else layout)

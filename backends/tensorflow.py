@@ -112,7 +112,7 @@ from initspec.schemes import SCHEMES, Scheme, get_scheme
 from initspec.backends._bench import BenchCase
 from initspec.backends._core import Primitives, compute_dtype
 from initspec.backends._core import sample as core_sample
-from initspec.backends._rules import Rule, split_rule
+from initspec.backends._rules import Rule, by_type_rules, check_by_type, refuse_reserved, split_rule
 from initspec.backends.portable._spec import check_seed, check_stream
 
 DEFAULT_LAYOUT = "keras"
@@ -644,8 +644,6 @@ del _sch, _alias
 # --------------------------------------------------------------------------------------------
 
 
-
-
 def _variable_kind(name: str) -> str | None:
     """``"weight"`` for ``kernel``/``*_kernel`` (recurrent_kernel, depthwise_kernel...), ``"bias"``
     for ``bias``, else None."""
@@ -669,23 +667,6 @@ def layout_for_variable(layer: keras.layers.Layer, name: str) -> str:
     return DEFAULT_LAYOUT
 
 
-def _layer_rules(layer: keras.layers.Layer, by_type: Mapping[type, Any],
-                 bias: Rule) -> dict[str, Rule] | None:
-    """``{"weight": rule, "bias": rule}`` of ``layer``'s most specific class in ``by_type``, or None."""
-    for cls in type(layer).__mro__:
-        if cls in by_type:
-            spec = by_type[cls]
-            if isinstance(spec, Mapping):
-                if set(spec) - {"weight", "bias"}:
-                    raise InitSpecError(
-                        f"Argument `by_type` maps {cls.__name__} to a dict whose keys must be 'weight' "
-                        f"and/or 'bias'. Received: by_type[{cls.__name__}]={spec!r}"
-                    )
-                return {"weight": spec.get("weight"), "bias": spec.get("bias")}
-            return {"weight": spec, "bias": bias}
-    return None
-
-
 _Visit = tuple[keras.layers.Layer, "dict[str, Rule] | None", list[Any]]
 
 
@@ -696,7 +677,7 @@ def _walk(layer: keras.layers.Layer, by_type: Mapping[type, Any], bias: Rule,
     if id(layer) in seen:
         return
     seen.add(id(layer))
-    rules = _layer_rules(layer, by_type, bias) or inherited
+    rules = by_type_rules(layer, by_type, bias) or inherited
     children = list(layer._flatten_layers(include_self=False, recursive=False))
     nested = {id(v) for child in children for v in child.weights}
     yield layer, rules, [v for v in layer.weights if id(v) not in nested]
@@ -762,9 +743,7 @@ def init_model(model: keras.layers.Layer, weight: Rule = "glorot_uniform", bias:
         seed = check_keras_seed(seed)
         if seed is not None and not isinstance(seed, keras.random.SeedGenerator):
             seed = keras.random.SeedGenerator(seed)  # one generator: distinct values per variable
-    by_type = {} if by_type is None else by_type
-    if not isinstance(by_type, Mapping) or not all(isinstance(k, type) for k in by_type):
-        raise TypeError(f"Argument `by_type` must map layer classes to rules. Received: by_type={by_type!r}")
+    by_type = check_by_type(by_type, "layer")
     for rule, arg in ((weight, "weight"), (bias, "bias")):
         split = split_rule(rule, arg)
         if split is not None:
@@ -789,11 +768,8 @@ def init_model(model: keras.layers.Layer, weight: Rule = "glorot_uniform", bias:
             if rule is None:
                 continue
             scheme, kw = rule
-            reserved = sorted({"seed", "stream"} & set(kw))
-            if reserved:
-                raise InitSpecError(
-                    f"The {kind} rule for {type(layer).__name__}.{var.name} sets {', '.join(reserved)}; pass "
-                    f"seed=/portable= to init_model instead. Received: {kind} rule={rule!r}")
+            refuse_reserved(kw, ("seed", "stream"), kind, f"{type(layer).__name__}.{var.name}", rule,
+                            "seed=/portable= to init_model")
             kw.setdefault("layout", layout_for_variable(layer, var.name) if kind == "weight"
                           else DEFAULT_LAYOUT)
             kw.setdefault("groups", groups if kind == "weight" else 1)

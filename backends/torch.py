@@ -62,7 +62,7 @@ from initspec.schemes import SCHEMES, get_scheme
 from ._bench import BenchCase
 from ._core import LOW_PRECISION, Primitives, compute_dtype
 from ._core import sample as core_sample
-from ._rules import Rule, split_rule
+from ._rules import Rule, by_type_rules, check_by_type, refuse_reserved, split_rule
 
 DEFAULT_LAYOUT = "torch"
 
@@ -558,7 +558,7 @@ def _check_portable_args(generator: torch.Generator | None, stream: Any, seed: A
                 "seed= selects the portable stream's seed; pass stream=..., or use generator= for "
                 f"torch's generator. Received: seed={seed!r}, stream=None")
         return 0
-    from .portable._spec import check_seed, check_stream
+    from .portable._spec import check_stream, portable_seed
 
     check_stream(stream)
     if generator is not None:
@@ -566,7 +566,7 @@ def _check_portable_args(generator: torch.Generator | None, stream: Any, seed: A
             "Arguments `generator` and `stream` cannot be used together: stream= draws from the "
             "portable stream (seeded by seed=), generator= from torch's RNG. "
             f"Received: generator={generator!r}, stream={stream!r}")
-    return check_seed(0 if seed is None else seed)
+    return portable_seed(seed)
 
 
 def _fill_portable_(tensor: torch.Tensor, scheme: Any, layout: Any, dtype: str, groups: int, fans: Any,
@@ -665,26 +665,14 @@ def layout_for_module(module: torch.nn.Module) -> str:
     return "torch"
 
 
-
-
 def _module_rules(module: torch.nn.Module, weight: Rule, bias: Rule,
                   by_type: Mapping[type, Any]) -> dict[str, Rule] | None:
-    """Parameter-name -> rule for ``module`` (most specific ``by_type`` class first), or None."""
-    for cls in type(module).__mro__:
-        if cls in by_type:
-            spec = by_type[cls]
-            if isinstance(spec, Mapping):
-                unknown_keys = set(spec) - {"weight", "bias"}
-                if unknown_keys:
-                    raise InitSpecError(
-                        f"Argument `by_type` maps {cls.__name__} to a dict whose keys must be 'weight' "
-                        f"and/or 'bias'. Received: by_type[{cls.__name__}]={spec!r}"
-                    )
-                return {"weight": spec.get("weight"), "bias": spec.get("bias")}
-            return {"weight": spec, "bias": bias}
-    if layout_for_module(module) != "torch":
+    """Parameter-name -> rule for ``module`` (most specific ``by_type`` class first; else the
+    defaults for Linear/Conv layers), or None."""
+    rules = by_type_rules(module, by_type, bias)
+    if rules is None and layout_for_module(module) != "torch":
         return {"weight": weight, "bias": bias}
-    return None
+    return rules
 
 
 def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule = "zeros", *,
@@ -717,9 +705,9 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
     if not isinstance(prefix, str):
         raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder.'). Received: prefix={prefix!r}")
     if portable:
-        from .portable._spec import check_seed
+        from .portable._spec import portable_seed
 
-        seed = check_seed(0 if seed is None else seed)
+        seed = portable_seed(seed)
         if generator is not None:
             raise InitSpecError(
                 "Arguments `generator` and `portable=True` cannot be used together: the portable "
@@ -728,9 +716,7 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
         raise InitSpecError(
             "Arguments `seed` and `prefix` name the portable stream; pass portable=True (or use "
             f"generator= for torch's generator). Received: seed={seed!r}, prefix={prefix!r}, portable=False")
-    by_type = {} if by_type is None else by_type
-    if not isinstance(by_type, Mapping) or not all(isinstance(k, type) for k in by_type):
-        raise TypeError(f"Argument `by_type` must map module classes to rules. Received: by_type={by_type!r}")
+    by_type = check_by_type(by_type, "module")
     split_rule(weight, "weight"), split_rule(bias, "bias")
     # stream names: each parameter's name in named_parameters() (a tied parameter: its first name)
     names = {id(p): prefix + n for n, p in module.named_parameters()} if portable else {}
@@ -753,12 +739,8 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
                     f"pass before init_module_. Received: module={type(mod).__name__}"
                 )
             scheme, kw = rule
-            reserved = sorted({"generator", "stream", "seed"} & set(kw))
-            if reserved:
-                raise InitSpecError(
-                    f"The {kind} rule for {type(mod).__name__}.{pname} sets {', '.join(reserved)}; pass "
-                    f"generator=, or portable=/seed=, to init_module_ instead. "
-                    f"Received: {kind} rule={rule!r}")
+            refuse_reserved(kw, ("generator", "stream", "seed"), kind, f"{type(mod).__name__}.{pname}", rule,
+                            "generator=, or portable=/seed=, to init_module_")
             kw.setdefault("layout", layout)
             kw.setdefault("groups", groups if kind == "weight" else 1)
             if kind == "bias" and "fans" not in kw and get_scheme(scheme).uses_fans:

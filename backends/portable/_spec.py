@@ -50,6 +50,12 @@ def check_seed(seed: Any) -> int:
     return int(seed)
 
 
+def portable_seed(seed: Any) -> int:
+    """The seed of an adapter's portable mode: None means 0 (the stream is deterministic), else
+    :func:`check_seed`."""
+    return check_seed(0 if seed is None else seed)
+
+
 def check_stream(stream: Any) -> str:
     """A stream name: any ``str`` (e.g. the parameter path ``"encoder.0.weight"``)."""
     if not isinstance(stream, str):
