@@ -38,12 +38,6 @@ SHAPE_LARGE = (1024, 1024)
 LOW_PRECISION = ("bfloat16", "float16")
 
 
-@pytest.fixture(scope="module")
-def ij(load_backend):
-    """The adapter module (skips or fails per INITSPEC_REQUIRE when JAX is missing)."""
-    return load_backend("jax")
-
-
 @pytest.fixture(params=["cpu", pytest.param("gpu", marks=pytest.mark.gpu)])
 def device(request, ij):
     ok, why = ij.device_available(request.param)

@@ -34,26 +34,6 @@ ELEMENTWISE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def ij(load_backend):
-    """The JAX adapter (skips, with the import error as reason, or fails per INITSPEC_REQUIRE)."""
-    return load_backend("jax")
-
-
-@pytest.fixture(scope="module")
-def pj(ij):
-    from initspec.backends.portable import jax as pj
-
-    return pj
-
-
-@pytest.fixture(scope="module")
-def jax(ij):
-    import jax
-
-    return jax
-
-
 def _np(x):
     return np.asarray(x)
 

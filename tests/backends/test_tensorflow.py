@@ -44,25 +44,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tfb(load_backend):
-    return load_backend("tensorflow")
-
-
-@pytest.fixture(scope="module")
-def keras(tfb):
-    import keras
-
-    return keras
-
-
-@pytest.fixture(scope="module")
-def tf(tfb):
-    import tensorflow as tf
-
-    return tf
-
-
 def _np(x) -> np.ndarray:
     return np.asarray(x.numpy(), dtype=np.float64) if x.dtype.is_floating else x.numpy()
 

@@ -21,25 +21,6 @@ pytestmark = pytest.mark.tensorflow
 SEED = 7
 
 
-@pytest.fixture(scope="module")
-def tfb(load_backend):
-    return load_backend("tensorflow")
-
-
-@pytest.fixture(scope="module")
-def keras(tfb):
-    import keras
-
-    return keras
-
-
-@pytest.fixture(scope="module")
-def ptf(tfb):
-    from initspec.backends.portable import tensorflow as ptf
-
-    return ptf
-
-
 def _want(ptf, scheme, shape, *, layout="keras", dtype="float32", seed=SEED, stream, **params):
     """The TF portable values, after checking they equal the NumPy reference (bit for bit)."""
     got = ptf.sample(scheme, shape, layout=layout, dtype=dtype, seed=seed, stream=stream, **params).numpy()

@@ -57,18 +57,6 @@ LOW_PRECISION_CASES = [c for c in CASES if c[0] in (
     and abs(c[1].get("a", 0.0)) < 3.0]
 
 
-@pytest.fixture(scope="module")
-def tb(load_backend):
-    return load_backend("torch")
-
-
-@pytest.fixture(scope="module")
-def torch(tb):
-    import torch
-
-    return torch
-
-
 def gen(torch, seed: int = SEED, device: str = "cpu"):
     return torch.Generator(device=device).manual_seed(seed)
 

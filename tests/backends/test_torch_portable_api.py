@@ -15,25 +15,6 @@ from initspec.backends import portable as ref
 pytestmark = pytest.mark.torch
 
 
-@pytest.fixture(scope="module")
-def tb(load_backend):
-    return load_backend("torch")
-
-
-@pytest.fixture(scope="module")
-def torch(tb):
-    import torch
-
-    return torch
-
-
-@pytest.fixture(scope="module")
-def pt(tb):
-    from initspec.backends.portable import torch as pt
-
-    return pt
-
-
 def _np(tb, x) -> np.ndarray:
     return tb.to_numpy(x)
 
