@@ -62,3 +62,22 @@ def jax(ij):
 @pytest.fixture(scope="module")
 def pj(ij):
     return _module("initspec.backends.portable.jax")
+
+
+@pytest.fixture(scope="session")
+def on_8_cpu_devices():
+    """``run(script)``: run a Python script in a subprocess whose JAX sees 8 virtual CPU devices
+    (the flag must be set before JAX initialises) and return its stdout; a failure shows the
+    script's output."""
+    import os
+    import subprocess
+    import sys
+
+    def run(script: str, timeout: int = 900) -> str:
+        env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
+        proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                              timeout=timeout)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return proc.stdout
+
+    return run

@@ -15,7 +15,6 @@ fixed, so every run is the same). Orthogonality is checked to the dtype's precis
 from __future__ import annotations
 
 import math
-import os
 import subprocess
 import sys
 import textwrap
@@ -464,12 +463,8 @@ _SHARDING_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_out_shardings_on_8_virtual_devices(ij):
-    """Run in a subprocess: the device-count flag must be set before JAX initialises."""
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
-    r = subprocess.run([sys.executable, "-c", _SHARDING_SCRIPT], env=env, capture_output=True, text=True,
-                       timeout=600)
-    assert r.returncode == 0 and "SHARDING-OK" in r.stdout, r.stdout + r.stderr
+def test_out_shardings_on_8_virtual_devices(ij, on_8_cpu_devices):
+    assert "SHARDING-OK" in on_8_cpu_devices(_SHARDING_SCRIPT, timeout=600)
 
 
 def test_importing_adapter_imports_no_other_framework(ij):  # ij: skips (with reason) without JAX

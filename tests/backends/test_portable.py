@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -481,13 +478,9 @@ SHARDING_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_jax_sharded_generation_is_partitioned_and_exact(load_portable):
+def test_jax_sharded_generation_is_partitioned_and_exact(load_portable, on_8_cpu_devices):
     load_portable("jax")
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
-    proc = subprocess.run([sys.executable, "-c", SHARDING_SCRIPT], capture_output=True, text=True, env=env,
-                          timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    res = json.loads(proc.stdout.split("RESULT", 1)[1])
+    res = json.loads(on_8_cpu_devices(SHARDING_SCRIPT).split("RESULT", 1)[1])
     assert res["devices"] == 8
     for c in res["cases"]:
         assert c["equal"] and c["shards_equal"], c
