@@ -68,6 +68,15 @@ TRAINS_RATIO = 0.5
 #: nets learn slowly: at least 13% lower for each of 8 seeds at the default config; Glorot +
 #: ReLU and small inits do not move at all).
 PROGRESS_MIN = 0.05
+#: Too-large init "fails to train": the final loss stays at or above this fraction of the best
+#: constant predictor's loss (the task's baseline), or is non-finite. N(0, 1) + tanh is chaotic:
+#: a rounding difference (BLAS kernel, thread count) changes the whole run, so the margin comes
+#: from the measured spread, not from one run. Measured at the default config (50 x 128, 40 SGD
+#: steps), seeds 0-49 x {1, 2} OpenBLAS threads: final / baseline >= 0.953 (median 26) for
+#: N(0, 1) + tanh, and <= 0.394 (median 0.13) for Glorot + tanh on the same task; ReLU overflows
+#: to NaN. 0.8 sits between the two with margin on both sides (scratch measurement recorded in
+#: docs/measurements/claims-spread.md).
+UNSTABLE_MIN_BASELINE_RATIO = 0.8
 
 
 # --- primitive predicates on one record --------------------------------------------------
@@ -218,11 +227,12 @@ def stalls(rec: Record, rtol: float = STALL_RTOL) -> Outcome:
     return _finite(r) and abs(r - 1) < rtol, measured
 
 
-def unstable_training(rec: Record, rtol: float = STALL_RTOL) -> Outcome:
-    """Final loss non-finite, or no better than the best constant predictor's (the baseline,
-    within ``rtol``: a net whose overflowed activations were zeroed predicts 0 exactly)."""
+def unstable_training(rec: Record, min_ratio: float = UNSTABLE_MIN_BASELINE_RATIO) -> Outcome:
+    """Final loss non-finite, or at least ``min_ratio`` x the best constant predictor's (the
+    baseline): the net learned nothing a constant would not (a net whose overflowed activations
+    were zeroed predicts 0 exactly, i.e. the baseline)."""
     f, base = rec["final_loss"], rec["baseline_loss"]
-    holds = not _finite(f) or f >= base * (1 - rtol)
+    holds = not _finite(f) or f >= base * min_ratio
     return holds, {"final_loss": f, "baseline_loss": base, "initial_loss": rec["initial_loss"]}
 
 
@@ -383,8 +393,8 @@ CLAIMS: tuple[ClaimSpec, ...] = (
         "Too-large init: training is unstable.",
         ("trainability",),
         lambda c: (f"N(0, {c.large_std:g}^2), {c.train_depth} x {c.train_width} tanh and ReLU nets after "
-                   f"{c.steps} SGD steps: the loss is non-finite or no lower than the best constant "
-                   f"predictor's (within {STALL_RTOL:g})"),
+                   f"{c.steps} SGD steps: the loss is non-finite or at least {UNSTABLE_MIN_BASELINE_RATIO:g} x "
+                   "the best constant predictor's (Glorot + tanh reaches < 0.4 x on the same task)"),
         lambda v, c: _all([(f"normal_large+{a}", unstable_training(v.trn[(a, "normal_large")]))
                            for a in ("tanh", "relu")]),
     ),

@@ -20,6 +20,7 @@ import sys
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from initspec.conformance.experiments import (
     CLAIM_IDS, CLAIMS, DEFAULT, QUICK, ExperimentConfig, merge_experiments, run_experiments,
@@ -31,6 +32,8 @@ from initspec.conformance.experiments.numpy import _loss_and_grads
 from initspec.conformance.results import load, write_atomic
 
 FRAMEWORKS = ("torch", "tensorflow", "jax")
+#: The BLAS thread count of the runner's experiment workers (cli/experiments.py WORKER_ENV).
+RUNNER_BLAS_THREADS = 1
 #: Relative agreement of a framework's loss/gradients with NumPy's on identical float32 weights:
 #: sqrt(float32 eps) ~ 3.5e-4, float32 rounding accumulated over a few layers in a different order.
 AUTODIFF_RTOL = float(np.sqrt(np.finfo(np.float32).eps))
@@ -42,13 +45,16 @@ FD_RTOL = 1e-6
 # --- fixtures ------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def numpy_default():
-    """The NumPy engine at the report's configuration (50 x 256 nets)."""
-    return run_experiments("numpy", DEFAULT, catch_errors=False)
+    """The NumPy engine at the report's configuration (50 x 256 nets), with one BLAS thread as
+    in the runner's workers (``initspec experiments``/``conform`` set the same)."""
+    with threadpool_limits(limits=RUNNER_BLAS_THREADS):
+        return run_experiments("numpy", DEFAULT, catch_errors=False)
 
 
 @pytest.fixture(scope="session")
 def numpy_quick():
-    return run_experiments("numpy", QUICK, catch_errors=False)
+    with threadpool_limits(limits=RUNNER_BLAS_THREADS):
+        return run_experiments("numpy", QUICK, catch_errors=False)
 
 
 def _claim(results, cid):
@@ -200,6 +206,21 @@ def test_primitives_reject_other_regimes(numpy_default):
     assert not C.stalls(v.trn[("tanh", "glorot_normal")])[0]
     assert not C.unstable_training(v.trn[("tanh", "glorot_normal")])[0]
     assert not C.improves(v.trn[("relu", "normal_small")], 1 - C.PROGRESS_MIN)[0]
+
+
+@pytest.mark.parametrize(("ratio", "holds"), [
+    (math.inf, True), (26.0, True), (0.953, True),  # N(0, 1) + tanh: median and smallest measured
+    (C.UNSTABLE_MIN_BASELINE_RATIO, True), (0.79, False),
+    (0.394, False), (0.13, False),  # Glorot + tanh: largest and median measured
+])
+def test_unstable_training_margin(ratio, holds):
+    """The predicate's threshold between the measured spreads (docs/measurements/claims-spread.md)."""
+    assert C.unstable_training({"final_loss": 0.5 * ratio, "baseline_loss": 0.5, "initial_loss": 1.0})[0] is holds
+
+
+def test_claim_workers_use_one_blas_thread():
+    from initspec.cli.experiments import WORKER_ENV
+    assert WORKER_ENV["OPENBLAS_NUM_THREADS"] == str(RUNNER_BLAS_THREADS)
 
 
 def test_primitives_on_nonfinite_numbers():

@@ -19,6 +19,8 @@ import pytest
 
 from initspec.reports import write_report
 
+pytestmark = pytest.mark.browser
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 #: Flags that keep Chromium from any background traffic (plus a fresh profile per test).
 CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -1,0 +1,168 @@
+"""The registry of frameworks: each backend declared once, as data.
+
+Every list of backends in initspec (the adapters :func:`initspec.backends.load` accepts, the CLI
+defaults, the runner and its workers, the native audit, the experiments, the portable cross-check
+and benchmark, the report's colours) derives from :func:`names` / :func:`get`. Adding a framework
+is one package under ``backends/`` plus one :func:`register` call (built-ins below; a project of
+its own may register more at run time, see ``docs/adding-a-backend.md``).
+
+The registry holds module *paths*, never modules: importing it imports no framework (it lives in
+the spec layer, which imports no other layer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from initspec.errors import InitSpecError
+
+#: Colour of a backend without a declared one in the report (neutral grey).
+DEFAULT_COLOR = "#777777"
+
+
+@dataclass(frozen=True)
+class Framework:
+    """One backend of initspec.
+
+    Attributes:
+        name: the backend name used everywhere (``--backends torch``, ``load("torch")``).
+        imports: modules that must import for the backend to be available (the framework itself),
+            checked before the adapter is imported so that a missing framework is reported as such.
+        adapter: module path of the adapter (the uniform harness API of :mod:`initspec.backends`
+            plus the framework's idiomatic public API).
+        label: human-readable name (report, tables).
+        layout: the framework's own layout family in :mod:`initspec.layouts` (``"torch"``,
+            ``"keras"``, ``"jax"``).
+        portable: module path of its portable-stream sampler (``sample(scheme, shape, ...,
+            stream=, seed=)``), or ``None`` when it has none.
+        experiments: module path of its seed-claim experiment engine (``ENGINE``), or ``None``.
+        natives: the :mod:`initspec.conformance.natives` frameworks whose native initializers are
+            audited in this backend's worker process (Flax runs in the JAX process).
+        devices: devices its adapter can target (``"cpu"``, ``"gpu"``).
+        extra: the pip extra that installs it (``pip install 'initspec[torch]'``).
+        color: its colour in the report's plots (Okabe-Ito for the built-ins).
+        portable_bench: whether ``initspec portable bench`` times it by default.
+    """
+
+    name: str
+    imports: tuple[str, ...]
+    adapter: str
+    label: str
+    layout: str
+    portable: str | None = None
+    experiments: str | None = None
+    natives: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ("cpu",)
+    extra: str = ""
+    color: str = DEFAULT_COLOR
+    portable_bench: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise InitSpecError(
+                f"Argument `name` must be an identifier (a backend name). Received: name={self.name!r}")
+        for attr in ("imports", "natives", "devices"):
+            value = getattr(self, attr)
+            if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                raise InitSpecError(
+                    f"Argument `{attr}` of backend {self.name!r} must be a tuple of str. "
+                    f"Received: {attr}={value!r}")
+            object.__setattr__(self, attr, tuple(value))
+        unknown_devices = sorted(set(self.devices) - {"cpu", "gpu"})
+        if unknown_devices or "cpu" not in self.devices:
+            raise InitSpecError(
+                f"Argument `devices` of backend {self.name!r} must contain 'cpu' and only 'cpu'/'gpu'. "
+                f"Received: devices={self.devices!r}")
+
+    @property
+    def install_hint(self) -> str:
+        return f"pip install 'initspec[{self.extra}]'" if self.extra else f"install {self.imports[0]!r}"
+
+
+_REGISTRY: dict[str, Framework] = {}
+
+
+def register(framework: Framework, *, replace: bool = False) -> Framework:
+    """Add ``framework`` to the registry; an existing name raises unless ``replace=True``."""
+    if not isinstance(framework, Framework):
+        raise TypeError(f"Argument `framework` must be an initspec.registry.Framework. "
+                        f"Received: framework={framework!r}")
+    if framework.name in _REGISTRY and not replace:
+        raise InitSpecError(f"Backend {framework.name!r} is already registered; pass replace=True to "
+                            "replace it.")
+    _REGISTRY[framework.name] = framework
+    return framework
+
+
+def unregister(name: str) -> None:
+    """Remove a backend (tests registering a temporary one); an unknown name raises."""
+    get(name)
+    del _REGISTRY[name]
+
+
+def names() -> tuple[str, ...]:
+    """Registered backend names, in registration order (built-ins: numpy, torch, tensorflow, jax)."""
+    return tuple(_REGISTRY)
+
+
+def frameworks() -> Mapping[str, Framework]:
+    """Read-only view ``name -> Framework``."""
+    return MappingProxyType(_REGISTRY)
+
+
+def get(name: str) -> Framework:
+    """The registered backend ``name``; anything else raises naming the value and the choices."""
+    if isinstance(name, str) and name in _REGISTRY:
+        return _REGISTRY[name]
+    raise InitSpecError(
+        f"Unknown backend {name!r}. Registered backends: {', '.join(_REGISTRY)} "
+        "(register one with initspec.registry.register). "
+        f"Received: backend={name!r}")
+
+
+def parse_names(text: str, *, argument: str = "--backends") -> tuple[str, ...]:
+    """``"numpy,torch"`` -> ``("numpy", "torch")``; empty, unknown or repeated names raise."""
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    if not parts:
+        raise InitSpecError(f"Argument `{argument}` needs at least one of {', '.join(_REGISTRY)}. "
+                            f"Received: {argument}={text!r}")
+    seen: list[str] = []
+    for p in parts:
+        if p not in _REGISTRY:
+            raise InitSpecError(f"Unknown backend {p!r} in `{argument}`. Registered backends: "
+                                f"{', '.join(_REGISTRY)}. Received: {argument}={text!r}")
+        if p in seen:
+            raise InitSpecError(f"Backend {p!r} is repeated in `{argument}`. Received: {argument}={text!r}")
+        seen.append(p)
+    return tuple(seen)
+
+
+def colors() -> dict[str, str]:
+    """``name -> colour`` for the report."""
+    return {f.name: f.color for f in _REGISTRY.values()}
+
+
+# --- the built-in backends ------------------------------------------------------------------
+register(Framework(
+    name="numpy", imports=("numpy", "scipy"), adapter="initspec.backends.numpy", label="NumPy (reference)",
+    layout="keras", portable="initspec.backends.portable", experiments="initspec.conformance.experiments.numpy",
+    natives=(), extra="", color="#0072B2",
+))
+register(Framework(
+    name="torch", imports=("torch",), adapter="initspec.backends.torch", label="PyTorch", layout="torch",
+    portable="initspec.backends.portable.torch", experiments="initspec.conformance.experiments.torch",
+    natives=("torch",), devices=("cpu", "gpu"), extra="torch", color="#D55E00", portable_bench=True,
+))
+register(Framework(
+    name="tensorflow", imports=("tensorflow",), adapter="initspec.backends.tensorflow",
+    label="TensorFlow / Keras", layout="keras", portable="initspec.backends.portable.tensorflow",
+    experiments="initspec.conformance.experiments.tensorflow", natives=("keras",), devices=("cpu", "gpu"),
+    extra="tensorflow", color="#E69F00",
+))
+register(Framework(
+    name="jax", imports=("jax",), adapter="initspec.backends.jax", label="JAX / Flax", layout="jax",
+    portable="initspec.backends.portable.jax", experiments="initspec.conformance.experiments.jax",
+    natives=("jax", "flax"), devices=("cpu", "gpu"), extra="jax", color="#009E73", portable_bench=True,
+))
