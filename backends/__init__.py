@@ -26,10 +26,14 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from initspec.errors import unknown
+from initspec import registry
 
-BACKENDS = ("numpy", "torch", "tensorflow", "jax")
-_FRAMEWORK = {"numpy": "numpy", "torch": "torch", "tensorflow": "tensorflow", "jax": "jax"}
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    # BACKENDS is derived from the registry at each access (a backend may be registered later).
+    if name == "BACKENDS":
+        return registry.names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class BackendUnavailable(ImportError):
@@ -37,14 +41,16 @@ class BackendUnavailable(ImportError):
 
 
 def load(name: str) -> ModuleType:
-    """Import ``initspec.backends.<name>``; raise :class:`BackendUnavailable` with the reason."""
-    if name not in BACKENDS:
-        raise unknown("backend", "backend", name, BACKENDS)
-    try:
-        importlib.import_module(_FRAMEWORK[name])
-    except Exception as e:  # noqa: BLE001 - report any import failure as unavailability
-        raise BackendUnavailable(
-            f"Backend {name!r} is unavailable: importing {_FRAMEWORK[name]!r} failed "
-            f"({type(e).__name__}: {e}). Install it with: pip install 'initspec[{name}]'"
-        ) from e
-    return importlib.import_module(f"initspec.backends.{name}")
+    """Import the adapter of the registered backend ``name`` (:mod:`initspec.registry`); raise
+    :class:`BackendUnavailable` with the reason when its framework cannot be imported, and
+    :class:`initspec.errors.UnknownNameError` for a name that is not registered."""
+    fw = registry.get(name)
+    for module in fw.imports:
+        try:
+            importlib.import_module(module)
+        except Exception as e:  # noqa: BLE001 - report any import failure as unavailability
+            raise BackendUnavailable(
+                f"Backend {name!r} is unavailable: importing {module!r} failed "
+                f"({type(e).__name__}: {e}). Install it with: {fw.install_hint}"
+            ) from e
+    return importlib.import_module(fw.adapter)

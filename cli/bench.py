@@ -20,9 +20,11 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from initspec import registry
+
 BENCH_SCHEMA = "initspec.bench"
 BENCH_SCHEMA_VERSION = 1
-DEFAULT_BACKENDS = "numpy,torch,tensorflow,jax"
+DEFAULT_BACKENDS = ",".join(registry.names())
 #: wall-clock limit for one backend's subprocess
 DEFAULT_TIMEOUT_S = 1800
 STDERR_TAIL_CHARS = 2000
@@ -31,17 +33,8 @@ PIPE_WIDTH = 180
 
 
 def parse_backends(text: str) -> list[str]:
-    """Comma-separated backend names, validated against :data:`initspec.backends.BACKENDS`."""
-    from initspec.backends import BACKENDS
-    from initspec.errors import unknown
-
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise ValueError(f"--backends must name at least one backend. Received: --backends={text!r}")
-    for n in names:
-        if n not in BACKENDS:
-            raise unknown("backend", "--backends", n, BACKENDS)
-    return names
+    """Comma-separated backend names, validated against :mod:`initspec.registry`."""
+    return list(registry.parse_names(text, argument="--backends"))
 
 
 #: environment variables that cap the CPU threads of the frameworks' pools (``--threads``)

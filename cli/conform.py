@@ -11,14 +11,16 @@ import shlex
 import sys
 from typing import Optional
 
+from initspec import registry
+
 
 def register(app) -> None:  # noqa: ANN001
     import typer
 
     @app.command()
     def conform(
-        backends: str = typer.Option("numpy,torch,tensorflow,jax", "--backends",
-                                     help="Comma-separated backends: numpy, torch, tensorflow, jax"),
+        backends: str = typer.Option(",".join(registry.names()), "--backends",
+                                     help=f"Comma-separated backends: {', '.join(registry.names())}"),
         device: str = typer.Option("cpu", "--device", help="cpu, gpu or all"),
         schemes: Optional[str] = typer.Option(None, "--schemes", help="Only these schemes of the matrix (comma-separated)"),
         out: str = typer.Option("reports/out", "--out", help="Output folder (results.json, report.html)"),

@@ -34,18 +34,9 @@ WORKER_TIMEOUT_S = 1800
 
 def parse_backends(text: str) -> list[str]:
     """``"numpy,torch"`` -> ``["numpy", "torch"]``; unknown or repeated names raise ValueError."""
-    from initspec.backends import BACKENDS
-    from initspec.errors import InitSpecError, unknown
+    from initspec import registry
 
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if not names:
-        raise InitSpecError(f"Argument `backends` names no backend. Received: backends={text!r}")
-    for n in names:
-        if n not in BACKENDS:
-            raise unknown("backend", "backends", n, BACKENDS)
-    if len(set(names)) != len(names):
-        raise InitSpecError(f"Argument `backends` repeats a backend. Received: backends={text!r}")
-    return names
+    return list(registry.parse_names(text, argument="backends"))
 
 
 def build_config(quick: bool, **overrides: Any) -> Any:

@@ -20,8 +20,10 @@ import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
-DEFAULT_BACKENDS = "numpy,torch,tensorflow,jax"
-BENCH_BACKENDS = "torch,jax"
+from initspec import registry
+
+DEFAULT_BACKENDS = ",".join(f.name for f in registry.frameworks().values() if f.portable)
+BENCH_BACKENDS = ",".join(f.name for f in registry.frameworks().values() if f.portable_bench)
 #: cases whose values come from a framework's QR and so agree only to rounding
 ROUNDING_CASES = ("orthogonal", "delta_orthogonal")
 BENCH_TIMEOUT_S = 1800
@@ -144,7 +146,8 @@ def register(app) -> None:  # noqa: ANN001
         from initspec.cli import fail
 
         try:
-            names = parse_backends(backends, ("torch", "jax", "tensorflow"))
+            names = parse_backends(backends, tuple(f.name for f in registry.frameworks().values()
+                                                   if f.portable and f.name != "numpy"))
         except ValueError as e:
             raise fail(str(e)) from None
         if device not in ("cpu", "gpu"):

@@ -18,10 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from initspec import registry
+
 from .model import Curve, SampleGroup, is_number, numbers
 
-#: Colour of each backend (Okabe-Ito, colour-blind safe); others cycle through ``PALETTE``.
-BACKEND_COLORS = {"numpy": "#0072B2", "torch": "#D55E00", "tensorflow": "#E69F00", "jax": "#009E73"}
+#: Colour of each backend (initspec.registry; Okabe-Ito, colour-blind safe); others cycle through ``PALETTE``.
+BACKEND_COLORS = registry.colors()
 #: Okabe-Ito without its yellow (weak on white), then Paul Tol's "muted" colours: 13 distinct hues.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
            "#332288", "#882255", "#44AA99", "#999933", "#AA4499", "#117733")

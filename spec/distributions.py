@@ -362,8 +362,8 @@ def resolve(
             raise InitSpecError(f"Scheme 'sparse' needs a rank-2 shape. Received: shape={shape!r}")
         if lay is None:
             raise InitSpecError("Scheme 'sparse' needs a layout. Received: layout=None")
-        r = lay.roles(shape)
-        n_out = shape[r["out"][0]]
+        roles = lay.roles(shape)
+        n_out = shape[roles["out"][0]]
         zf = math.ceil(sp * n_out) / n_out if n_out else 0.0
         # ceil(sparsity * n_out) == n_out (e.g. n_out = 1) zeroes everything, as torch does
         el = ElementDistribution("sparse", 0.0, (1 - zf) * s * s, None, None,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .errors import InitSpecError, check_shape, unknown
 
@@ -168,7 +168,7 @@ class Layout:
         batch_axis: int | Sequence[int] | None = None,
     ) -> "Layout":
         """A copy with JAX-style ``in_axis``/``out_axis``/``batch_axis`` overrides."""
-        kw = {}
+        kw: dict[str, Any] = {}
         if in_axis is not None:
             kw["in_axes"] = _as_axes(in_axis)
         if out_axis is not None:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from initspec.errors import InitSpecError
+from initspec.errors import InitSpecError, unknown
 
 #: Colour of a backend without a declared one in the report (neutral grey).
 DEFAULT_COLOR = "#777777"
@@ -112,14 +112,12 @@ def frameworks() -> Mapping[str, Framework]:
     return MappingProxyType(_REGISTRY)
 
 
-def get(name: str) -> Framework:
-    """The registered backend ``name``; anything else raises naming the value and the choices."""
+def get(name: str, *, argument: str = "backend") -> Framework:
+    """The registered backend ``name``; anything else raises :class:`initspec.errors.UnknownNameError`
+    naming the value, the closest registered names and all of them."""
     if isinstance(name, str) and name in _REGISTRY:
         return _REGISTRY[name]
-    raise InitSpecError(
-        f"Unknown backend {name!r}. Registered backends: {', '.join(_REGISTRY)} "
-        "(register one with initspec.registry.register). "
-        f"Received: backend={name!r}")
+    raise unknown("backend", argument, name, _REGISTRY)
 
 
 def parse_names(text: str, *, argument: str = "--backends") -> tuple[str, ...]:
@@ -130,9 +128,7 @@ def parse_names(text: str, *, argument: str = "--backends") -> tuple[str, ...]:
                             f"Received: {argument}={text!r}")
     seen: list[str] = []
     for p in parts:
-        if p not in _REGISTRY:
-            raise InitSpecError(f"Unknown backend {p!r} in `{argument}`. Registered backends: "
-                                f"{', '.join(_REGISTRY)}. Received: {argument}={text!r}")
+        get(p, argument=argument)
         if p in seen:
             raise InitSpecError(f"Backend {p!r} is repeated in `{argument}`. Received: {argument}={text!r}")
         seen.append(p)

@@ -10,7 +10,7 @@ framework, lazily inside functions, and exposes:
   returns the values as a NumPy array.
 * ``COMPLEX: dict[str, tuple[str, ...]]`` - extra complex dtypes audited per native name.
 
-:data:`BACKEND_FRAMEWORKS` maps an initspec backend to the native modules its process audits.
+:func:`backend_frameworks` gives the native modules an initspec backend's process audits.
 """
 
 from __future__ import annotations
@@ -23,10 +23,14 @@ import numpy as np
 
 NativeDraw = Callable[[tuple[int, ...], int, str], np.ndarray]
 
-#: backend process -> native modules audited there (Flax runs in the JAX process)
-BACKEND_FRAMEWORKS: dict[str, tuple[str, ...]] = {
-    "numpy": (), "torch": ("torch",), "tensorflow": ("keras",), "jax": ("jax", "flax"),
-}
+
+
+def backend_frameworks(backend: str) -> tuple[str, ...]:
+    """Native modules audited in ``backend``'s process (``initspec.registry``: Flax runs in the
+    JAX process); an unregistered backend raises naming it."""
+    from initspec import registry
+
+    return registry.get(backend).natives
 
 
 def load_natives(framework: str) -> tuple[ModuleType | None, str]:
@@ -38,3 +42,11 @@ def load_natives(framework: str) -> tuple[ModuleType | None, str]:
         except Exception as e:  # noqa: BLE001 - any import failure means unavailable
             return None, f"importing {name!r} failed ({type(e).__name__}: {e})"
     return mod, ""
+
+
+def __getattr__(name: str) -> dict[str, tuple[str, ...]]:
+    if name == "BACKEND_FRAMEWORKS":  # derived from the registry at each access
+        from initspec import registry
+
+        return {f.name: f.natives for f in registry.frameworks().values()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
