@@ -172,6 +172,7 @@ def jb(load_backend):
     return _gpu_backend(load_backend, "jax")
 
 
+@pytest.mark.jax
 @pytest.mark.parametrize("scheme,params", LAW_CASES, ids=str)
 def test_jax_laws_on_gpu(jb, scheme, params):
     x = jb.sample(scheme, N_SHAPE, device="gpu", seed=SEED, **params)
@@ -180,6 +181,7 @@ def test_jax_laws_on_gpu(jb, scheme, params):
     assert not law_errors(jb.to_numpy(x).astype(np.float64), plan.element, "float32")
 
 
+@pytest.mark.jax
 @pytest.mark.parametrize("dtype", ("float16", "bfloat16", "float32"))
 def test_jax_dtypes_on_gpu(jb, dtype):
     for scheme in ("he_normal", "he_truncated_normal", "glorot_uniform", "orthogonal"):
@@ -188,6 +190,7 @@ def test_jax_dtypes_on_gpu(jb, dtype):
         assert np.isfinite(jb.to_numpy(x).astype(np.float64)).all()
 
 
+@pytest.mark.jax
 def test_jax_bf16_truncation_is_exact_on_gpu(jb):
     x = jb.sample("he_truncated_normal", N_SHAPE, dtype="bfloat16", device="gpu", seed=SEED)
     assert jb.device_of(x) == "gpu"
@@ -195,6 +198,7 @@ def test_jax_bf16_truncation_is_exact_on_gpu(jb):
     _check_bf16_truncation(jb.to_numpy(x).astype(np.float64), plan)
 
 
+@pytest.mark.jax
 @pytest.mark.parametrize("shape", [(128, 512), (512, 128), (3, 3, 16, 64)], ids=str)
 def test_jax_orthogonal_on_gpu(jb, shape):
     x = jb.sample("orthogonal", shape, device="gpu", seed=SEED)
@@ -203,6 +207,7 @@ def test_jax_orthogonal_on_gpu(jb, shape):
     assert _orthogonality_error(m) <= QR_STABILITY_CONSTANT * max(m.shape) * get_dtype("float32").eps
 
 
+@pytest.mark.jax
 def test_jax_determinism_on_gpu(jb):
     a = jb.to_numpy(jb.sample("he_truncated_normal", (300, 200), device="gpu", seed=3))
     b = jb.to_numpy(jb.sample("he_truncated_normal", (300, 200), device="gpu", seed=3))

@@ -104,6 +104,7 @@ def _word_array(mod, values):
     return a.astype(np.uint32)
 
 
+@pytest.mark.tensorflow
 def test_words_equal_tensorflow_native_philox(load_portable):
     """TF's own Philox-4x32-10 (tf.random.Generator, state = (counter lo64, counter hi64, key))
     gives exactly our words: counter (block, 0, draw, 0) under the stream key."""
@@ -402,6 +403,7 @@ def test_gpu_unavailable_is_reported(load_portable, backend):
 
 
 # -- torch: fill a shard in place; compiled == eager ---------------------------------------------------
+@pytest.mark.torch
 def test_torch_fill_slice_builds_the_whole_tensor(load_portable):
     pt = load_portable("torch")
     import torch
@@ -478,6 +480,7 @@ SHARDING_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.jax
 def test_jax_sharded_generation_is_partitioned_and_exact(load_portable, on_8_cpu_devices):
     load_portable("jax")
     res = json.loads(on_8_cpu_devices(SHARDING_SCRIPT).split("RESULT", 1)[1])
@@ -489,6 +492,7 @@ def test_jax_sharded_generation_is_partitioned_and_exact(load_portable, on_8_cpu
 
 @pytest.mark.parametrize("scheme,dtype", [("he_normal", "float32"), ("truncated_normal", "float32"),
                                           ("normal", "complex64"), ("he_truncated_normal", "complex64")])
+@pytest.mark.jax
 def test_jax_wide_kernel_gives_the_same_values(load_portable, scheme, dtype):
     """The GPU variant of the JAX kernel (float64 division and sqrt, rounded once) run on the
     CPU gives the reference values bit for bit (as it must: both are correctly rounded)."""
@@ -505,6 +509,7 @@ def test_jax_wide_kernel_gives_the_same_values(load_portable, scheme, dtype):
     np.testing.assert_array_equal(np.asarray(out), want)
 
 
+@pytest.mark.jax
 def test_jax_orthogonal_sharding_is_whole_then_placed(load_portable):
     pj = load_portable("jax")
     import jax
@@ -518,6 +523,7 @@ def test_jax_orthogonal_sharding_is_whole_then_placed(load_portable):
 
 
 # -- CLI, bench cases ---------------------------------------------------------------------------------
+@pytest.mark.torch
 def test_cross_check_section(load_portable):
     load_portable("torch")
     few = [c for c in CASES if c.key in ("normal", "he_uniform[complex64]", "orthogonal")]

@@ -415,6 +415,7 @@ def test_assert_conforms_rejects_bad_arguments():
         as_draw(3)
 
 
+@pytest.mark.torch
 def test_assert_conforms_accepts_torch_in_place_functions():
     torch = pytest.importorskip("torch", reason="PyTorch not installed")
     assert_conforms(torch.nn.init.xavier_normal_, "glorot_normal", "torch")
@@ -422,12 +423,14 @@ def test_assert_conforms_accepts_torch_in_place_functions():
         assert_conforms(torch.nn.init.xavier_normal_, "glorot_truncated_normal", "torch")
 
 
+@pytest.mark.jax
 def test_assert_conforms_accepts_jax_inits_and_factories():
     jax = pytest.importorskip("jax", reason="JAX not installed")
     assert_conforms(jax.nn.initializers.glorot_normal, "glorot_truncated_normal", "jax")
     assert_conforms(jax.nn.initializers.he_uniform(), "he_uniform", "jax", dtype="float32")
 
 
+@pytest.mark.tensorflow
 def test_assert_conforms_accepts_keras_initializers():
     keras = pytest.importorskip("keras", reason="Keras not installed")
     assert_conforms(keras.initializers.GlorotUniform, "glorot_uniform", "keras")

@@ -202,6 +202,7 @@ def test_cli_json_output(user_module, capsys):
 # ---------------------------------------------------------------------------- framework callables
 
 
+@pytest.mark.torch
 def test_torch_inplace_function(load_backend):
     load_backend("torch")
     import torch.nn.init as tinit
@@ -212,6 +213,7 @@ def test_torch_inplace_function(load_backend):
     assert r["closest"]["scheme"] == "he_uniform" and r["closest"]["passes"]
 
 
+@pytest.mark.tensorflow
 def test_keras_class_and_instance(load_backend):
     load_backend("tensorflow")
     import keras
@@ -224,6 +226,7 @@ def test_keras_class_and_instance(load_backend):
     assert np.array_equal(x, a.draw((64, 64), 1)) and x.std() == pytest.approx(0.5, rel=0.1)
 
 
+@pytest.mark.jax
 def test_jax_factory_and_init(load_backend):
     load_backend("jax")
     import jax

@@ -203,6 +203,7 @@ def _framework_audit(load_backend, backend, framework, names):
             for i, c in enumerate(cases)}
 
 
+@pytest.mark.torch
 def test_torch_natives(load_backend):
     out = _framework_audit(load_backend, "torch", "torch", [
         "torch.nn.init.xavier_normal_", "torch.nn.Linear.weight", "torch.nn.init.trunc_normal_(std=0.02)"])
@@ -218,6 +219,7 @@ def test_torch_natives(load_backend):
     assert tn["verdict"] == "departs" and tn["measured"]["spec_description_confirmed"]
 
 
+@pytest.mark.tensorflow
 def test_keras_natives(load_backend):
     out = _framework_audit(load_backend, "tensorflow", "keras", [
         "keras.initializers.GlorotNormal", "keras.layers.Dense.kernel"])
@@ -228,6 +230,7 @@ def test_keras_natives(load_backend):
     assert dense["verdict"] == "matches", dense["departures"]
 
 
+@pytest.mark.jax
 def test_jax_complex_variance_excess_is_measured(load_backend):
     """jax variance_scaling's complex truncated normal: the spec records JAX's 0.95311 constant vs
     the exact 0.96196; the audit must MEASURE the ~1.87% variance excess."""

@@ -325,6 +325,7 @@ def _stored_shapes(framework):
     return [w.shape for layer in fans_table.LAYERS for w in layer.stored if w.framework == framework]
 
 
+@pytest.mark.torch
 def test_torch_fan_rule_matches_torch(load_backend):
     load_backend("torch")
     import torch
@@ -334,6 +335,7 @@ def test_torch_fan_rule_matches_torch(load_backend):
         assert fans_table.torch_fans(shape) == tuple(float(f) for f in _calculate_fan_in_and_fan_out(torch.empty(shape)))
 
 
+@pytest.mark.tensorflow
 def test_keras_fan_rule_matches_keras(load_backend):
     load_backend("tensorflow")
     from keras.src.initializers.random_initializers import compute_fans
@@ -342,6 +344,7 @@ def test_keras_fan_rule_matches_keras(load_backend):
         assert fans_table.keras_fans(shape) == tuple(float(f) for f in compute_fans(shape))
 
 
+@pytest.mark.jax
 def test_jax_fan_rule_matches_jax(load_backend):
     load_backend("jax")
     from jax._src.nn.initializers import _compute_fans

@@ -96,6 +96,7 @@ def test_non_integer_dims_and_unknown_layout():
 SHAPES = [(5, 7), (4, 3, 2), (8, 4, 3, 3), (6, 5, 2, 3, 2)]
 
 
+@pytest.mark.torch
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed")
 @pytest.mark.parametrize("shape", SHAPES)
 def test_against_torch_fan_function(shape):
@@ -107,6 +108,7 @@ def test_against_torch_fan_function(shape):
     assert (f.fan_in, f.fan_out) == (fi, fo)
 
 
+@pytest.mark.tensorflow
 @pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="keras not installed")
 @pytest.mark.parametrize("shape", SHAPES)
 def test_against_keras_compute_fans(shape):
@@ -116,6 +118,7 @@ def test_against_keras_compute_fans(shape):
     assert (f.fan_in, f.fan_out) == kfans(shape)
 
 
+@pytest.mark.tensorflow
 @pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="keras not installed")
 def test_keras_rank_0_1_rule_is_recorded():
     """Keras uses (1, 1) for scalars and (n, n) for vectors; the spec raises instead."""
@@ -124,6 +127,7 @@ def test_keras_rank_0_1_rule_is_recorded():
     assert kfans(()) == (1, 1) and kfans((7,)) == (7, 7)
 
 
+@pytest.mark.jax
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
 @pytest.mark.parametrize("shape", SHAPES)
 def test_against_jax_compute_fans(shape):
