@@ -11,8 +11,7 @@ import pytest
 from initspec.conformance import records
 from initspec.conformance.records import RECORD_TYPES, Check, SampleSummary
 from initspec.conformance.results import SCHEMA_VERSION, load, schema, validate, write_atomic
-from initspec.reports import render_html, write_report
-from initspec.reports import model
+from initspec.reports import model, render_html, write_report
 
 from .fake_results import make_results
 
