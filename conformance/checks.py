@@ -39,6 +39,7 @@ from initspec.dtypes import get_dtype
 from scipy import stats
 
 from . import stats as S
+from .records import Check, check_id, group_id
 
 # ---------------------------------------------------------------------------------------------
 # constants
@@ -339,17 +340,12 @@ class _Recorder:
         return "finding" if self.meta.get("subject") == "native" else "fail"
 
     def base_id(self) -> str:
+        """The check-group id of this draw (:func:`initspec.conformance.records.group_id`)."""
         m, p = self.meta, self.plan
-        subject = m.get("subject", "initspec")
-        if m.get("native_name"):
-            subject = f"{subject}:{m['native_name']}"
-        extra = _non_default_params(p)
-        scheme = f"{p.scheme.name}({extra})" if extra else p.scheme.name
-        shape = "x".join(map(str, p.shape))
-        layout = p.layout.name if p.layout is not None else "-"
-        case = f"#{m['case']}" if m.get("case") else ""
-        where = f"{m.get('backend', 'unknown')}/{m.get('device', 'cpu')}/{subject}"
-        return f"{where}/{scheme}/{layout}[{shape}]/{p.dtype}{case}"
+        return group_id(backend=m.get("backend", "unknown"), device=m.get("device", "cpu"),
+                        subject=m.get("subject", "initspec"), native_name=m.get("native_name"),
+                        scheme=p.scheme.name, params=p.params, layout=p.layout.name if p.layout is not None else None,
+                        shape=p.shape, dtype=p.dtype, case=m.get("case"))
 
     def reproduce(self) -> str:
         if self.meta.get("reproduce"):
@@ -380,31 +376,17 @@ class _Recorder:
         p, m = self.plan, self.meta
         if verdict is None:
             verdict = "pass" if ok else self._fail_verdict()
-        rec = {
-            "id": f"{self.base_id()}/{check}",
-            "backend": m.get("backend", "unknown"),
-            "device": m.get("device", "cpu"),
-            "subject": m.get("subject", "initspec"),
-            "native_name": m.get("native_name"),
-            "scheme": p.scheme.name,
-            "layout": p.layout.name if p.layout is not None else None,
-            "shape": list(p.shape),
-            "dtype": p.dtype,
-            "params": {k: _jsonable(v) for k, v in p.params.items()},
-            "check": check,
-            "tier": tier,
-            "measured": _jsonable(measured),
-            "expected": _jsonable(expected),
-            "interval": None if interval is None else [float(v) for v in interval],
-            "p_value": p_value,
-            "alpha": self.alpha if tier == "statistical" else None,
-            "n": n,
-            "seed": m.get("seed"),
-            "std_ratio": std_ratio,
-            "verdict": verdict,
-            "message": message,
-            "reproduce": self.reproduce(),
-        }
+        gid = self.base_id()
+        rec = Check(
+            id=check_id(gid, check), group=gid, backend=m.get("backend", "unknown"), device=m.get("device", "cpu"),
+            subject=m.get("subject", "initspec"), native_name=m.get("native_name"), scheme=p.scheme.name,
+            layout=p.layout.name if p.layout is not None else None, shape=tuple(p.shape), dtype=p.dtype,
+            params={k: _jsonable(v) for k, v in p.params.items()}, check=check, tier=tier,
+            measured=_jsonable(measured), expected=_jsonable(expected),
+            interval=None if interval is None else [float(v) for v in interval], p_value=p_value,
+            alpha=self.alpha if tier == "statistical" else None, n=n, seed=m.get("seed"), std_ratio=std_ratio,
+            verdict=verdict, message=message, reproduce=self.reproduce(),
+        ).as_dict()
         self.records.append(rec)
         return rec
 

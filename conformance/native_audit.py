@@ -275,7 +275,7 @@ def audit_case(case: AuditCase, *, backend: str, seed: int, alpha: float, probes
         except Exception:  # noqa: BLE001 - a plot summary is optional
             summ = None
         if summ is not None:
-            samples[f"{backend}/{device}/native:{case.name}"] = summ
+            samples[summ["group"]] = summ
     confirmed = not _failed(got)
     finding["measured"].update(_moments(values, claimed_plan, got))
     finding["measured"]["spec_description_confirmed"] = confirmed

@@ -32,6 +32,7 @@ from typing import Any, Callable
 from initspec.backends import BACKENDS
 from initspec.errors import InitSpecError, UnknownNameError, unknown
 
+from .records import BackendRun, Check
 from .results import empty_results, summarize, write_atomic
 from .worker import DEVICES, EXPERIMENT_SIZES, PROGRESS_PREFIX, WorkerConfig
 
@@ -264,15 +265,12 @@ def crashed_part(res: WorkerResult, devices: Sequence[str]) -> dict[str, Any]:
     part: dict[str, Any] = {"backends": [], "checks": [], "samples": {}, "native": [], "experiments": None,
                             "messages": [reason]}
     for dev in devices:
-        part["backends"].append({"backend": res.backend, "device": dev, "status": "error", "reason": reason,
-                                 "versions": {}, "device_name": None, "duration_s": res.duration_s})
-        part["checks"].append({
-            "id": f"{res.backend}/{dev}/initspec/*/worker", "backend": res.backend, "device": dev,
-            "subject": "initspec", "native_name": None, "scheme": "*", "layout": None, "shape": [], "dtype": None,
-            "params": {}, "check": "worker", "tier": "exact", "measured": res.returncode, "expected": 0,
-            "interval": None, "p_value": None, "alpha": None, "n": None, "seed": None, "std_ratio": None,
-            "verdict": "fail", "message": f"{reason}\n{res.stderr_tail}", "reproduce": "",
-        })
+        part["backends"].append(BackendRun(backend=res.backend, device=dev, status="error", reason=reason,
+                                           duration_s=res.duration_s).as_dict())
+        part["checks"].append(Check.make(
+            backend=res.backend, device=dev, scheme="*", check="worker", tier="exact", verdict="fail",
+            measured=res.returncode, expected=0, message=f"{reason}\n{res.stderr_tail}",
+        ).as_dict())
     return part
 
 

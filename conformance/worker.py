@@ -32,6 +32,8 @@ from initspec.errors import unknown
 from initspec.layouts import translate
 from initspec.schemes import get_scheme
 
+from .records import BackendRun, Check, SampleSummary
+
 PROGRESS_PREFIX = "@@initspec-progress "
 DEVICES = ("cpu", "gpu")
 #: spec framework of each backend's default layout (for translating the matrix's shapes)
@@ -166,38 +168,15 @@ def reproduce_call(backend: str, case: Case, seed: int, device: str) -> str:
 
 def base_check(meta: dict[str, Any], plan_like: dict[str, Any], check: str, tier: str, verdict: str,
                message: str, **extra: Any) -> dict[str, Any]:
-    """A ``Check`` record (conformance/results.py) built here (availability, errors, device)."""
-    rec = {
-        "backend": meta.get("backend"), "device": meta.get("device"), "subject": meta.get("subject", "initspec"),
-        "native_name": meta.get("native_name"), "scheme": plan_like.get("scheme"), "layout": plan_like.get("layout"),
-        "shape": list(plan_like.get("shape") or []), "dtype": plan_like.get("dtype"),
-        "params": dict(plan_like.get("params") or {}), "check": check, "tier": tier,
-        "measured": None, "expected": None, "interval": None, "p_value": None, "alpha": None,
-        "n": None, "seed": meta.get("seed"), "std_ratio": None, "verdict": verdict, "message": message,
-        "reproduce": meta.get("reproduce", ""),
-    }
-    rec.update(extra)
-    rec["id"] = check_id(rec)
-    return rec
-
-
-def check_id(rec: dict[str, Any]) -> str:
-    """``backend/device/subject/scheme(non-default params)/layout[AxB]/dtype/check`` - the format
-    of :func:`initspec.conformance.checks.check_draw`'s ids (native: ``subject:name``)."""
-    subject = rec.get("subject") or "initspec"
-    if rec.get("native_name"):
-        subject = f"{subject}:{rec['native_name']}"
-    scheme = rec.get("scheme") or "*"
-    try:
-        defaults = get_scheme(scheme).defaults
-    except (KeyError, ValueError, TypeError):
-        defaults = {}
-    extra = {k: v for k, v in (rec.get("params") or {}).items() if defaults.get(k) != v}
-    if extra:
-        scheme = f"{scheme}({','.join(f'{k}={v}' for k, v in sorted(extra.items()))})"
-    shape = "x".join(str(d) for d in rec.get("shape") or [])
-    return (f"{rec.get('backend')}/{rec.get('device')}/{subject}/{scheme}/"
-            f"{rec.get('layout') or '-'}[{shape}]/{rec.get('dtype')}/{rec.get('check')}")
+    """A :class:`~initspec.conformance.records.Check` record built here (availability, errors,
+    device), as a dict; its id is made by :func:`~initspec.conformance.records.group_id`."""
+    return Check.make(
+        backend=meta.get("backend"), device=meta.get("device"), subject=meta.get("subject", "initspec"),
+        native_name=meta.get("native_name"), scheme=plan_like.get("scheme"), layout=plan_like.get("layout"),
+        shape=plan_like.get("shape") or (), dtype=plan_like.get("dtype"), params=plan_like.get("params"),
+        check=check, tier=tier, verdict=verdict, message=message, seed=meta.get("seed"),
+        reproduce=meta.get("reproduce", ""), **extra,
+    ).as_dict()
 
 
 def _case_dict(case: Case) -> dict[str, Any]:
@@ -230,18 +209,19 @@ def sample_summary(values: np.ndarray, plan: Plan, checks: list[dict[str, Any]],
     q = rv.ppf(np.linspace(0.5 / CDF_POINTS, 1 - 0.5 / CDF_POINTS, CDF_POINTS))
     xs = np.sort(x)
     ecdf = np.searchsorted(xs, q, side="right") / max(xs.size, 1)
+    stat = [c for c in checks if c.get("tier") == "statistical"]
     moments = {c["check"]: {k: c.get(k) for k in ("measured", "expected", "interval", "p_value", "verdict")}
-               for c in checks if c.get("tier") == "statistical"}
-    return {
-        "backend": meta["backend"], "device": meta["device"], "scheme": plan.scheme.name,
-        "subject": meta.get("subject", "initspec"), "native_name": meta.get("native_name"),
-        "params": jsonable(dict(plan.params)), "layout": plan.layout.name if plan.layout is not None else None,
-        "shape": list(plan.shape), "dtype": plan.dtype, "n": int(x.size),
-        "hist_edges": edges.tolist(), "hist_counts": counts.astype(int).tolist(),
-        "pdf_x": grid.tolist(), "pdf_y": rv.pdf(grid).tolist(),
-        "cdf_diff_x": q.tolist(), "cdf_diff_y": (ecdf - rv.cdf(q)).tolist(),
-        "moments": moments, "bounds": [e.low, e.high],
-    }
+               for c in stat}
+    ks_alpha = [c["alpha"] for c in stat if c.get("check") == "ks" and c.get("alpha") is not None]
+    return SampleSummary(
+        group=(stat or checks)[0]["group"], backend=meta["backend"], device=meta["device"],
+        subject=meta.get("subject", "initspec"), scheme=plan.scheme.name, dtype=plan.dtype, n=int(x.size),
+        hist_edges=edges.tolist(), hist_counts=counts.astype(int).tolist(), alpha=min(ks_alpha, default=None),
+        native_name=meta.get("native_name"), layout=plan.layout.name if plan.layout is not None else None,
+        shape=tuple(plan.shape), params=jsonable(dict(plan.params)), pdf_x=grid.tolist(),
+        pdf_y=rv.pdf(grid).tolist(), cdf_diff_x=q.tolist(), cdf_diff_y=(ecdf - rv.cdf(q)).tolist(),
+        moments=moments, bounds=(e.low, e.high),
+    ).as_dict()
 
 
 # ---------------------------------------------------------------------------- one case
@@ -360,11 +340,11 @@ class Worker:
             t_dev = time.perf_counter()
             self._run_device(C, mod, dev, cases, alpha)
             timings[f"{dev}_s"] = round(time.perf_counter() - t_dev, 3)
-            self.part["backends"].append({
-                "backend": cfg.backend, "device": dev, "status": "ok", "reason": None, "versions": versions,
-                "device_name": _safe(lambda: _device_name(cfg.backend, dev), None),
-                "duration_s": round(time.perf_counter() - t_dev, 3),
-            })
+            self.part["backends"].append(BackendRun(
+                backend=cfg.backend, device=dev, status="ok", versions=versions,
+                device_name=_safe(lambda: _device_name(cfg.backend, dev), None),
+                duration_s=round(time.perf_counter() - t_dev, 3),
+            ).as_dict())
         t_nat = time.perf_counter()
         if natives:
             from initspec.conformance.native_audit import audit_framework
@@ -393,9 +373,8 @@ class Worker:
     # -- pieces ---------------------------------------------------------------------------
     def _unavailable(self, device: str, reason: str, versions: dict[str, str]) -> None:
         meta = {"backend": self.cfg.backend, "device": device, "subject": "initspec"}
-        self.part["backends"].append({"backend": self.cfg.backend, "device": device, "status": "unavailable",
-                                      "reason": reason, "versions": versions, "device_name": None,
-                                      "duration_s": 0.0})
+        self.part["backends"].append(BackendRun(backend=self.cfg.backend, device=device, status="unavailable",
+                                                reason=reason, versions=versions, duration_s=0.0).as_dict())
         self.part["checks"].append(base_check(meta, {"scheme": "*"}, "availability", "exact", "unavailable", reason))
 
     def _native_modules(self) -> list[Any]:
@@ -442,12 +421,12 @@ class Worker:
                            determinism=case.scheme not in determinism_done)
             determinism_done.add(case.scheme)
             self.part["checks"].extend(res.checks)
-            key = f"{cfg.backend}/{device}/{case.scheme}"
-            if res.values is not None and key not in summarized and case.dtype == "float32":
+            once = f"{cfg.backend}/{device}/{case.scheme}"  # one summary per scheme and device
+            if res.values is not None and once not in summarized and case.dtype == "float32":
                 summ = _safe(lambda: sample_summary(res.values, res.plan, res.checks, res.meta), None)
                 if summ is not None:
-                    self.part["samples"][key] = summ
-                    summarized.add(key)
+                    self.part["samples"][summ["group"]] = summ
+                    summarized.add(once)
         if cfg.probes and not cfg.quick:
             self._probe_adapter(C, mod, device, alpha)
 

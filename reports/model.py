@@ -1,20 +1,18 @@
 """The report's view model: plain data computed from a results document (no framework, no jinja2,
-no matplotlib). Every function here reads the results dict defined in
-:mod:`initspec.conformance.results` and tolerates optional fields being absent or ``null``.
+no matplotlib). Every function here reads the version-2 results dict defined in
+:mod:`initspec.conformance.results` (records: :mod:`initspec.conformance.records`) by its
+declared fields; optional fields may be absent or ``null``.
 
-Fields read beyond the TypedDicts there (all optional):
-
-* ``SampleSummary``: ``n`` (sample size; default: the n of the matching ``ks`` check, else
-  ``sum(hist_counts)``), ``subject`` (``initspec``/``native``), ``native_name``, ``layout``,
-  ``params``, ``group`` (overlay key), ``moments`` as ``{name: {"measured", "expected",
-  "interval", "verdict"}}`` (plain numbers are shown as measured values), ``moments["min"/"max"]``
-  for the observed range. Sample keys may be check-group ids or ``backend/device/scheme``.
-* Experiment rows (``signal``, ``symmetry``, ``trainability``): ``backend``, what they were
-  initialised with (``label``, ``init`` or ``scheme``), ``activation``; signal rows per-layer lists
-  ``act_std`` and ``grad_norm`` (x = 1..L unless ``depth`` is a list); symmetry rows per-layer
-  ``layers: [{units, distinct_units, rank}]`` (or flat ``distinct_units``/``units``/``rank``);
-  loss curves in ``loss_curve`` (or ``losses``/``loss`` when a list); scalars such as
-  ``final_loss`` are tabulated.
+* ``SampleSummary``: overlaid by scheme, dtype, parameters and shape (up to layout); its sample
+  size is ``n`` and its KS test's level ``alpha`` (else the run's ``config.alpha``); ``moments``
+  as ``{name: {"measured", "expected", "interval", "verdict"}}`` (plain numbers are shown as
+  measured values), ``moments["min"/"max"]`` for the observed range.
+* Experiment rows (``signal``, ``symmetry``, ``trainability``) are free-form: ``backend``, what
+  they were initialised with (``label``, ``init`` or ``scheme``), ``activation``; signal rows
+  per-layer lists ``act_std`` and ``grad_norm`` (x = 1..L unless ``depth`` is a list); symmetry
+  rows per-layer ``layers: [{units, distinct_units, rank}]`` (or flat ``distinct_units``/
+  ``units``/``rank``); loss curves in ``loss_curve`` (or ``losses``/``loss`` when a list);
+  scalars such as ``final_loss`` are tabulated.
 """
 
 from __future__ import annotations
@@ -75,11 +73,6 @@ def numbers(xs: Any) -> list[float]:
     if a.ndim != 1:
         return [float(x) if is_number(x) else math.nan for x in xs]
     return np.where(np.isfinite(a), a, np.nan).tolist()
-
-
-def group_id(check_id: str) -> str:
-    """The sample-group id of a check id (the id without its last ``/check`` segment)."""
-    return check_id.rsplit("/", 1)[0]
 
 
 def slug(text: str) -> str:
@@ -244,48 +237,10 @@ class SampleGroup:
         return max((sample_n(s) for s in self.samples), default=0)
 
 
-def sample_n(s: Mapping[str, Any], fallback: Any = None) -> int:
-    """Sample size of a summary: its ``n``, else ``fallback`` (the n of its KS check), else the
-    histogram total (which misses the draws outside the histogram's range)."""
-    for n in (s.get("n"), fallback):
-        if is_number(n):
-            return int(n)
-    return int(sum(c for c in s.get("hist_counts") or [] if is_number(c)))
-
-
-@dataclass
-class KsIndex:
-    """Per-test alpha and sample size of the KS checks, found for a sample summary by its
-    check-group id, else by (backend, device, scheme, dtype), else by (backend, device, scheme)."""
-
-    alpha: dict[Any, float] = field(default_factory=dict)
-    n: dict[Any, int] = field(default_factory=dict)
-
-    @staticmethod
-    def keys(backend: Any, device: Any, scheme: Any, dtype: Any, gid: str | None = None) -> list[Any]:
-        dev = device or "cpu"
-        out: list[Any] = [gid] if gid else []
-        return out + [(backend, dev, scheme, dtype), (backend, dev, scheme)]
-
-    @classmethod
-    def build(cls, checks: Iterable[Mapping[str, Any]]) -> "KsIndex":
-        idx = cls()
-        for c in checks:
-            if c.get("check") != "ks" or c.get("subject", MATRIX_SUBJECT) != MATRIX_SUBJECT:
-                continue
-            gid = group_id(str(c["id"])) if c.get("id") else None
-            for k in cls.keys(c.get("backend"), c.get("device"), c.get("scheme"), c.get("dtype"), gid):
-                if is_number(c.get("alpha")):
-                    idx.alpha[k] = min(float(c["alpha"]), idx.alpha.get(k, math.inf))
-                if is_number(c.get("n")):
-                    idx.n[k] = max(int(c["n"]), idx.n.get(k, 0))
-        return idx
-
-    def lookup(self, table: dict[Any, Any], s: Mapping[str, Any], gid: str) -> Any:
-        for k in self.keys(s.get("backend"), s.get("device"), s.get("scheme"), s.get("dtype"), gid):
-            if k in table:
-                return table[k]
-        return None
+def sample_n(s: Mapping[str, Any]) -> int:
+    """Sample size of a summary (its declared ``n``; 0 when a hand-made document lacks it)."""
+    n = s.get("n")
+    return int(n) if is_number(n) else 0
 
 
 def sample_label(s: Mapping[str, Any], multi_device: bool) -> str:
@@ -294,9 +249,9 @@ def sample_label(s: Mapping[str, Any], multi_device: bool) -> str:
     return f"{name} ({s.get('device', 'cpu')})" if multi_device else str(name)
 
 
-def _group_key(s: Mapping[str, Any]) -> str:
-    if s.get("group"):
-        return str(s["group"])
+def overlay_key(s: Mapping[str, Any]) -> str:
+    """Samples of the same logical weight share a figure: scheme, dtype, parameters and the
+    shape up to layout (sorted dimensions)."""
     shape = sorted(int(d) for d in s.get("shape") or [] if is_number(d))
     params = s.get("params") or {}
     ptxt = ",".join(f"{k}={params[k]}" for k in sorted(params))
@@ -305,14 +260,13 @@ def _group_key(s: Mapping[str, Any]) -> str:
 
 def sample_groups(results: Mapping[str, Any]) -> dict[str, list[SampleGroup]]:
     """Sample summaries grouped for overlay, keyed by scheme (groups in document order)."""
-    ks = KsIndex.build(results.get("checks") or [])
     default_alpha = (results.get("config") or {}).get("alpha")
-    samples = {str(k): v for k, v in (results.get("samples") or {}).items() if isinstance(v, Mapping)}
-    devices = {str(s.get("device") or "cpu") for s in samples.values()}
+    samples = [v for v in (results.get("samples") or {}).values() if isinstance(v, Mapping)]
+    devices = {str(s.get("device") or "cpu") for s in samples}
     groups: dict[str, SampleGroup] = {}
-    for gid, s in samples.items():
-        key = _group_key(s)
-        s = {**s, "label": sample_label(s, len(devices) > 1), "n": sample_n(s, ks.lookup(ks.n, s, gid))}
+    for s in samples:
+        key = overlay_key(s)
+        s = {**s, "label": sample_label(s, len(devices) > 1), "n": sample_n(s)}
         g = groups.get(key)
         if g is None:
             params = s.get("params") or {}
@@ -320,10 +274,9 @@ def sample_groups(results: Mapping[str, Any]) -> dict[str, list[SampleGroup]]:
             title = f"{s.get('scheme', '?')} {s.get('dtype', '')}" + (f" ({ptxt})" if ptxt else "")
             g = groups[key] = SampleGroup(key, str(s.get("scheme", "?")), str(s.get("dtype", "")), title, [])
         g.samples.append(s)
-        a = ks.lookup(ks.alpha, s, gid)
-        a = a if a is not None else (float(default_alpha) if is_number(default_alpha) else None)
-        if a is not None:
-            g.alpha = a if g.alpha is None else min(g.alpha, a)
+        a = s.get("alpha") if is_number(s.get("alpha")) else default_alpha
+        if is_number(a):
+            g.alpha = float(a) if g.alpha is None else min(g.alpha, float(a))
     out: dict[str, list[SampleGroup]] = defaultdict(list)
     for g in groups.values():
         out[g.scheme].append(g)
@@ -468,12 +421,9 @@ def fan_tables(results: Mapping[str, Any]) -> list[FanTable]:
         schemes: list[str] = []
         for r in rows:
             schemes += [k for k in (r.get("std") or {}) if k not in schemes]
-        spec_in = first(rows[0], ["spec_fan_in"])
-        spec_out = first(rows[0], ["spec_fan_out"])
-        view = []
-        for r in rows:
-            view.append({**r, "in_ok": close(r.get("fan_in"), r.get("spec_fan_in", spec_in)),
-                         "out_ok": close(r.get("fan_out"), r.get("spec_fan_out", spec_out))})
+        spec_in, spec_out = rows[0].get("spec_fan_in"), rows[0].get("spec_fan_out")
+        view = [{**r, "in_ok": close(r.get("fan_in"), r.get("spec_fan_in")),
+                 "out_ok": close(r.get("fan_out"), r.get("spec_fan_out"))} for r in rows]
         out.append(FanTable(layer, f"fans-{slug(layer)}", spec_in, spec_out, schemes, view))
     return out
 

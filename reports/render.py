@@ -156,7 +156,8 @@ def write_report(results: "Mapping[str, Any] | str | os.PathLike[str]", out: "st
                  source: str | None = None) -> ReportInfo:
     """Render ``results`` (a dict or a results.json path) to ``out`` atomically (temp file in the
     same folder, then ``os.replace``; missing parent folders are created). ``source`` names the
-    results file in the page. Raises ``FileNotFoundError``/``ValueError`` for a bad results file
+    results file in the page. Documents are validated against the results JSON Schema (version 1
+    upgraded). Raises ``FileNotFoundError``/``ValueError`` for a bad results file
     and ``OSError`` when ``out`` cannot be written."""
     from initspec.conformance.results import load
 
@@ -166,11 +167,10 @@ def write_report(results: "Mapping[str, Any] | str | os.PathLike[str]", out: "st
     if not isinstance(results, Mapping):
         source = source or str(results)
         results = load(results)
-    if against is not None and not isinstance(against, Mapping):
-        against = load(against)
-    validate(results)
+    else:
+        results = validate(results, source or "results")
     if against is not None:
-        validate(against)
+        against = validate(against, "against") if isinstance(against, Mapping) else load(against)
     html = render_html(results, against, source)
     out = Path(out)
     if out.is_dir():

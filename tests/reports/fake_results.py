@@ -1,4 +1,4 @@
-"""A synthetic but realistic results document (``initspec.conformance.results`` schema v1).
+"""A synthetic but realistic results document (``initspec.conformance.results`` schema v2).
 
 Samples are drawn with NumPy from each scheme's exact element distribution
 (``initspec.resolve(...).element``), and every statistical check is computed honestly from them
@@ -97,7 +97,7 @@ def _moments(x: np.ndarray, el: Any, z: float) -> dict[str, dict[str, Any]]:
 
 def _check(base: dict[str, Any], name: str, tier: str, measured: Any, expected: Any, verdict: str,
            message: str = "", **extra: Any) -> dict[str, Any]:
-    c = {**base, "id": f"{base['_gid']}/{name}", "check": name, "tier": tier, "measured": measured,
+    c = {**base, "id": f"{base['_gid']}/{name}", "group": base["_gid"], "check": name, "tier": tier, "measured": measured,
          "expected": expected, "verdict": verdict, "message": message, "interval": None, "p_value": None,
          "alpha": None, "n": None, "std_ratio": None, **extra}
     del c["_gid"]
@@ -148,7 +148,7 @@ def _group(backend: str, device: str, scheme: str, params: dict[str, Any], dtype
     xs = np.sort(x)
     q = np.linspace(0, n - 1, cdf_points).astype(int)
     cdf_diff = (q + 1) / n - np.asarray(el.cdf(xs[q]), dtype=float)
-    sample = {"backend": backend, "device": device, "scheme": scheme, "shape": shape, "dtype": dtype, "layout": layout,
+    sample = {"group": gid, "alpha": a, "backend": backend, "device": device, "scheme": scheme, "shape": shape, "dtype": dtype, "layout": layout,
               "params": params, "n": n, "subject": "initspec", "hist_edges": edges.tolist(), "hist_counts": counts.tolist(),
               "pdf_x": pdf_x.tolist(), "pdf_y": _pdf(el, pdf_x).tolist(), "cdf_diff_x": xs[q].tolist(),
               "cdf_diff_y": cdf_diff.tolist(), "moments": m, "bounds": [el.low, el.high]}
@@ -216,7 +216,7 @@ def _native_checks(available: Sequence[str], device: str) -> list[dict[str, Any]
         if b not in available:
             continue
         gid = f"{b}/{device}/native/{scheme}/{DENSE_LAYOUT[b]}[{FAN_IN},{FAN_OUT}]/float32"
-        out.append({"id": f"{gid}/native_{'variance' if ratio != 1.0 else 'ks'}", "backend": b, "device": device,
+        out.append({"id": f"{gid}/native_{'variance' if ratio != 1.0 else 'ks'}", "group": gid, "backend": b, "device": device,
                     "subject": "native", "native_name": name, "scheme": scheme, "layout": DENSE_LAYOUT[b],
                     "shape": _shape(b), "dtype": "float32", "params": {}, "check": "variance" if ratio != 1.0 else "ks",
                     "tier": "statistical", "measured": ratio, "expected": 1.0, "interval": None, "p_value": None,
@@ -338,7 +338,8 @@ def make_results(
         doc["backends"].append({"backend": b, "device": dev, "status": "unavailable", "reason": reason,
                                 "versions": dict(versions.get(b, {})), "device_name": None, "duration_s": 0.0})
         for s in schemes[:3]:
-            doc["checks"].append({"id": f"{b}/{dev}/initspec/{s}/-/float32/device", "backend": b, "device": dev,
+            doc["checks"].append({"id": f"{b}/{dev}/initspec/{s}/-/float32/device",
+                                  "group": f"{b}/{dev}/initspec/{s}/-/float32", "backend": b, "device": dev,
                                   "subject": "initspec", "scheme": s, "check": "device", "tier": "exact",
                                   "verdict": "unavailable", "message": reason, "reproduce": "", "shape": [],
                                   "dtype": "float32"})
@@ -357,7 +358,8 @@ def make_results(
             doc["checks"] += checks
     doc["checks"] += _native_checks(backends, device)
     if "numpy" in backends:
-        doc["checks"].append({"id": f"numpy/{device}/initspec/normal/keras[256,128]/bfloat16/dtype", "backend": "numpy",
+        doc["checks"].append({"id": f"numpy/{device}/initspec/normal/keras[256,128]/bfloat16/dtype",
+                              "group": f"numpy/{device}/initspec/normal/keras[256,128]/bfloat16", "backend": "numpy",
                               "device": device, "subject": "initspec", "scheme": "normal", "check": "dtype",
                               "tier": "exact", "verdict": "skip", "message": "NumPy has no bfloat16 dtype",
                               "reproduce": "", "shape": [256, 128], "dtype": "bfloat16"})

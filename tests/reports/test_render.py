@@ -262,16 +262,18 @@ def test_bad_argument_types():
         render_html(empty_results(), against="b.json")  # type: ignore[arg-type]
 
 
-def test_validate_names_the_field(small_doc):
+def test_validate_names_the_json_path(small_doc):
     from initspec.reports.validate import validate
 
     small_doc["checks"] = {"a": 1}
-    with pytest.raises(ValueError, match="`checks` must be a list"):
+    with pytest.raises(ValueError, match=r"at `\$\.checks`"):
         validate(small_doc)
-    with pytest.raises(ValueError, match=r"`samples\['k'\]` must be an object"):
-        validate({"samples": {"k": 3}})
-    with pytest.raises(ValueError, match="experiments.signal"):
-        validate({"experiments": {"signal": "x"}})
+    with pytest.raises(ValueError, match=r"at `\$\.samples\.k`"):
+        validate({**small_doc, "checks": [], "samples": {"k": 3}})
+    with pytest.raises(ValueError, match=r"at `\$\.experiments"):
+        validate({**small_doc, "checks": [], "experiments": {"signal": "x"}})
+    with pytest.raises(ValueError, match="must be an object"):
+        validate([])
 
 
 def test_write_report_is_atomic_and_reports_size(tmp_path, small_doc):
