@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["write_atomic"]
+__all__ = ["jsonable", "write_atomic"]
 
 
 def _json_default(o: Any) -> Any:
@@ -57,3 +57,19 @@ def write_atomic(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def jsonable(o: Any) -> Any:
+    """``o`` with complex numbers as ``[re, im]``, tuples as lists and numpy scalars/arrays as
+    Python values (the results document is plain JSON)."""
+    if isinstance(o, dict):
+        return {str(k): jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [jsonable(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return jsonable(o.tolist())
+    if isinstance(o, np.generic):
+        o = o.item()
+    if isinstance(o, complex):
+        return [o.real, o.imag]
+    return o
