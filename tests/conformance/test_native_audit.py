@@ -12,7 +12,7 @@ import pytest
 
 from initspec.backends import numpy as ref
 from initspec.conformance import native_audit as A
-from initspec.conformance.worker import case_seed
+from initspec.conformance.seeds import case_seed
 from initspec.layouts import get_layout
 from initspec.native import NATIVE_BY_KEY, NativeInit
 
