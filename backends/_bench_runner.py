@@ -24,8 +24,12 @@ import statistics
 import sys
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+from initspec._jsonio import write_atomic
+
+from . import BACKENDS, BackendUnavailable, load
 from ._bench import BenchCase
 
 DEFAULT_REPEATS = 7
@@ -106,8 +110,6 @@ def run_backend(name: str, device: str, repeats: int = DEFAULT_REPEATS,
                 warmup: int = DEFAULT_WARMUP, clock: str = "wall") -> dict[str, Any]:
     """All cases of backend ``name`` on ``device``; unavailable frameworks/devices are reported
     with the reason, a failing case with its error (the others still run)."""
-    from . import BackendUnavailable, load
-
     record: dict[str, Any] = {"backend": name, "device": device, "status": "ok", "reason": None,
                               "versions": {}, "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
                               "cases": []}
@@ -142,8 +144,6 @@ def _positive_int(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry: one backend, JSON to ``--json PATH`` (or stdout)."""
-    from . import BACKENDS
-
     ap = argparse.ArgumentParser(prog="python -m initspec.backends._bench_runner",
                                  description=__doc__.split("\n")[0])
     ap.add_argument("--backend", required=True, choices=BACKENDS)
@@ -155,8 +155,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     record = run_backend(args.backend, args.device, args.repeats, max(args.warmup, 0), args.clock)
     if args.json_path:
-        from initspec.conformance.results import write_atomic
-
         write_atomic(args.json_path, record)
     else:
         json.dump(record, sys.stdout, indent=1)

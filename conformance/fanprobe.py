@@ -28,6 +28,7 @@ from initspec.schemes import get_scheme
 from scipy import optimize, special, stats
 
 from . import stats as S
+from .recorder import Recorder
 
 #: Logical probe points ``(n_in, n_out, receptive)``.
 PROBE_POINTS: tuple[tuple[int, int, int], ...] = (
@@ -88,7 +89,7 @@ def shape_for(layout: Layout, n_in: int, n_out: int, k: int, rank: int) -> tuple
     return tuple(shape)
 
 
-def probe_shapes(layout: "str | Layout") -> list[tuple[int, ...]]:
+def probe_shapes(layout: str | Layout) -> list[tuple[int, ...]]:
     """Default probe shapes of ``layout``: rank 3 (one receptive axis) where the layout allows it,
     else rank 2 with :data:`DENSE_PROBE_POINTS`."""
     lay = get_layout(layout)
@@ -149,7 +150,7 @@ def _std_truncnorm_cdf(c: float) -> Callable[[np.ndarray], np.ndarray]:
     return lambda z: np.clip((special.ndtr(np.asarray(z) * s) - lo) / (1.0 - 2.0 * lo), 0.0, 1.0)
 
 
-_UNIT_UNIFORM_CDF = lambda z: np.clip((np.asarray(z) + math.sqrt(3.0)) / (2.0 * math.sqrt(3.0)), 0.0, 1.0)  # noqa: E731
+_UNIT_UNIFORM_CDF = lambda z: np.clip((np.asarray(z) + math.sqrt(3.0)) / (2.0 * math.sqrt(3.0)), 0.0, 1.0)
 
 
 def _classify_real(z: np.ndarray, ratio: float) -> dict[str, Any]:
@@ -216,7 +217,7 @@ def _solve_complex_c(ratio: float) -> float:
     """``c`` with ``c^2 / E[|z|^2 | |z| < c] = ratio`` (``ratio > 2``: the disk law's value)."""
     if ratio <= 2.0 + 1e-9:
         return 0.0
-    f = lambda c: c * c / _complex_trunc_mean(c) - ratio  # noqa: E731
+    f = lambda c: c * c / _complex_trunc_mean(c) - ratio
     hi = 1.0
     while f(hi) < 0 and hi < 64:
         hi *= 2.0
@@ -256,7 +257,7 @@ def _fit_modes(per_shape: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 def probe_fans(
     draw: Callable[..., Any],
-    layout: "str | Layout",
+    layout: str | Layout,
     *,
     shapes: Sequence[Sequence[int]] | None = None,
     seed: int = 0,
@@ -344,7 +345,7 @@ def probe_fans(
 # comparison with the spec
 # ---------------------------------------------------------------------------------------------
 def expected_fan_terms(
-    plan_or_scheme: "Plan | str", layout: "str | Layout" = "keras"
+    plan_or_scheme: Plan | str, layout: str | Layout = "keras"
 ) -> dict[str, Any] | None:
     """What the spec says a probe should recover: ``{"mode", "scale", "distribution",
     "truncation_sigma", "excess_kurtosis", "variance_stat_factor"}``; None for schemes whose variance
@@ -394,7 +395,7 @@ def expected_fan_terms(
     return None
 
 
-def _meta_plan(plan_or_scheme: "Plan | str", result: dict[str, Any]) -> Plan:
+def _meta_plan(plan_or_scheme: Plan | str, result: dict[str, Any]) -> Plan:
     if isinstance(plan_or_scheme, Plan):
         return plan_or_scheme
     shape = tuple(result["per_shape"][0]["shape"])
@@ -403,7 +404,7 @@ def _meta_plan(plan_or_scheme: "Plan | str", result: dict[str, Any]) -> Plan:
 
 def fan_check(
     result: dict[str, Any],
-    plan_or_scheme: "Plan | str",
+    plan_or_scheme: Plan | str,
     meta: dict[str, Any] | None = None,
     *,
     alpha: float = DEFAULT_PROBE_ALPHA,
@@ -412,11 +413,9 @@ def fan_check(
     variances against ``scale / fan(mode)`` with standard errors from the spec law's 4th moment;
     one budgeted test at ``alpha``), ``fan_mode`` (recovered mode == spec mode) and
     ``fan_distribution`` (family and truncation bound)."""
-    from .checks import _Recorder
-
     alpha = S.check_alpha(alpha)
     plan = _meta_plan(plan_or_scheme, result)
-    rec = _Recorder(plan, {**(meta or {}), "case": (meta or {}).get("case") or "fans"}, alpha)
+    rec = Recorder(plan, {**(meta or {}), "case": (meta or {}).get("case") or "fans"}, alpha)
     exp = expected_fan_terms(plan, result["layout"])
     if exp is None:
         rec.add(

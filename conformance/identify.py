@@ -35,6 +35,8 @@ from initspec.errors import InitSpecError
 from initspec.layouts import get_layout
 from initspec.schemes import SCHEMES
 
+from . import checks as C
+from .fanprobe import expected_fan_terms, probe_fans
 from .native_audit import layout_shape
 
 Draw = Callable[[tuple[int, ...], int], np.ndarray]
@@ -378,9 +380,6 @@ def identify(obj: Any, layout: str = "keras", *, seed: int = 0, alpha: float = D
     """Fingerprint an initializer (see module docstring). Returns a JSON-able dict with
     ``closest`` (scheme, params, passes, deviations), ``nearest_named``, ``probe``,
     ``candidates`` (best first) and ``determinism``."""
-    from . import checks as C
-    from .fanprobe import probe_fans
-
     lay = get_layout(layout).name
     label = label or _name(obj)
     adapted = as_draw(obj, dtype)
@@ -445,8 +444,6 @@ def _describe(c: Candidate, probe: dict[str, Any] | None) -> dict[str, Any]:
     """A candidate with its deviations, each one sentence."""
     devs = [f"{f['check']}: {f['message']}" for f in c.failed]
     if probe is not None and c.plan is not None:
-        from .fanprobe import expected_fan_terms
-
         exp = expected_fan_terms(c.plan, c.plan.layout)
         if exp is not None:
             if probe["mode"] != exp["mode"]:

@@ -34,6 +34,12 @@ from initspec.layouts import compute_fans, get_layout
 from initspec.native import NATIVE, NativeInit, native_params, natives_for
 from initspec.schemes import get_scheme
 
+from . import checks as C
+from . import fanprobe
+from .fanprobe import DENSE_PROBE_POINTS, PROBE_POINTS
+from .samples import sample_summary
+from .seeds import case_seed
+
 NativeDraw = Callable[..., np.ndarray]
 
 #: logical sizes of the audit draw: inputs of a dense weight, inputs/kernel of a conv weight
@@ -166,8 +172,6 @@ def probe_shapes(entry: NativeInit) -> list[tuple[int, ...]]:
     """Fan-probe shapes in the entry's layout AND rank (a ``Conv2d`` needs rank 4): the fan
     probe's logical points (``fanprobe.PROBE_POINTS``: in, out and receptive field varied
     independently), the receptive field as a square kernel."""
-    from initspec.conformance.fanprobe import DENSE_PROBE_POINTS, PROBE_POINTS
-
     rank = draw_rank(entry)
     if rank == 2:
         return [layout_shape(entry.layout, 2, i, o, ()) for i, o, _ in DENSE_PROBE_POINTS]
@@ -241,8 +245,6 @@ def audit_case(case: AuditCase, *, backend: str, seed: int, alpha: float, probes
                ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Audit one native call: ``(checks, NativeFinding)`` (see the module docstring). With
     ``samples``, a histogram summary of the draw against the claimed law is added to it."""
-    from initspec.conformance import checks as C
-
     e = case.entry
     shape = audit_shape(case, alpha, C.plan_n)
     repro = (f"python -c \"from initspec.conformance.natives import load_natives; m, _ = load_natives("
@@ -268,8 +270,6 @@ def audit_case(case: AuditCase, *, backend: str, seed: int, alpha: float, probes
     got = _to_finding(C.check_draw(values, claimed_plan, alpha=alpha, meta=meta))
     checks += got
     if samples is not None:
-        from initspec.conformance.worker import sample_summary
-
         try:
             summ = sample_summary(values, claimed_plan, got, meta)
         except Exception:  # noqa: BLE001 - a plot summary is optional
@@ -332,8 +332,6 @@ def _probe_applies(e: NativeInit) -> bool:
 
 def _probe(case: AuditCase, seed: int, alpha: float, plan: Plan, meta: dict[str, Any]
            ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    from initspec.conformance import fanprobe
-
     e = case.entry
     try:
         probe = fanprobe.probe_fans(lambda shape, s: case.values(shape, s), e.layout,
@@ -395,8 +393,6 @@ def audit_framework(module: ModuleType, *, backend: str, seed: int, alpha: float
                     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Audit every native call of one framework module; ``(checks, findings)``. Entries of the
     framework that the module has no callable for are recorded as ``skip`` findings."""
-    from initspec.conformance.worker import case_seed
-
     cases = audit_cases(module, draws)
     checks: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []

@@ -31,7 +31,6 @@ import functools
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypedDict
@@ -59,6 +58,8 @@ __all__ = [
     "validate",
     "write_atomic",
 ]
+
+from initspec._jsonio import write_atomic  # noqa: F401 - re-exported: results are written with it
 
 SCHEMA = "initspec.results"
 SCHEMA_VERSION = 2
@@ -120,55 +121,6 @@ def summarize(results: dict[str, Any]) -> dict[str, int]:
         counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
     results["summary"] = counts
     return counts
-
-
-def _json_default(o: Any) -> Any:
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def write_atomic(path: str | os.PathLike[str], data: dict[str, Any]) -> Path:
-    """Write JSON to ``path`` atomically (temp file in the same folder + ``os.replace``): an
-    interrupted run never leaves a half-written file over a good one. NaN/inf become null."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_sanitize(data), default=_json_default, indent=1, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _sanitize(o: Any) -> Any:
-    import math
-
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    if isinstance(o, dict):
-        return {str(k): _sanitize(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_sanitize(v) for v in o]
-    try:
-        import numpy as np
-
-        if isinstance(o, np.floating) and not np.isfinite(o):
-            return None
-    except ImportError:  # pragma: no cover
-        pass
-    return o
 
 
 def load(path: str | os.PathLike[str]) -> dict[str, Any]:

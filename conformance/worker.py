@@ -26,13 +26,22 @@ from typing import Any, Callable
 
 import numpy as np
 
+from initspec._jsonio import jsonable, write_atomic
 from initspec.backends import BACKENDS, BackendUnavailable, load
 from initspec.distributions import Plan, resolve
+from initspec.dtypes import dtype_name
 from initspec.errors import unknown
 from initspec.layouts import translate
 from initspec.schemes import get_scheme
 
-from .records import BackendRun, Check, SampleSummary
+from .records import BackendRun, Check
+from . import checks as C
+from . import fanprobe
+from .native_audit import audit_cases, audit_framework, unavailable_findings
+from .natives import BACKEND_FRAMEWORKS, load_natives
+from .samples import CDF_POINTS, HIST_BINS, HIST_COVERAGE, sample_summary  # noqa: F401 - re-exported
+from .seeds import SEED_MODULUS, case_seed  # noqa: F401 - re-exported
+from .statistical import MAX_TESTS_PER_LAW
 
 PROGRESS_PREFIX = "@@initspec-progress "
 DEVICES = ("cpu", "gpu")
@@ -42,17 +51,12 @@ BACKEND_FRAMEWORK = {"torch": "torch", "tensorflow": "keras", "jax": "jax"}
 #: distribution family (every named scheme's std is already checked on a dense and a conv shape
 #: by the matrix, which pins its fans; the probe adds the black-box view at 6 shapes)
 PROBED_SCHEMES = ("glorot_uniform", "he_normal", "lecun_truncated_normal")
-HIST_BINS = 60
-CDF_POINTS = 60
-#: the histogram range of unbounded laws: spec quantiles (1 - HIST_COVERAGE)/2 .. (1 + HIST_COVERAGE)/2
-HIST_COVERAGE = 0.999
-SEED_MODULUS = 2**31 - 1
 #: sizes of the seed-claim experiments (``initspec.conformance.experiments.DEFAULT`` / ``QUICK``)
 EXPERIMENT_SIZES = ("default", "quick")
 #: largest seed ``initspec.conformance.experiments.ExperimentConfig`` accepts
 EXPERIMENT_SEED_MAX = 2000
-#: statistical tests budgeted per native call and law (check_draw's real continuous set)
-NATIVE_TESTS_PER_CALL = 5
+#: statistical tests budgeted per native call and law: the most ``check_draw`` runs on one law
+NATIVE_TESTS_PER_CALL = MAX_TESTS_PER_LAW
 
 
 @dataclass
@@ -92,11 +96,6 @@ class WorkerConfig:
 
 
 Progress = Callable[[dict[str, Any]], None]
-
-
-def case_seed(base: int, *key: int) -> int:
-    """A per-case seed derived from the run's base seed (independent streams, < 2**31)."""
-    return int(np.random.SeedSequence([base, *key]).generate_state(1)[0]) % SEED_MODULUS
 
 
 def experiment_seed(seed: int) -> int:
@@ -189,41 +188,6 @@ def is_unsupported(err: BaseException, dtype: str) -> bool:
     return isinstance(err, (TypeError, ValueError)) and dtype in str(err) and "dtype" in str(err)
 
 
-# ---------------------------------------------------------------------------- samples summary
-def sample_summary(values: np.ndarray, plan: Plan, checks: list[dict[str, Any]], meta: dict[str, Any]
-                   ) -> dict[str, Any] | None:
-    """A small ``SampleSummary`` (60-bin histogram, spec density, empirical - spec CDF at 60
-    points, moments from ``checks``) for real continuous laws; None otherwise."""
-    e = plan.element
-    if e.is_complex:
-        return None
-    rv = e.rv()
-    if rv is None:
-        return None
-    x = np.asarray(values, dtype=np.float64).ravel()
-    tail = (1.0 - HIST_COVERAGE) / 2.0
-    lo = e.low if e.low is not None else float(rv.ppf(tail))
-    hi = e.high if e.high is not None else float(rv.ppf(1.0 - tail))
-    counts, edges = np.histogram(x, bins=HIST_BINS, range=(lo, hi))
-    grid = np.linspace(lo, hi, 2 * HIST_BINS + 1)
-    q = rv.ppf(np.linspace(0.5 / CDF_POINTS, 1 - 0.5 / CDF_POINTS, CDF_POINTS))
-    xs = np.sort(x)
-    ecdf = np.searchsorted(xs, q, side="right") / max(xs.size, 1)
-    stat = [c for c in checks if c.get("tier") == "statistical"]
-    moments = {c["check"]: {k: c.get(k) for k in ("measured", "expected", "interval", "p_value", "verdict")}
-               for c in stat}
-    ks_alpha = [c["alpha"] for c in stat if c.get("check") == "ks" and c.get("alpha") is not None]
-    return SampleSummary(
-        group=(stat or checks)[0]["group"], backend=meta["backend"], device=meta["device"],
-        subject=meta.get("subject", "initspec"), scheme=plan.scheme.name, dtype=plan.dtype, n=int(x.size),
-        hist_edges=edges.tolist(), hist_counts=counts.astype(int).tolist(), alpha=min(ks_alpha, default=None),
-        native_name=meta.get("native_name"), layout=plan.layout.name if plan.layout is not None else None,
-        shape=tuple(plan.shape), params=jsonable(dict(plan.params)), pdf_x=grid.tolist(),
-        pdf_y=rv.pdf(grid).tolist(), cdf_diff_x=q.tolist(), cdf_diff_y=(ecdf - rv.cdf(q)).tolist(),
-        moments=moments, bounds=(e.low, e.high),
-    ).as_dict()
-
-
 # ---------------------------------------------------------------------------- one case
 @dataclass
 class CaseResult:
@@ -303,8 +267,6 @@ class Worker:
 
     # -- entry ----------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        from initspec.conformance import checks as C
-
         cfg = self.cfg
         t0 = time.perf_counter()
         try:
@@ -313,9 +275,6 @@ class Worker:
             for dev in cfg.devices:
                 self._unavailable(dev, str(e), {})
             if cfg.natives:
-                from initspec.conformance.native_audit import unavailable_findings
-                from initspec.conformance.natives import BACKEND_FRAMEWORKS
-
                 for fw in BACKEND_FRAMEWORKS[cfg.backend]:
                     self.part["native"].extend(unavailable_findings(fw, str(e)))
             self._emit("done")
@@ -347,8 +306,6 @@ class Worker:
             ).as_dict())
         t_nat = time.perf_counter()
         if natives:
-            from initspec.conformance.native_audit import audit_framework
-
             for nm in natives:
                 checks, findings = audit_framework(
                     nm.module, backend=cfg.backend, seed=cfg.seed, alpha=alpha, probes=cfg.probes and not cfg.quick,
@@ -358,8 +315,6 @@ class Worker:
                 self.part["checks"].extend(checks)
                 self.part["native"].extend(findings)
         for fw, reason in getattr(self, "_native_unavailable", []):
-            from initspec.conformance.native_audit import unavailable_findings
-
             self.part["native"].extend(unavailable_findings(fw, reason))
         timings["natives_s"] = round(time.perf_counter() - t_nat, 3)
         t_exp = time.perf_counter()
@@ -378,8 +333,6 @@ class Worker:
         self.part["checks"].append(base_check(meta, {"scheme": "*"}, "availability", "exact", "unavailable", reason))
 
     def _native_modules(self) -> list[Any]:
-        from initspec.conformance.natives import BACKEND_FRAMEWORKS, load_natives
-
         out = []
         self._native_unavailable: list[tuple[str, str]] = []
         for fw in BACKEND_FRAMEWORKS[self.cfg.backend]:
@@ -392,8 +345,6 @@ class Worker:
             except Exception as e:  # noqa: BLE001 - a framework API change is reported, not fatal
                 self._native_unavailable.append((fw, f"building its native callables failed: {e!r}"))
                 continue
-            from initspec.conformance.native_audit import audit_cases
-
             out.append(_NativeModule(mod, draws, len(audit_cases(mod, draws))))
         return out
 
@@ -431,8 +382,6 @@ class Worker:
             self._probe_adapter(C, mod, device, alpha)
 
     def _probe_adapter(self, C: ModuleType, mod: ModuleType, device: str, alpha: float) -> None:
-        from initspec.conformance import fanprobe
-
         cfg = self.cfg
         layout = mod.DEFAULT_LAYOUT
         for i, scheme in enumerate(PROBED_SCHEMES):
@@ -509,8 +458,6 @@ def _device_name(backend: str, device: str) -> str | None:
 
 def _native_dtype(x: Any) -> str | None:
     """The framework's own dtype name of a returned tensor (None when it has no dtype)."""
-    from initspec.dtypes import dtype_name
-
     dt = getattr(x, "dtype", None)
     if dt is None:
         return None
@@ -520,22 +467,6 @@ def _native_dtype(x: Any) -> str | None:
         return str(dt)
 
 
-def jsonable(o: Any) -> Any:
-    """``o`` with complex numbers as ``[re, im]``, tuples as lists and numpy scalars/arrays as
-    Python values (the results document is plain JSON)."""
-    if isinstance(o, dict):
-        return {str(k): jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [jsonable(v) for v in o]
-    if isinstance(o, np.ndarray):
-        return jsonable(o.tolist())
-    if isinstance(o, np.generic):
-        o = o.item()
-    if isinstance(o, complex):
-        return [o.real, o.imag]
-    return o
-
-
 def _print_progress(ev: dict[str, Any]) -> None:
     sys.stdout.write(PROGRESS_PREFIX + json.dumps(ev) + "\n")
     sys.stdout.flush()
@@ -543,8 +474,6 @@ def _print_progress(ev: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m initspec.conformance.worker --config '{"backend": "numpy", ...}' --out PART.json``."""
-    from initspec.conformance.results import write_atomic
-
     ap = argparse.ArgumentParser(prog="initspec.conformance.worker")
     ap.add_argument("--config", required=True, help="WorkerConfig as JSON")
     ap.add_argument("--out", required=True, help="partial results JSON to write")

@@ -85,13 +85,16 @@ XLA's float32 division and sqrt on GPU are not correctly rounded (float64 there)
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy as np
-
 from initspec.distributions import Plan
+from initspec.errors import unknown
 
-from ..numpy import NumpyBackend, _np_dtype
+from .. import BackendUnavailable
+from ..numpy._device import bench_cases, device_available, device_of, to_numpy, versions
+from ..numpy._primitives import NumpyBackend, np_dtype
 from ._philox import KNOWN_ANSWERS, philox4x32_10
 from ._spec import (
     SEED_LIMIT,
@@ -117,11 +120,8 @@ from ._spec import (
     words_full,
 )
 
-# the NumPy reference shares the NumPy backend's harness helpers
-from initspec.backends.numpy import bench_cases, device_available, device_of, to_numpy, versions  # noqa: F401
-
 __all__ = [
-    "DEFAULT_LAYOUT", "FRAMEWORK_MODULES", "KNOWN_ANSWERS", "SEED_LIMIT", "NumpyOps", "check_seed",
+    "DEFAULT_LAYOUT", "FRAMEWORK_MODULES", "KNOWN_ANSWERS", "SEED_LIMIT", "NumpyOps", "bench_cases", "check_seed",
     "check_stream", "device_available", "device_of", "key_table", "philox4x32_10", "sample",
     "sample_slice", "stream_key", "to_numpy", "versions", "words",
 ]
@@ -206,7 +206,7 @@ def _index_grid(norm: tuple[tuple[int, int, int], ...], shape: tuple[int, ...],
 def _finish(re: np.ndarray, im: np.ndarray | None, plan: Plan, recipe: Recipe,
             shape: tuple[int, ...]) -> np.ndarray:
     """float32 values -> ``plan.dtype`` of ``shape`` (complex assembly, cast, low-precision clamp)."""
-    dt = _np_dtype(plan.dtype)
+    dt = np_dtype(plan.dtype)
     if im is not None:
         out = np.empty(re.shape, dtype=np.complex64)
         out.real, out.imag = re, im
@@ -230,13 +230,13 @@ class PortableNumpy(NumpyBackend):
         return compute(OPS, kind, (rng.draw,), _keys(rng.keys), prm, n=n)[0].reshape(shape)
 
     def normal(self, rng, shape, dtype):
-        return self._draw(rng, shape, "normal", normal_rng_params()).astype(_np_dtype(dtype))
+        return self._draw(rng, shape, "normal", normal_rng_params()).astype(np_dtype(dtype))
 
     def uniform(self, rng, shape, dtype, low, high):
-        return self._draw(rng, shape, "uniform", uniform_params(low, high)).astype(_np_dtype(dtype))
+        return self._draw(rng, shape, "uniform", uniform_params(low, high)).astype(np_dtype(dtype))
 
     def truncated_normal(self, rng, shape, dtype, a, b):
-        return self._draw(rng, shape, "normal", normal_rng_params(a, b)).astype(_np_dtype(dtype))
+        return self._draw(rng, shape, "normal", normal_rng_params(a, b)).astype(np_dtype(dtype))
 
 
 PRIMITIVES = PortableNumpy()
@@ -245,9 +245,9 @@ PRIMITIVES = PortableNumpy()
 def _generate(plan: Plan, recipe: Recipe, keys: np.ndarray, norm: tuple | None) -> np.ndarray:
     """Values of the whole tensor (``norm is None``) or of the normalised slice ``norm``."""
     shape = plan.shape if norm is None else slice_shape(norm)
-    _np_dtype(plan.dtype)
+    np_dtype(plan.dtype)
     if recipe.kind == "constant":
-        return np.full(shape, plan.value, dtype=_np_dtype(plan.dtype))
+        return np.full(shape, plan.value, dtype=np_dtype(plan.dtype))
     if not recipe.elementwise:
         full = np.asarray(sample_structured(PRIMITIVES, PortableRng(keys), plan, recipe))
         return full if norm is None else full[tuple(slice(*s) for s in norm)]
@@ -305,22 +305,15 @@ def _check_device(device: str) -> None:
         raise ValueError(f"The NumPy portable reference runs on the CPU only. Received: device={device!r}")
 
 
-
-
 def load(backend: str):
     """The portable module of ``backend`` (``numpy``, ``torch``, ``tensorflow``, ``jax``),
     raising :class:`initspec.backends.BackendUnavailable` when its framework is missing."""
-    import importlib
-
-    from initspec.backends import BackendUnavailable
-    from initspec.errors import unknown
-
     if backend not in FRAMEWORK_MODULES:
         raise unknown("backend", "backend", backend, FRAMEWORK_MODULES)
     if backend != "numpy":
         try:
             importlib.import_module(backend)
-        except Exception as e:  # noqa: BLE001 - any import failure is unavailability
+        except Exception as e:
             raise BackendUnavailable(
                 f"Portable backend {backend!r} is unavailable: importing {backend!r} failed "
                 f"({type(e).__name__}: {e})."

@@ -8,6 +8,8 @@ import argparse
 import traceback
 from typing import Any
 
+from initspec._jsonio import write_atomic
+
 from .._bench_runner import run_case
 
 FRAMEWORKS = ("torch", "jax", "tensorflow")
@@ -47,8 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--json", dest="json_path", required=True)
     args = ap.parse_args(argv)
-    from initspec.conformance.results import write_atomic
-
     write_atomic(args.json_path, run(args.backend, args.device, max(args.repeats, 1), max(args.warmup, 0)))
     return 0
 

@@ -130,6 +130,23 @@ def test_plan_n_of_deterministic_schemes_is_one():
     assert n_budgeted_tests(resolve("identity", (4, 4), "keras")) == 0
 
 
+@pytest.mark.parametrize("scheme, dtype, params", [
+    ("he_normal", "float32", {}),
+    ("uniform", "float64", {"low": -0.1, "high": 0.3}),
+    ("he_normal", "complex64", {}),
+    ("sparse", "float32", {"sparsity": 0.1, "std": 0.01}),
+])
+def test_budgeted_tests_are_the_statistical_checks_check_draw_records(scheme, dtype, params):
+    """REAL_TESTS / COMPLEX_TESTS (the Bonferroni count) name exactly what check_draw runs."""
+    from initspec.conformance.checks import COMPLEX_TESTS, REAL_TESTS
+
+    plan = resolve(scheme, (240, 400), "keras", dtype, **params)
+    x = reference_draw(scheme, plan.shape, "keras", dtype, 3, **params)
+    got = [c["check"] for c in check_draw(x, plan, alpha=ALPHA) if c["tier"] == "statistical"]
+    assert sorted(got) == sorted(COMPLEX_TESTS if plan.element.is_complex else REAL_TESTS)
+    assert len(got) == n_budgeted_tests(plan)
+
+
 def test_plan_n_rejects_bad_arguments():
     plan = resolve("he_normal", (8, 8), "keras")
     with pytest.raises(ValueError, match="Received: alpha=0"):

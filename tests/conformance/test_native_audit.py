@@ -12,7 +12,7 @@ import pytest
 
 from initspec.backends import numpy as ref
 from initspec.conformance import native_audit as A
-from initspec.conformance.worker import case_seed
+from initspec.conformance.seeds import case_seed
 from initspec.layouts import get_layout
 from initspec.native import NATIVE_BY_KEY, NativeInit
 
@@ -81,6 +81,21 @@ def test_a_native_equal_to_its_description_matches():
     assert "fan fan_avg" in f["spec_terms"]
     assert {c["verdict"] for c in checks} == {"pass"}
     assert all(c["subject"] == "native" and c["native_name"] == "fake.xavier_normal_" for c in checks)
+
+
+def test_native_tests_per_call_is_derived_from_the_tests_of_one_law():
+    """The worker budgets NATIVE_TESTS_PER_CALL statistical tests per native call and law: it is
+    the most check_draw runs on one law (one source of truth), and a real and a complex native
+    draw get exactly their law's tests (the fan probe is budgeted apart)."""
+    from initspec.conformance import checks as C
+    from initspec.conformance import worker
+
+    assert worker.NATIVE_TESTS_PER_CALL == C.MAX_TESTS_PER_LAW == max(len(C.REAL_TESTS), len(C.COMPLEX_TESTS))
+    e = NativeInit("torch", "fake.xavier_normal_", "glorot_normal", layout="torch", source="test")
+    for dtype, tests in (("float32", C.REAL_TESTS), ("complex64", C.COMPLEX_TESTS)):
+        checks, _ = audit(e, reference_draw("glorot_normal", "torch"), dtype=dtype)
+        got = [c["check"] for c in checks if c["tier"] == "statistical" and c["check"] != "fan_probe"]
+        assert sorted(got) == sorted(tests) and len(got) <= worker.NATIVE_TESTS_PER_CALL
 
 
 def test_a_departure_from_the_name_is_measured_as_a_finding():

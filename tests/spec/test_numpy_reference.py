@@ -132,3 +132,34 @@ def test_fixed_order_schemes_follow_the_layout():
     assert np.array_equal(np.transpose(torch_k, (2, 3, 1, 0)), jax_k)
     with pytest.raises(ValueError, match="one in axis"):
         ref.dirac((3, 3, 4, 2), "keras_depthwise")
+
+
+def test_scheme_functions_are_explicit_module_attributes():
+    """One statically defined function per scheme (no ``globals()`` injection), named after it."""
+    import ast
+    import inspect
+
+    from initspec import SCHEMES
+    from initspec.backends.numpy import _functions
+
+    tree = ast.parse(inspect.getsource(_functions))
+    assigned = {t.target.id for t in tree.body if isinstance(t, ast.AnnAssign) and isinstance(t.target, ast.Name)
+                and isinstance(t.value, ast.Call) and getattr(t.value.func, "id", None) == "_make"}
+    assert assigned == set(SCHEMES)
+    for name in SCHEMES:
+        fn = getattr(ref, name)
+        assert fn is getattr(_functions, name) and fn.__name__ == name and name in ref.__all__
+
+
+def test_portable_reference_does_not_import_the_harness_api():
+    """The portable stream's NumPy reference uses only the NumPy primitives and device helpers."""
+    import ast
+    import inspect
+
+    from initspec.backends import portable
+
+    tree = ast.parse(inspect.getsource(portable))
+    targets = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    numpy_modules = {m for m in targets if m.startswith("numpy.") or m == "numpy"}
+    assert numpy_modules == {"numpy._device", "numpy._primitives"}
+    assert portable.to_numpy is ref.to_numpy and portable.versions is ref.versions
