@@ -81,11 +81,20 @@ class TorchBackend(Primitives):
     def where(self, cond, x, y):
         return torch.where(cond, x, y)
 
-    sqrt = staticmethod(torch.sqrt)
-    log1p = staticmethod(torch.log1p)
-    cos = staticmethod(torch.cos)
-    sin = staticmethod(torch.sin)
-    sign = staticmethod(torch.sign)
+    def sqrt(self, x):
+        return torch.sqrt(x)
+
+    def log1p(self, x):
+        return torch.log1p(x)
+
+    def cos(self, x):
+        return torch.cos(x)
+
+    def sin(self, x):
+        return torch.sin(x)
+
+    def sign(self, x):
+        return torch.sign(x)
 
     def complex(self, re, im, dtype):
         return torch.complex(re, im).to(DTYPES[dtype])
@@ -193,7 +202,7 @@ class PortableTorch(TorchBackend):
 
     name = "portable-torch"
     # the adapter's fused paths draw from torch's generator: the generic rules run instead
-    fast_constant = fast_normal = fast_uniform = fast_truncated_normal = fast_orthogonal = None
+    fast_constant = fast_normal = fast_uniform = fast_truncated_normal = fast_orthogonal = None  # type: ignore[assignment]
 
     def __init__(self, device: torch.device):
         super().__init__(device)

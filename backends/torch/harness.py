@@ -57,7 +57,7 @@ def device_of(x: torch.Tensor) -> str:
 
 def versions() -> dict[str, str]:
     """Framework versions: torch, and the CUDA it was built with."""
-    v = {"torch": torch.__version__}
+    v: dict[str, str] = {"torch": torch.__version__}
     if torch.version.cuda:
         v["cuda"] = torch.version.cuda
     return v
