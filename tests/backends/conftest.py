@@ -26,7 +26,7 @@ def torch(tb):
 
 @pytest.fixture(scope="module")
 def pt(tb):
-    return _module("initspec.backends.portable.torch")
+    return _module("initspec.backends.torch.portable")
 
 
 @pytest.fixture(scope="module")

@@ -158,8 +158,8 @@ def test_torch_views_and_modules_on_gpu(tb, torch):
 def test_torch_bench_cases_on_gpu(tb, torch, monkeypatch):
     from initspec.backends import _bench_runner as runner
 
-    monkeypatch.setattr(tb, "BENCH_SHAPES", (("64x64", (64, 64)),))
-    monkeypatch.setattr(tb, "ORTHOGONAL_BENCH_SHAPES", ())
+    monkeypatch.setattr(tb.bench, "BENCH_SHAPES", (("64x64", (64, 64)),))
+    monkeypatch.setattr(tb.bench, "ORTHOGONAL_BENCH_SHAPES", ())
     cases = runner.cases_for(tb, "gpu")
     assert cases and all(c.device == "gpu" for c in cases)
     rec = runner.run_case(cases[0], repeats=2, warmup=1)

@@ -409,6 +409,26 @@ def test_every_scheme_has_an_inplace_function(tb, torch, dtype):
         assert not torch.isnan(out).any(), name
 
 
+def test_inplace_functions_are_exactly_the_schemes_and_statically_defined(tb):
+    """One public ``NAME_`` per scheme of the spec, no more, no fewer, each a module-level assignment
+    of ``initspec.backends.torch.inplace`` (visible to IDEs, type checkers and ruff, unlike names
+    injected with ``globals().update``), and re-exported by the package."""
+    import ast
+    import inspect
+
+    want = {f"{s}_" for s in SCHEMES}
+    tree = ast.parse(inspect.getsource(tb.inplace))
+    assigned = {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(t, ast.Name) and t.id.endswith("_") and not t.id.startswith("_")}
+    assert assigned == want
+    public = {n for n in tb.inplace.__all__ if n.endswith("_")} - {"initialize_"}
+    assert public == want
+    assert set(tb.INPLACE) == set(SCHEMES)
+    for name, fn in tb.INPLACE.items():
+        assert getattr(tb, f"{name}_") is fn is getattr(tb.inplace, f"{name}_") and f"{name}_" in tb.__all__
+
+
 # -- errors ---------------------------------------------------------------------------------------------
 def test_bad_inputs_name_the_argument(tb, torch):
     with pytest.raises(TypeError, match="Received: tensor with dtype=torch.int64"):
@@ -551,8 +571,8 @@ def test_init_module_on_meta(tb, torch):
 
 # -- benchmark harness ----------------------------------------------------------------------------------
 def test_bench_cases_cover_the_issue(tb, torch, monkeypatch):
-    monkeypatch.setattr(tb, "BENCH_SHAPES", (("8x8", (8, 8)), ("conv", (4, 2, 3, 3))))
-    monkeypatch.setattr(tb, "ORTHOGONAL_BENCH_SHAPES", (("8x8", (8, 8)),))
+    monkeypatch.setattr(tb.bench, "BENCH_SHAPES", (("8x8", (8, 8)), ("conv", (4, 2, 3, 3))))
+    monkeypatch.setattr(tb.bench, "ORTHOGONAL_BENCH_SHAPES", (("8x8", (8, 8)),))
     cases = tb.bench_cases("cpu")
     labels = [c.label for c in cases]
     assert len(set(labels)) == len(labels) == 15
@@ -568,8 +588,8 @@ def test_bench_cases_cover_the_issue(tb, torch, monkeypatch):
 def test_bench_runner_on_tiny_cases(tb, torch, monkeypatch):
     from initspec.backends import _bench_runner as runner
 
-    monkeypatch.setattr(tb, "BENCH_SHAPES", (("8x8", (8, 8)),))
-    monkeypatch.setattr(tb, "ORTHOGONAL_BENCH_SHAPES", ())
+    monkeypatch.setattr(tb.bench, "BENCH_SHAPES", (("8x8", (8, 8)),))
+    monkeypatch.setattr(tb.bench, "ORTHOGONAL_BENCH_SHAPES", ())
     cases = runner.cases_for(tb, "cpu")
     rec = runner.run_case(cases[0], repeats=3, warmup=1)
     assert len(rec["ours_all_ms"]) == len(rec["native_all_ms"]) == 3
@@ -641,7 +661,7 @@ def test_bench_thread_cap():
 def test_sync_free_inverse_cdf_path(tb, torch, monkeypatch, scheme, params, dtype):
     """The CUDA truncated-normal path (uniform_ -> erfinv_, no host sync), forced on the CPU so
     its law is checked everywhere: exact support and the spec's moments."""
-    monkeypatch.setattr(tb, "SYNC_FREE_INVERSE_CDF_DEVICES", frozenset({"cpu"}))
+    monkeypatch.setattr(tb.fills, "SYNC_FREE_INVERSE_CDF_DEVICES", frozenset({"cpu"}))
     x = tb.sample(scheme, N_SHAPE, dtype=dtype, seed=SEED, **params)
     plan = resolve(scheme, N_SHAPE, "torch", dtype, **params)
     v = as_f64(tb, x)
