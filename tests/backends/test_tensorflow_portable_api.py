@@ -11,7 +11,6 @@ import json
 
 import numpy as np
 import pytest
-
 from initspec.backends import portable as ref
 from initspec.errors import InitSpecError
 from initspec.layouts import compute_fans
