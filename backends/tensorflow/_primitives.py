@@ -26,8 +26,8 @@ __all__ = ["BACKEND", "DEFAULT_LAYOUT", "TFBackend", "tf_dtype"]
 DEFAULT_LAYOUT = "keras"
 #: Largest uniform draw of TF's float kernels: 23 (float32) / 52 (float64) random mantissa bits in
 #: [1, 2) minus 1 (random_distributions_utils.h::Uint32ToFloat, random_distributions.h::Uint64ToDouble).
-_UNIFORM_MAX = {"float32": np.float32(1.0 - 2.0**-23), "float64": np.float64(1.0 - 2.0**-52)}
-_NP_REAL = {"float32": np.float32, "float64": np.float64}
+_UNIFORM_MAX: dict[str, np.floating[Any]] = {"float32": np.float32(1.0 - 2.0**-23), "float64": np.float64(1.0 - 2.0**-52)}
+_NP_REAL: dict[str, type[np.floating[Any]]] = {"float32": np.float32, "float64": np.float64}
 #: |a + 2|, |b - 2| below this (float64 rounding of the spec's own (low - mean) / std) count as the
 #: standard +-2 sigma truncation that TF's stateless_truncated_normal samples.
 _STANDARD_TRUNCATION_SLACK = 8 * 2.0**-52 * VARIANCE_SCALING_TRUNCATION

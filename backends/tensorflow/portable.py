@@ -153,7 +153,11 @@ class PortableTf(TFBackend):
 
     name = "portable-tensorflow"
     # the adapter's fused paths draw from TF's stateless RNG: the generic rules run instead
-    fast_normal = fast_truncated_normal = None
+    def fast_normal(self, rng: PortableRng, plan: Plan) -> Any:
+        return NotImplemented
+
+    def fast_truncated_normal(self, rng: PortableRng, plan: Plan) -> Any:
+        return NotImplemented
 
     def split(self, rng: PortableRng, n: int) -> list[PortableRng]:
         return rng.children(n)
