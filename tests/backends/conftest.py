@@ -46,7 +46,7 @@ def keras(tfb):
 
 @pytest.fixture(scope="module")
 def ptf(tfb):
-    return _module("initspec.backends.portable.tensorflow")
+    return _module("initspec.backends.tensorflow.portable")
 
 
 @pytest.fixture(scope="module")

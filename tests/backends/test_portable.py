@@ -77,17 +77,23 @@ def test_known_answers_in_each_backends_ops(load_portable, backend):
         assert tuple(int(np.asarray(mod.to_numpy(o)).ravel()[0]) for o in out) == expected
 
 
+def _framework(mod) -> str:
+    """The framework of a portable module (``initspec.backends.portable.torch``,
+    ``initspec.backends.tensorflow.portable``, ...); ``"numpy"`` for the reference."""
+    return next((f for f in FRAMEWORKS if f in mod.__name__.split(".")), "numpy")
+
+
 def _ops(mod):
-    name = mod.__name__.rsplit(".", 1)[-1]
+    name = _framework(mod)
     if name == "torch":
         import torch
 
         return mod.TorchOps(torch.device("cpu"))
-    return P.OPS if name == "portable" else mod.OPS
+    return P.OPS if name == "numpy" else mod.OPS
 
 
 def _word_array(mod, values):
-    name = mod.__name__.rsplit(".", 1)[-1]
+    name = _framework(mod)
     a = np.asarray(values, dtype=np.uint64)
     if name == "torch":
         import torch

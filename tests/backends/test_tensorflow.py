@@ -14,11 +14,10 @@ import sys
 
 import numpy as np
 import pytest
-from scipy import stats
-
-from initspec import SCHEMES, get_layout, resolve
+from initspec import SCHEMES, get_layout, get_scheme, resolve
 from initspec.backends import numpy as ref
 from initspec.dtypes import get_dtype
+from scipy import stats
 
 from ..spec._moments import Z, moment_errors
 
@@ -545,3 +544,86 @@ def test_import_pulls_no_other_adapter_framework(tfb):
             "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'flax'})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# --------------------------------------------------------------------------------------------
+# package structure: static public names, one per scheme; keras-free primitives; no cycles
+# --------------------------------------------------------------------------------------------
+def _package_sources() -> dict[str, str]:
+    import pathlib
+
+    import initspec.backends.tensorflow as pkg
+
+    return {p.stem: p.read_text() for p in pathlib.Path(pkg.__file__).parent.glob("*.py")}
+
+
+def _module_level_names(source: str) -> set[str]:
+    """Names bound at module level by plain assignments, definitions and imports (what IDEs, type
+    checkers and ruff see), never through ``globals()``."""
+    import ast
+
+    names: set[str] = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def test_public_functions_and_classes_cover_every_scheme_exactly(tfb):
+    """One TF function and one Keras class per row of initspec.SCHEMES (plus the table's CamelCase
+    aliases), all statically defined: a new scheme cannot be forgotten."""
+    from initspec.backends.tensorflow._naming import class_name
+
+    public = {n: getattr(tfb, n) for n in tfb.__all__}
+    functions = {n for n, v in public.items() if any(v is f for f in tfb.SCHEME_FUNCTIONS.values())}
+    classes = {n for n, v in public.items()
+               if isinstance(v, type) and issubclass(v, tfb.SpecInitializer) and v is not tfb.SpecInitializer}
+    aliases = {a for s in SCHEMES.values() for a in s.aliases if a[:1].isupper() and a != class_name(s.name)}
+    assert functions == set(SCHEMES) == set(tfb.SCHEME_FUNCTIONS) == set(tfb.INITIALIZERS)
+    assert classes == {class_name(n) for n in SCHEMES} | aliases
+    for name in SCHEMES:
+        assert getattr(tfb, name).__name__ == name and tfb.INITIALIZERS[name].scheme == name
+        assert getattr(tfb, class_name(name)) is tfb.INITIALIZERS[name]
+    for alias in aliases:
+        assert getattr(tfb, alias) is tfb.INITIALIZERS[get_scheme(alias).name]
+    src = _package_sources()
+    assert set(SCHEMES) <= _module_level_names(src["functions"])
+    assert {class_name(n) for n in SCHEMES} | aliases <= _module_level_names(src["initializers"])
+    assert set(tfb.__all__) <= _module_level_names(src["__init__"])
+    assert all("globals()" not in text for text in src.values())
+
+
+def test_primitives_and_portable_import_no_keras_and_the_package_has_no_cycle(tfb):
+    """``_primitives`` and ``portable`` are TF-only; intra-package imports form a DAG."""
+    import ast
+
+    src = _package_sources()
+    graph: dict[str, set[str]] = {}
+    for mod, text in src.items():
+        deps, keras_imports = set(), []
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                deps |= {node.module} if node.module else {a.name for a in node.names}
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            keras_imports += [n for n in names if n.split(".")[0] == "keras"]
+        graph[mod] = deps & set(src)
+        if mod in ("_primitives", "portable", "_naming"):
+            assert not keras_imports, mod
+    done: set[str] = set()
+
+    def visit(mod: str, path: tuple[str, ...]) -> None:
+        assert mod not in path, f"import cycle: {' -> '.join((*path, mod))}"
+        if mod not in done:
+            for dep in graph[mod]:
+                visit(dep, (*path, mod))
+            done.add(mod)
+
+    for mod in graph:
+        visit(mod, ())
+    assert all(len(text.splitlines()) <= 400 for text in src.values())

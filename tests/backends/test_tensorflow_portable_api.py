@@ -1,7 +1,7 @@
 """TensorFlow / Keras adapter, portable mode of the idiomatic API: ``stream=`` on the Keras
 initializer classes and the TF functions, its serialization, and :func:`init_model`.
 
-Expected values are never hard-coded: they come from ``initspec.backends.portable.tensorflow.sample``
+Expected values are never hard-coded: they come from ``initspec.backends.tensorflow.portable.sample``
 and the NumPy reference ``initspec.backends.portable.sample`` with the same arguments.
 """
 
@@ -11,7 +11,6 @@ import json
 
 import numpy as np
 import pytest
-
 from initspec.backends import portable as ref
 from initspec.errors import InitSpecError
 from initspec.layouts import compute_fans

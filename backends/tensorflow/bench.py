@@ -1,0 +1,78 @@
+"""Benchmarks: the adapter's Keras initializers vs Keras' native ones with the same distribution
+(:func:`bench_cases`, run by :mod:`initspec.backends._bench_runner`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import tensorflow as tf
+from initspec.backends._bench import BenchCase
+
+from . import initializers
+from .harness import DEVICE_SCOPE, device_available
+
+__all__ = ["BENCH_SEED", "BENCH_SHAPES", "KERAS_DEFAULT_SPREAD", "ORTHOGONAL_BENCH_SHAPE", "bench_cases"]
+
+BENCH_SHAPES = ((4096, 4096), (3, 3, 256, 256))
+ORTHOGONAL_BENCH_SHAPE = (1024, 1024)
+BENCH_SEED = 1234
+#: Keras' default std / limit for RandomNormal, TruncatedNormal and RandomUniform.
+KERAS_DEFAULT_SPREAD = 0.05
+
+#: (label, ours: (class name, params), native: (keras class name, kwargs), shapes)
+_BenchPair = tuple[str, str, dict[str, Any], str, dict[str, Any], tuple[tuple[int, ...], ...]]
+_BENCH_PAIRS: tuple[_BenchPair, ...] = (
+    ("he_normal", "HeNormal", {}, "VarianceScaling",
+     {"scale": 2.0, "mode": "fan_in", "distribution": "untruncated_normal"}, BENCH_SHAPES),
+    ("he_truncated_normal", "HeTruncatedNormal", {}, "HeNormal", {}, BENCH_SHAPES),
+    ("glorot_uniform", "GlorotUniform", {}, "GlorotUniform", {}, BENCH_SHAPES),
+    ("normal", "RandomNormal", {"std": KERAS_DEFAULT_SPREAD}, "RandomNormal",
+     {"stddev": KERAS_DEFAULT_SPREAD}, BENCH_SHAPES),
+    ("uniform", "RandomUniform", {"low": -KERAS_DEFAULT_SPREAD, "high": KERAS_DEFAULT_SPREAD},
+     "RandomUniform", {"minval": -KERAS_DEFAULT_SPREAD, "maxval": KERAS_DEFAULT_SPREAD}, BENCH_SHAPES),
+    ("truncated_normal", "TruncatedNormal", {"std": KERAS_DEFAULT_SPREAD}, "TruncatedNormal",
+     {"stddev": KERAS_DEFAULT_SPREAD}, BENCH_SHAPES),
+    ("orthogonal", "Orthogonal", {}, "Orthogonal", {}, (ORTHOGONAL_BENCH_SHAPE,)),
+)
+
+
+def _sync(device: str) -> Callable[[Any], Any]:
+    def sync(result: Any) -> Any:
+        if device == "gpu":
+            tf.test.experimental.sync_devices()
+        return result
+
+    return sync
+
+
+def _on(device: str, fn: Callable[[], Any]) -> Callable[[], Any]:
+    def run() -> Any:
+        with tf.device(DEVICE_SCOPE[device]):
+            return fn()
+
+    return run
+
+
+def bench_cases(device: str | None = None) -> list[BenchCase]:
+    """Ours vs the Keras native initializer with the same distribution, float32, int seeds, on
+    ``device`` (default: the CPU and, when TF sees one, the GPU). Target: ours <= 1.10x native."""
+    cases = []
+    wanted = ("cpu", "gpu") if device is None else (device,)
+    devices = [d for d in wanted if device_available(d)[0]]
+    for label, ours_name, ours_kw, native_name, native_kw, shapes in _BENCH_PAIRS:
+        ours = getattr(initializers, ours_name)(seed=BENCH_SEED, **ours_kw)
+        native = getattr(keras.initializers, native_name)(seed=BENCH_SEED, **native_kw)
+        for shape in shapes:
+            for dev in devices:
+                cases.append(BenchCase(
+                    backend="tensorflow",
+                    label=f"{label} {'x'.join(map(str, shape))} float32",
+                    ours=_on(dev, lambda o=ours, s=shape: o(s, "float32")),
+                    native=_on(dev, lambda n=native, s=shape: n(s, "float32")),
+                    native_name=f"keras.initializers.{native_name}",
+                    sync=_sync(dev),
+                    device=dev,
+                ))
+    return cases
