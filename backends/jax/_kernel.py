@@ -38,6 +38,7 @@ FRAC_SIGN_MASK = -0x7F800001  # 0x807FFFFF as int32
 HALF_BITS = 0x3F000000
 HALF_EXPONENT = 126
 
+
 class JaxOps(FloatOps):
     """uint32 words; float32 arithmetic traced into one XLA computation.
 

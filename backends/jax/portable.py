@@ -45,11 +45,11 @@ from ..portable._spec import (
     words_full,
 )
 from ._checks import DEFAULT_LAYOUT, X64_DTYPES, x64_enabled
-from ._kernel import OPS, _inputs, _platform, _run, _sharded_fn, _values, _whole, _wide, _x64_scope
+from ._kernel import OPS, JaxOps, _inputs, _platform, _run, _sharded_fn, _values, _whole, _wide, _x64_scope
 from ._primitives import JaxBackend
 
 __all__ = [
-    "DEFAULT_LAYOUT", "MAX_ELEMENTS", "bench_cases", "device_available", "device_of",
+    "DEFAULT_LAYOUT", "MAX_ELEMENTS", "OPS", "JaxOps", "bench_cases", "device_available", "device_of",
     "lowered_sharded", "sample", "sample_sharded", "sample_slice", "to_numpy", "versions", "words",
 ]
 
