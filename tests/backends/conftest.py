@@ -61,7 +61,7 @@ def jax(ij):
 
 @pytest.fixture(scope="module")
 def pj(ij):
-    return _module("initspec.backends.portable.jax")
+    return _module("initspec.backends.jax.portable")
 
 
 @pytest.fixture(scope="session")

@@ -475,6 +475,66 @@ def test_importing_adapter_imports_no_other_framework(ij):  # ij: skips (with re
     assert r.returncode == 0, r.stderr
 
 
+def test_factories_are_exactly_the_schemes(ij):
+    """One statically defined factory per scheme of the table: a new scheme cannot be forgotten."""
+    import inspect
+
+    from initspec import SCHEMES
+    from initspec.backends.jax import factories
+
+    defined = {n for n, v in vars(factories).items()
+               if inspect.isfunction(v) and not n.startswith("_") and v.__module__ == factories.__name__}
+    assert defined == set(factories.__all__) == set(SCHEMES)
+    assert set(SCHEMES) <= set(ij.__all__)
+    for name in SCHEMES:
+        assert getattr(ij, name) is getattr(factories, name) and getattr(ij, name).__name__ == name
+
+
+def _package_imports(path) -> set[str]:
+    """Modules of ``initspec.backends`` that the source file ``path`` imports (relative imports
+    resolved against its package), at any depth of the file."""
+    import ast
+
+    pkg = "initspec.backends" + ("" if path.parent.name == "backends" else "." + path.parent.name)
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = pkg.rsplit(".", node.level - 1)[0] if node.level else ""
+            mod = ".".join(p for p in (base, node.module or "") if p)
+            if node.module:  # `from . import x` takes the submodule x, not a name of the package
+                out.add(mod)
+            out.update(f"{mod}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return {m for m in out if m.startswith("initspec.backends")}
+
+
+def test_jax_package_has_no_import_cycle_and_the_portable_core_does_not_import_it():
+    """Inside ``initspec.backends.jax`` imports form a DAG (no submodule imports the package's
+    ``__init__``), and the framework-free portable core never imports the JAX package."""
+    import graphlib
+    import pathlib
+
+    import initspec.backends
+
+    root = pathlib.Path(initspec.backends.__file__).parent
+    pkg = "initspec.backends.jax"
+    files = {f"{pkg}.{p.stem}": p for p in (root / "jax").glob("*.py") if p.stem != "__init__"}
+    graph = {name: {m for m in _package_imports(p) if m in files or m == pkg} for name, p in files.items()}
+    assert not any(pkg in deps for deps in graph.values()), graph
+    list(graphlib.TopologicalSorter(graph).static_order())  # raises CycleError on a cycle
+    for core in ("__init__.py", "_spec.py", "_philox.py"):
+        assert not any(m.startswith(pkg) for m in _package_imports(root / "portable" / core)), core
+    assert all(len(p.read_text().splitlines()) <= 600 for p in files.values())
+
+
+def test_old_portable_module_is_the_new_one(ij):
+    import initspec.backends.jax.portable as new
+    import initspec.backends.portable.jax as old
+
+    assert old is new
+
+
 # -- Flax -------------------------------------------------------------------------------------
 
 

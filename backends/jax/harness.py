@@ -1,0 +1,89 @@
+"""The uniform harness API of :mod:`initspec.backends` for JAX (used by the conformance runner,
+the experiments and the benchmarks): ``DEFAULT_LAYOUT``, :func:`sample`, :func:`to_numpy`,
+:func:`device_available`, :func:`device_of`, :func:`versions` (``bench_cases`` is in
+:mod:`initspec.backends.jax.bench`).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import numbers
+from typing import Any
+
+import jax
+from initspec.errors import unknown
+
+from . import portable
+from ._checks import DEFAULT_LAYOUT
+from ._initializer import initializer
+from ._primitives import to_numpy
+
+__all__ = ["DEFAULT_LAYOUT", "device_available", "device_of", "sample", "to_numpy", "versions"]
+
+DEVICES = ("cpu", "gpu")
+#: JAX platform names that are the harness' "gpu"
+GPU_PLATFORMS = frozenset({"gpu", "cuda", "rocm"})
+#: seeds accepted by ``jax.random.key`` without overflow (the harness takes non-negative ints)
+MAX_SEED = 2**64 - 1
+
+
+def jax_device(device: str) -> Any:
+    """The first JAX device of the harness name ``device`` ("cpu" or "gpu")."""
+    if device not in DEVICES:
+        raise unknown("device", "device", device, DEVICES)
+    ok, why = device_available(device)
+    if not ok:
+        raise RuntimeError(f"{why}. Received: device={device!r}")
+    return jax.devices(device)[0]
+
+
+def _seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"Argument `seed` must be a non-negative int. Received: seed={seed!r}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"Argument `seed` must be in [0, 2**64). Received: seed={seed!r}")
+    return int(seed)
+
+
+def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
+           device: str = "cpu", stream: str | None = None, **params: Any) -> Any:
+    """Uniform harness API (see :mod:`initspec.backends`): a ``jax.Array`` on ``device``,
+    drawn with ``jax.random.key(seed)`` placed there (so the program runs there).
+
+    ``stream="encoder.0.kernel"`` switches to the portable stream
+    (:mod:`initspec.backends.portable`): the same values as every other framework for the same
+    ``(seed, stream)``, shard-invariant."""
+    if stream is not None:
+        return portable.sample(scheme, shape, layout=DEFAULT_LAYOUT if layout is None else layout, dtype=dtype,
+                               seed=seed, stream=stream, device=device, **params)
+    init = initializer(scheme, layout=layout, **params)
+    key = jax.device_put(jax.random.key(_seed(seed)), jax_device(device))
+    return init(key, shape, dtype)
+
+
+def device_available(device: str) -> tuple[bool, str]:
+    """``(True, "")`` if JAX has a ``device`` ("cpu"/"gpu") backend, else ``(False, reason)``."""
+    if device not in DEVICES:
+        raise unknown("device", "device", device, DEVICES)
+    try:
+        devs = jax.devices(device)
+    except RuntimeError as e:
+        return False, f"JAX has no {device} backend ({e})"
+    return (True, "") if devs else (False, f"JAX lists no {device} device")
+
+
+def device_of(x: Any) -> str:
+    """Where ``x``'s values live: "gpu" or "cpu"."""
+    platforms = {d.platform for d in x.devices()}
+    return "gpu" if platforms & GPU_PLATFORMS else "cpu"
+
+
+def versions() -> dict[str, str]:
+    """Versions of jax, jaxlib and flax (flax read from metadata, not imported)."""
+    out = {}
+    for dist in ("jax", "jaxlib", "flax"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
