@@ -18,6 +18,7 @@ each adapter module also has its own idiomatic public API on top):
 * ``device_available(device) -> tuple[bool, str]`` - (available, reason if not);
 * ``versions() -> dict[str, str]`` - framework versions;
 * ``device_of(x) -> str`` - "cpu" or "gpu" (where the values actually live);
+* ``device_name(device) -> str | None`` - a human-readable name of the device (CPU or GPU model);
 * ``bench_cases() -> list[initspec.backends._bench.BenchCase]`` - adapter vs native timings.
 """
 

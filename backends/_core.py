@@ -19,6 +19,7 @@ Shared rules implemented here (once, for all backends):
 from __future__ import annotations
 
 import math
+import platform
 from typing import Any, ClassVar
 
 import numpy as np
@@ -116,6 +117,11 @@ class Primitives:
 
     # Optional fused fast paths: define ``fast_<sampler>(self, rng, plan)`` returning values (or
     # ``NotImplemented`` to fall back to the generic code), e.g. ``fast_truncated_normal``.
+
+
+def cpu_name() -> str:
+    """The host CPU's name for the results (``device_name("cpu")`` of every adapter)."""
+    return platform.processor() or platform.machine()
 
 
 def compute_dtype(dtype: str) -> str:

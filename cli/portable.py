@@ -111,11 +111,11 @@ def register(app) -> None:  # noqa: ANN001
         """Compare every scheme's portable values across backends with the NumPy reference."""
         from rich.console import Console
 
-        from initspec.backends.portable._check import BACKENDS, cross_check
+        from initspec.backends.portable._check import cross_check
         from initspec.cli import fail
 
         try:
-            names = parse_backends(backends, BACKENDS)
+            names = parse_backends(backends, tuple(f.name for f in registry.frameworks().values() if f.portable))
         except ValueError as e:
             raise fail(str(e)) from None
         if device not in ("cpu", "gpu"):

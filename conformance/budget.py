@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from initspec import registry
 from initspec.distributions import Plan
 from scipy import stats
 
@@ -33,7 +34,8 @@ STD_REL_ERROR = 0.02
 #: ... with this power.
 STD_POWER = 0.999
 #: Backends of a full conformance run (the budget is split over all of them).
-RUN_BACKENDS = 4
+#: Backends of a full run: the registered ones (initspec.registry), counted when the module loads.
+RUN_BACKENDS = len(registry.names())
 
 
 @dataclass
@@ -146,9 +148,12 @@ def tests_per_plan(plan: Plan) -> int:
 
 
 def default_budget(
-    n_backends: int = RUN_BACKENDS, alpha_total: float = DEFAULT_ALPHA_TOTAL, extra_tests: int = 0
+    n_backends: int | None = None, alpha_total: float = DEFAULT_ALPHA_TOTAL, extra_tests: int = 0
 ) -> Budget:
-    """Budget of a full run of :data:`DEFAULT_MATRIX` over ``n_backends`` backends."""
+    """Budget of a full run of :data:`DEFAULT_MATRIX` over ``n_backends`` backends (default: every
+    registered backend, :func:`initspec.registry.names`)."""
+    if n_backends is None:
+        n_backends = len(registry.names())
     return Budget.for_cases(
         DEFAULT_MATRIX, n_backends=n_backends, alpha_total=alpha_total, extra_tests=extra_tests
     )

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from initspec.backends import BACKENDS
+from initspec import registry
 from initspec.errors import InitSpecError, UnknownNameError, unknown
 
 from .records import BackendRun, Check
@@ -57,7 +57,7 @@ class RunnerError(InitSpecError):
 class RunConfig:
     """Everything ``initspec conform`` was asked to do."""
 
-    backends: tuple[str, ...] = BACKENDS
+    backends: tuple[str, ...] = field(default_factory=registry.names)
     device: str = "cpu"
     out: Path = Path("reports/out")
     seed: int = 0
@@ -87,10 +87,10 @@ def parse_backends(text: "str | Sequence[str]") -> tuple[str, ...]:
     """``"numpy,torch"`` -> ``("numpy", "torch")``; unknown names raise naming the value."""
     names = [n.strip() for n in (text.split(",") if isinstance(text, str) else text) if n and n.strip()]
     if not names:
-        raise RunnerError(f"--backends needs at least one of {', '.join(BACKENDS)}. Received: --backends={text!r}")
+        raise RunnerError(f"--backends needs at least one of {', '.join(registry.names())}. "
+                          f"Received: --backends={text!r}")
     for n in names:
-        if n not in BACKENDS:
-            raise unknown("backend", "--backends", n, BACKENDS)
+        registry.get(n, argument="--backends")
     return tuple(dict.fromkeys(names))
 
 

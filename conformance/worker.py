@@ -27,7 +27,8 @@ from typing import Any, Callable
 import numpy as np
 
 from initspec._jsonio import jsonable, write_atomic
-from initspec.backends import BACKENDS, BackendUnavailable, load
+from initspec import registry
+from initspec.backends import BackendUnavailable, load
 from initspec.distributions import Plan, resolve
 from initspec.dtypes import dtype_name
 from initspec.errors import unknown
@@ -79,8 +80,7 @@ class WorkerConfig:
     experiments_size: str | None = None
 
     def validate(self) -> "WorkerConfig":
-        if self.backend not in BACKENDS:
-            raise unknown("backend", "backend", self.backend, BACKENDS)
+        registry.get(self.backend)
         for d in self.devices:
             if d not in DEVICES:
                 raise unknown("device", "device", d, DEVICES)
@@ -301,7 +301,7 @@ class Worker:
             timings[f"{dev}_s"] = round(time.perf_counter() - t_dev, 3)
             self.part["backends"].append(BackendRun(
                 backend=cfg.backend, device=dev, status="ok", versions=versions,
-                device_name=_safe(lambda: _device_name(cfg.backend, dev), None),
+                device_name=_safe(lambda: mod.device_name(dev), None),
                 duration_s=round(time.perf_counter() - t_dev, 3),
             ).as_dict())
         t_nat = time.perf_counter()
@@ -432,28 +432,6 @@ def _safe(fn: Callable[[], Any], default: Any) -> Any:
         return fn()
     except Exception:  # noqa: BLE001 - optional metadata only
         return default
-
-
-def _device_name(backend: str, device: str) -> str | None:
-    """A human-readable device name, from the framework already imported by this process."""
-    if device == "cpu":
-        import platform
-
-        return platform.processor() or platform.machine()
-    if backend == "torch":
-        import torch
-
-        return torch.cuda.get_device_name(0)
-    if backend == "jax":
-        import jax
-
-        return str(jax.devices("gpu")[0].device_kind)
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        return gpus[0].name if gpus else None
-    return None
 
 
 def _native_dtype(x: Any) -> str | None:

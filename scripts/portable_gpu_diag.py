@@ -3,7 +3,8 @@
 step, narrow (float32) and wide (float64 division/sqrt) kernels. Run by scripts/gpu_check.sh."""
 import numpy as np, jax, jax.numpy as jnp
 from initspec.backends import portable as P
-from initspec.backends.portable import jax as PJ, _spec as S
+from initspec.backends.jax import portable as PJ
+from initspec.backends.portable import _spec as S
 gpu = jax.devices("gpu")[0]  # fails loudly without a GPU
 w = P.words(3, "diag", 1 << 18)
 v = S.v_open(P.OPS, w); q = np.minimum(v, np.float32(1) - v).astype(np.float32)

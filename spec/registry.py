@@ -124,7 +124,7 @@ def parse_names(text: str, *, argument: str = "--backends") -> tuple[str, ...]:
     """``"numpy,torch"`` -> ``("numpy", "torch")``; empty, unknown or repeated names raise."""
     parts = [p.strip() for p in str(text).split(",") if p.strip()]
     if not parts:
-        raise InitSpecError(f"Argument `{argument}` needs at least one of {', '.join(_REGISTRY)}. "
+        raise InitSpecError(f"Argument `{argument}` names no backend (registered: {', '.join(_REGISTRY)}). "
                             f"Received: {argument}={text!r}")
     seen: list[str] = []
     for p in parts:
@@ -148,17 +148,17 @@ register(Framework(
 ))
 register(Framework(
     name="torch", imports=("torch",), adapter="initspec.backends.torch", label="PyTorch", layout="torch",
-    portable="initspec.backends.portable.torch", experiments="initspec.conformance.experiments.torch",
+    portable="initspec.backends.torch.portable", experiments="initspec.conformance.experiments.torch",
     natives=("torch",), devices=("cpu", "gpu"), extra="torch", color="#D55E00", portable_bench=True,
 ))
 register(Framework(
     name="tensorflow", imports=("tensorflow",), adapter="initspec.backends.tensorflow",
-    label="TensorFlow / Keras", layout="keras", portable="initspec.backends.portable.tensorflow",
+    label="TensorFlow / Keras", layout="keras", portable="initspec.backends.tensorflow.portable",
     experiments="initspec.conformance.experiments.tensorflow", natives=("keras",), devices=("cpu", "gpu"),
     extra="tensorflow", color="#E69F00",
 ))
 register(Framework(
     name="jax", imports=("jax",), adapter="initspec.backends.jax", label="JAX / Flax", layout="jax",
-    portable="initspec.backends.portable.jax", experiments="initspec.conformance.experiments.jax",
+    portable="initspec.backends.jax.portable", experiments="initspec.conformance.experiments.jax",
     natives=("jax", "flax"), devices=("cpu", "gpu"), extra="jax", color="#009E73", portable_bench=True,
 ))

@@ -21,7 +21,7 @@ of CNNs" (delta-orthogonal); Martens (2010) "Deep learning via Hessian-free opti
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import unknown

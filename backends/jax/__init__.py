@@ -103,13 +103,13 @@ from .factories import (
     variance_scaling,
     zeros,
 )
-from .harness import DEFAULT_LAYOUT, device_available, device_of, sample, to_numpy, versions
+from .harness import DEFAULT_LAYOUT, device_available, device_name, device_of, sample, to_numpy, versions
 from .tree import init_tree
 
 # the factories are exactly initspec.SCHEMES (tests/backends/test_jax.py checks it)
 __all__ = [
     "DEFAULT_LAYOUT", "Initializer", "JaxBackend", "bench_cases", "constant", "delta_orthogonal",
-    "device_available", "device_of", "dirac", "glorot_normal", "glorot_truncated_normal", "glorot_uniform",
+    "device_available", "device_name", "device_of", "dirac", "glorot_normal", "glorot_truncated_normal", "glorot_uniform",
     "he_normal", "he_truncated_normal", "he_uniform", "identity", "init_tree", "initializer",
     "lecun_normal", "lecun_truncated_normal", "lecun_uniform", "normal", "ones", "orthogonal", "sample",
     "sparse", "to_numpy", "truncated_normal", "truncated_normal_abs", "uniform", "variance_scaling",

@@ -12,13 +12,14 @@ from typing import Any
 
 import jax
 from initspec.errors import unknown
+from initspec.backends._core import cpu_name
 
 from . import portable
 from ._checks import DEFAULT_LAYOUT
 from ._initializer import initializer
 from ._primitives import to_numpy
 
-__all__ = ["DEFAULT_LAYOUT", "device_available", "device_of", "sample", "to_numpy", "versions"]
+__all__ = ["DEFAULT_LAYOUT", "device_available", "device_name", "device_of", "sample", "to_numpy", "versions"]
 
 DEVICES = ("cpu", "gpu")
 #: JAX platform names that are the harness' "gpu"
@@ -87,3 +88,8 @@ def versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[dist] = "not installed"
     return out
+
+
+def device_name(device: str) -> str | None:
+    """A human-readable name of ``device`` ("cpu" or "gpu") for the results."""
+    return cpu_name() if device == "cpu" else str(jax.devices("gpu")[0].device_kind)

@@ -12,7 +12,7 @@ reference), :mod:`._functions` (the public per-scheme functions), :mod:`._device
 
 from __future__ import annotations
 
-from ._device import bench_cases, device_available, device_of, to_numpy, versions
+from ._device import bench_cases, device_available, device_name, device_of, to_numpy, versions
 from ._functions import (
     SchemeFunction,
     as_generator,
@@ -53,7 +53,7 @@ __all__ = [
     "bench_cases",
     "constant",
     "delta_orthogonal",
-    "device_available",
+    "device_available", "device_name",
     "device_of",
     "dirac",
     "glorot_normal",

@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 import scipy
 
-__all__ = ["bench_cases", "device_available", "device_of", "to_numpy", "versions"]
+from initspec.backends._core import cpu_name
+
+__all__ = ["bench_cases", "device_available", "device_name", "device_of", "to_numpy", "versions"]
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -37,3 +39,8 @@ def versions() -> dict[str, str]:
 def bench_cases() -> list:
     """No adapter-vs-native benchmark: NumPy is the reference itself."""
     return []
+
+
+def device_name(device: str) -> str | None:
+    """A human-readable name of ``device`` for the results (the NumPy reference runs on the CPU)."""
+    return cpu_name() if device == "cpu" else None

@@ -5,7 +5,7 @@ Native generators differ (torch's mt19937/Philox, TF's Philox/Threefry, JAX's th
 PCG64), so the same seed gives different weights in each framework and a model ported between
 them cannot start from the same point. The *portable stream* is a counter-based generator that
 every backend runs with its own tensor ops (this package holds the framework-free spec and the
-NumPy reference; ``initspec.backends.portable.torch``/``.tensorflow``/``.jax`` the adapters, each
+NumPy reference; ``initspec.backends.torch.portable``/``tensorflow.portable``/``jax.portable`` the adapters, each
 importing only its framework).
 
 **The stream** (version 2 = version 1's words + logical element order):
@@ -121,19 +121,19 @@ from ._spec import (
 )
 
 __all__ = [
-    "DEFAULT_LAYOUT", "FRAMEWORK_MODULES", "KNOWN_ANSWERS", "SEED_LIMIT", "NumpyOps", "bench_cases", "check_seed",
-    "check_stream", "device_available", "device_of", "key_table", "philox4x32_10", "sample",
+    "DEFAULT_LAYOUT", "KNOWN_ANSWERS", "SEED_LIMIT", "NumpyOps", "bench_cases", "check_seed",
+    "check_stream", "device_available", "device_name", "device_of", "key_table", "philox4x32_10", "sample",
     "sample_slice", "stream_key", "to_numpy", "versions", "words",
 ]
 
 DEFAULT_LAYOUT = "keras"
 #: backend name -> module implementing the portable stream
-FRAMEWORK_MODULES = {
-    "numpy": "initspec.backends.portable",
-    "torch": "initspec.backends.portable.torch",
-    "tensorflow": "initspec.backends.portable.tensorflow",
-    "jax": "initspec.backends.portable.jax",
-}
+def __getattr__(name: str) -> dict[str, str]:
+    if name == "FRAMEWORK_MODULES":  # backend name -> its portable module (initspec.registry)
+        from initspec import registry
+
+        return {f.name: f.portable for f in registry.frameworks().values() if f.portable}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class NumpyOps(FloatOps):
@@ -308,14 +308,17 @@ def _check_device(device: str) -> None:
 def load(backend: str):
     """The portable module of ``backend`` (``numpy``, ``torch``, ``tensorflow``, ``jax``),
     raising :class:`initspec.backends.BackendUnavailable` when its framework is missing."""
-    if backend not in FRAMEWORK_MODULES:
-        raise unknown("backend", "backend", backend, FRAMEWORK_MODULES)
-    if backend != "numpy":
+    from initspec import registry
+
+    fw = registry.get(backend)
+    if fw.portable is None:
+        raise unknown("backend", "backend", backend, [f.name for f in registry.frameworks().values() if f.portable])
+    for module in fw.imports:
         try:
-            importlib.import_module(backend)
+            importlib.import_module(module)
         except Exception as e:
             raise BackendUnavailable(
-                f"Portable backend {backend!r} is unavailable: importing {backend!r} failed "
-                f"({type(e).__name__}: {e})."
+                f"Portable backend {backend!r} is unavailable: importing {module!r} failed "
+                f"({type(e).__name__}: {e}). Install it with: {fw.install_hint}"
             ) from e
-    return importlib.import_module(FRAMEWORK_MODULES[backend])
+    return importlib.import_module(fw.portable)

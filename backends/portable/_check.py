@@ -26,7 +26,6 @@ CHECK_SHAPE = (256, 384)
 CHECK_WORDS = 1 << 16
 CHECK_INDEX_PROBES = 4096
 INDEX_PROBE_LIMIT = 1 << 40
-BACKENDS = ("numpy", "torch", "tensorflow", "jax")
 
 
 @dataclass(frozen=True)

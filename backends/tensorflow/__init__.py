@@ -135,7 +135,7 @@ from .functions import (
     variance_scaling,
     zeros,
 )
-from .harness import device_available, device_of, sample, to_numpy, versions
+from .harness import device_available, device_name, device_of, sample, to_numpy, versions
 from .initializers import (
     INITIALIZERS,
     KERAS_PACKAGE,
@@ -207,7 +207,7 @@ __all__ = [
     "check_keras_seed",
     "constant",
     "delta_orthogonal",
-    "device_available",
+    "device_available", "device_name",
     "device_of",
     "dirac",
     "glorot_normal",

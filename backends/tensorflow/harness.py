@@ -10,13 +10,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 from initspec.errors import unknown
+from initspec.backends._core import cpu_name
 
 from . import portable
 from ._primitives import DEFAULT_LAYOUT
 from .functions import plan_and_sample
 
 __all__ = [
-    "DEFAULT_LAYOUT", "DEVICE_SCOPE", "device_available", "device_of", "sample", "to_numpy", "versions",
+    "DEFAULT_LAYOUT", "DEVICE_SCOPE", "device_available", "device_name", "device_of", "sample", "to_numpy", "versions",
 ]
 
 #: harness device name -> TF device string
@@ -71,3 +72,11 @@ def device_of(x: Any) -> str:
 def versions() -> dict[str, str]:
     """Versions of TensorFlow, Keras and NumPy."""
     return {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__}
+
+
+def device_name(device: str) -> str | None:
+    """A human-readable name of ``device`` ("cpu" or "gpu") for the results."""
+    if device == "cpu":
+        return cpu_name()
+    gpus = tf.config.list_physical_devices("GPU")
+    return gpus[0].name if gpus else None

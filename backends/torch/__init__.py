@@ -73,7 +73,7 @@ from .fills import (
     reject_mask,
     uniform_bounds,
 )
-from .harness import device_available, device_of, sample, versions
+from .harness import device_available, device_name, device_of, sample, versions
 from .inplace import (
     INPLACE,
     InplaceInit,
@@ -108,7 +108,7 @@ __all__ = [
     "BENCH_SHAPES", "DEFAULT_LAYOUT", "ERFINV_MAX_Z", "INPLACE", "NORMAL_SAMPLER_MAX_Z",
     "ORTHOGONAL_BENCH_SHAPES", "REJECTION_MIN_ACCEPTANCE", "SYNC_FREE_INVERSE_CDF_DEVICES",
     "TRUNC_MIN_SPEEDUP", "InplaceInit", "PortableTorch", "TorchBackend", "bench_cases", "closed_low",
-    "constant_", "delta_orthogonal_", "device_available", "device_of", "dirac_", "dtensor_local_slice",
+    "constant_", "delta_orthogonal_", "device_available", "device_name", "device_of", "dirac_", "dtensor_local_slice",
     "fill_truncated_normal_", "fill_uniform_", "glorot_normal_", "glorot_truncated_normal_",
     "glorot_uniform_", "he_normal_", "he_truncated_normal_", "he_uniform_", "identity_", "init_module_",
     "initialize_", "layout_for_module", "lecun_normal_", "lecun_truncated_normal_", "lecun_uniform_",

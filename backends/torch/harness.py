@@ -8,12 +8,13 @@ from typing import Any
 
 import torch
 from initspec.errors import check_shape
+from initspec.backends._core import cpu_name
 
 from . import portable
 from ._common import DEFAULT_LAYOUT, NAMES, check_seed, to_numpy, torch_device, torch_dtype
 from .inplace import initialize_, plan_for
 
-__all__ = ["DEFAULT_LAYOUT", "device_available", "device_of", "sample", "to_numpy", "versions"]
+__all__ = ["DEFAULT_LAYOUT", "device_available", "device_name", "device_of", "sample", "to_numpy", "versions"]
 
 
 def sample(scheme: Any, shape: Any, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
@@ -61,3 +62,8 @@ def versions() -> dict[str, str]:
     if torch.version.cuda:
         v["cuda"] = torch.version.cuda
     return v
+
+
+def device_name(device: str) -> str | None:
+    """A human-readable name of ``device`` ("cpu" or "gpu") for the results."""
+    return cpu_name() if device == "cpu" else torch.cuda.get_device_name(0)

@@ -136,7 +136,7 @@ def initialize_(tensor: torch.Tensor, scheme: Any, *, layout: Any = DEFAULT_LAYO
     ``stream=None`` (default) draws from torch's RNG (``generator``, else the global one).
     ``stream="encoder.0.weight"`` draws from the *portable stream* (:mod:`initspec.backends.portable`)
     keyed by ``(seed, stream)``: the same values, bit for bit, as
-    ``initspec.backends.portable.torch.sample`` and the NumPy, TensorFlow and JAX backends give for
+    ``initspec.backends.torch.portable.sample`` and the NumPy, TensorFlow and JAX backends give for
     the same ``(seed, stream)``, scheme, logical layout and dtype, on CPU and GPU (structured
     schemes such as orthogonal agree to QR rounding). ``seed`` is an int in ``[0, 2**64)``; the
     portable stream is deterministic, so ``seed=None`` means 0. ``seed`` needs ``stream``, and

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from initspec.backends import BACKENDS, BackendUnavailable
+from initspec import registry
+from initspec.backends import BackendUnavailable
 from initspec.errors import InitSpecError, unknown
 
 from . import metrics
@@ -33,10 +34,12 @@ EXPERIMENTS = ("symmetry", "signal", "trainability")
 
 def load_engine(backend: str) -> Engine:
     """The backend's engine; raises :class:`BackendUnavailable` if its framework is missing."""
-    if backend not in BACKENDS:
-        raise unknown("backend", "backend", backend, BACKENDS)
+    fw = registry.get(backend)
+    if fw.experiments is None:
+        raise unknown("backend with an experiments engine", "backend", backend,
+                      [f.name for f in registry.frameworks().values() if f.experiments])
     try:
-        module = importlib.import_module(f"initspec.conformance.experiments.{backend}")
+        module = importlib.import_module(fw.experiments)
     except ImportError as e:
         raise BackendUnavailable(
             f"Backend {backend!r} is unavailable for the experiments: {type(e).__name__}: {e}") from e
@@ -130,8 +133,7 @@ def run_experiments(backend: str, config: ExperimentConfig | dict[str, Any] | No
     experiment is recorded (``status: "error"`` with the traceback) and the claims that need it
     fail with that error. Non-finite numbers are never errors: they are the measured outcome.
     """
-    if backend not in BACKENDS:
-        raise unknown("backend", "backend", backend, BACKENDS)
+    registry.get(backend)
     config = config if isinstance(config, ExperimentConfig) else ExperimentConfig.from_dict(config)
     bad = [e for e in experiments if e not in EXPERIMENTS]
     if bad:

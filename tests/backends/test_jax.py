@@ -528,13 +528,6 @@ def test_jax_package_has_no_import_cycle_and_the_portable_core_does_not_import_i
     assert all(len(p.read_text().splitlines()) <= 600 for p in files.values())
 
 
-def test_old_portable_module_is_the_new_one(ij):
-    import initspec.backends.jax.portable as new
-    import initspec.backends.portable.jax as old
-
-    assert old is new
-
-
 # -- Flax -------------------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 factories (``init(key, shape, dtype)`` with ``key`` ignored) and :func:`init_tree`.
 
 Expected values are never hard-coded: every check compares with
-``initspec.backends.portable.jax.sample`` or the NumPy reference ``initspec.backends.portable.sample``
+``initspec.backends.jax.portable.sample`` or the NumPy reference ``initspec.backends.portable.sample``
 computed here with the same scheme/shape/layout/dtype/seed/stream/params.
 """
 

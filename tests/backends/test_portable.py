@@ -78,7 +78,7 @@ def test_known_answers_in_each_backends_ops(load_portable, backend):
 
 
 def _framework(mod) -> str:
-    """The framework of a portable module (``initspec.backends.portable.torch``,
+    """The framework of a portable module (``initspec.backends.torch.portable``,
     ``initspec.backends.tensorflow.portable``, ...); ``"numpy"`` for the reference."""
     return next((f for f in FRAMEWORKS if f in mod.__name__.split(".")), "numpy")
 
@@ -461,7 +461,7 @@ SHARDING_SCRIPT = textwrap.dedent("""
     import numpy as np
     from jax.sharding import Mesh, NamedSharding, PartitionSpec as PS
     from initspec.backends import portable as P
-    from initspec.backends.portable import jax as PJ
+    from initspec.backends.jax import portable as PJ
 
     mesh = Mesh(np.array(jax.devices()).reshape(4, 2), ("x", "y"))
     COLLECTIVES = r"all-gather|all-reduce|all-to-all|collective-permute|reduce-scatter"

@@ -1,6 +1,6 @@
 """Portable mode of the torch adapter's idiomatic API: ``initialize_``/``NAME_(..., stream=, seed=)``
 and ``init_module_(..., portable=True, seed=, prefix=)`` give the portable stream's values, equal
-bit for bit to ``initspec.backends.portable.torch.sample`` and to the NumPy reference.
+bit for bit to ``initspec.backends.torch.portable.sample`` and to the NumPy reference.
 
 Expected values are never hard-coded: they are computed here from the portable samplers with the
 same scheme, shape, layout, dtype, seed, stream and parameters."""
