@@ -150,7 +150,8 @@ def _std_truncnorm_cdf(c: float) -> Callable[[np.ndarray], np.ndarray]:
     return lambda z: np.clip((special.ndtr(np.asarray(z) * s) - lo) / (1.0 - 2.0 * lo), 0.0, 1.0)
 
 
-_UNIT_UNIFORM_CDF = lambda z: np.clip((np.asarray(z) + math.sqrt(3.0)) / (2.0 * math.sqrt(3.0)), 0.0, 1.0)
+def _UNIT_UNIFORM_CDF(z: Any) -> np.ndarray:  # noqa: N802 - a constant-like law
+    return np.clip((np.asarray(z) + math.sqrt(3.0)) / (2.0 * math.sqrt(3.0)), 0.0, 1.0)
 
 
 def _classify_real(z: np.ndarray, ratio: float) -> dict[str, Any]:
@@ -217,7 +218,9 @@ def _solve_complex_c(ratio: float) -> float:
     """``c`` with ``c^2 / E[|z|^2 | |z| < c] = ratio`` (``ratio > 2``: the disk law's value)."""
     if ratio <= 2.0 + 1e-9:
         return 0.0
-    f = lambda c: c * c / _complex_trunc_mean(c) - ratio
+    def f(c: float) -> float:
+        return c * c / _complex_trunc_mean(c) - ratio
+
     hi = 1.0
     while f(hi) < 0 and hi < 64:
         hi *= 2.0

@@ -294,8 +294,9 @@ def merge(cfg: RunConfig, results: list[WorkerResult], started: float) -> dict[s
         "seed": cfg.seed, "alpha": cfg.alpha, "backends": list(cfg.backends), "device": cfg.device,
         "devices": list(cfg.devices), "quick": cfg.quick, "experiments": cfg.experiments, "natives": cfg.natives,
         "probes": cfg.probes, "jobs": cfg.jobs, "schemes": list(cfg.schemes) if cfg.schemes else None,
-        "experiments_size": cfg.experiments_size or ("quick" if cfg.quick else "default"), "family_wise": "Bonferroni: alpha split equally over backend "
-        "processes, then over each process's planned statistical tests", **cfg.extra,
+        "experiments_size": cfg.experiments_size or ("quick" if cfg.quick else "default"),
+        "family_wise": "Bonferroni: alpha split equally over backend processes, then over each process's planned "
+                       "statistical tests", **cfg.extra,
     })
     experiments: list[dict[str, Any]] = []
     messages: list[str] = []

@@ -283,7 +283,7 @@ class Worker:
         cases = backend_cases(cfg.backend, list(C.DEFAULT_MATRIX), quick=cfg.quick, schemes=cfg.schemes)
         devices = []
         for dev in cfg.devices:
-            ok, reason = _safe(lambda: tuple(mod.device_available(dev)), (False, "device_available() raised"))
+            ok, reason = _safe(lambda: tuple(mod.device_available(dev)), (False, "device_available() raised"))  # noqa: B023 - called at once
             if ok:
                 devices.append(dev)
             else:
@@ -301,7 +301,7 @@ class Worker:
             timings[f"{dev}_s"] = round(time.perf_counter() - t_dev, 3)
             self.part["backends"].append(BackendRun(
                 backend=cfg.backend, device=dev, status="ok", versions=versions,
-                device_name=_safe(lambda: mod.device_name(dev), None),
+                device_name=_safe(lambda: mod.device_name(dev), None),  # noqa: B023 - called at once
                 duration_s=round(time.perf_counter() - t_dev, 3),
             ).as_dict())
         t_nat = time.perf_counter()
@@ -374,7 +374,7 @@ class Worker:
             self.part["checks"].extend(res.checks)
             once = f"{cfg.backend}/{device}/{case.scheme}"  # one summary per scheme and device
             if res.values is not None and once not in summarized and case.dtype == "float32":
-                summ = _safe(lambda: sample_summary(res.values, res.plan, res.checks, res.meta), None)
+                summ = _safe(lambda: sample_summary(res.values, res.plan, res.checks, res.meta), None)  # noqa: B023
                 if summ is not None:
                     self.part["samples"][summ["group"]] = summ
                     summarized.add(once)

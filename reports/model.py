@@ -594,7 +594,9 @@ def symmetry_cell(r: Mapping[str, Any]) -> tuple[str, str]:
     return f"{r.get('distinct_units', '?')}/{r.get('units', '?')}", "" if rank is None else str(rank)
 
 
-def symmetry_pivot(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str], dict[tuple[str, str], tuple[str, str]]] | None:
+def symmetry_pivot(
+    rows: Sequence[Mapping[str, Any]],
+) -> tuple[list[str], list[str], dict[tuple[str, str], tuple[str, str]]] | None:
     """Symmetry rows as init x backend cells of :func:`symmetry_cell` (None when the rows have
     neither ``layers`` nor ``distinct_units``)."""
     if not rows or not all("layers" in r or "distinct_units" in r for r in rows):

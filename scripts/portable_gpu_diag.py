@@ -1,13 +1,15 @@
 """Which float32 step of the portable transform differs on a JAX GPU from the NumPy reference
 (division, sqrt, frexp, logf, Horner, fenced/unfenced multiply-add, ndtri): mismatch counts per
 step, narrow (float32) and wide (float64 division/sqrt) kernels. Run by scripts/gpu_check.sh."""
-import numpy as np, jax, jax.numpy as jnp
+import numpy as np
+import jax
 from initspec.backends import portable as P
 from initspec.backends.jax import portable as PJ
 from initspec.backends.portable import _spec as S
 gpu = jax.devices("gpu")[0]  # fails loudly without a GPU
 w = P.words(3, "diag", 1 << 18)
-v = S.v_open(P.OPS, w); q = np.minimum(v, np.float32(1) - v).astype(np.float32)
+v = S.v_open(P.OPS, w)
+q = np.minimum(v, np.float32(1) - v).astype(np.float32)
 f = np.float32(1.0) + (w >> np.uint32(9)).astype(np.float32) * np.float32(2.0**-23)  # in [1,2)
 def run(fn, *args, wide=True):
     with PJ._x64_scope(wide):

@@ -232,7 +232,9 @@ sparse_ = _inplace("sparse")
 
 #: scheme name -> its in-place function
 INPLACE: dict[str, InplaceInit] = {f.__name__[:-1]: f for f in (
-    zeros_, ones_, constant_, normal_, uniform_, truncated_normal_, truncated_normal_abs_, variance_scaling_, glorot_normal_, glorot_truncated_normal_, glorot_uniform_, he_normal_, he_truncated_normal_, he_uniform_, lecun_normal_, lecun_truncated_normal_, lecun_uniform_, orthogonal_, identity_, dirac_, delta_orthogonal_, sparse_,
+    zeros_, ones_, constant_, normal_, uniform_, truncated_normal_, truncated_normal_abs_, variance_scaling_,
+    glorot_normal_, glorot_truncated_normal_, glorot_uniform_, he_normal_, he_truncated_normal_, he_uniform_,
+    lecun_normal_, lecun_truncated_normal_, lecun_uniform_, orthogonal_, identity_, dirac_, delta_orthogonal_, sparse_,
 )}
 
 __all__ = [

@@ -373,7 +373,7 @@ def test_every_scheme_under_jit_and_vmap(ij, key):
     batched = jax.jit(jax.vmap(all_schemes))(keys)
     for i in range(len(keys)):
         one = single(keys[i])
-        for name, (init, shape, dtype) in inits.items():
+        for name, (_init, shape, dtype) in inits.items():
             assert one[name].shape == shape and str(one[name].dtype) == dtype, name
             np.testing.assert_allclose(to_np(ij, batched[name][i]), to_np(ij, one[name]), rtol=0,
                                        atol=8 * np.finfo(np.float32).eps, err_msg=name)

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from initspec import resolve
 from initspec.backends import numpy as ref
 
 from ._moments import moment_errors
