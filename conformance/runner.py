@@ -434,15 +434,19 @@ def run_conformance(cfg: RunConfig, *, progress: bool = True, log: Callable[[str
 PORTABLE_TIMEOUT_S = 600
 
 
-def run_portable_check(cfg: RunConfig, tmp: Path) -> tuple[dict[str, Any] | None, str | None]:
+def run_portable_check(cfg: RunConfig, tmp: Path) -> tuple[dict[str, Any] | None, str | None] | None:
     """``initspec portable check`` for the run's backends on each requested device, in its own
-    process; returns the results' ``portable`` section (per device) and a note when it failed."""
+    process; returns the results' ``portable`` section (per device) and a note when it failed (None
+    when no backend of the run has a portable stream)."""
     sections: dict[str, Any] = {}
     notes = []
+    backends = [b for b in cfg.backends if registry.get(b).portable is not None]
+    if not backends:
+        return None
     for device in cfg.devices:
         out = tmp / f"portable-{device}.json"
         cmd = [sys.executable, "-c", "from initspec.cli import main; raise SystemExit(main())", "portable", "check",
-               "--backends", ",".join(cfg.backends), "--device", device, "--seed", str(cfg.seed), "--out", str(out)]
+               "--backends", ",".join(backends), "--device", device, "--seed", str(cfg.seed), "--out", str(out)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PORTABLE_TIMEOUT_S,
                                   env=worker_env("portable"))

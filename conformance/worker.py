@@ -47,7 +47,6 @@ from .statistical import MAX_TESTS_PER_LAW
 PROGRESS_PREFIX = "@@initspec-progress "
 DEVICES = ("cpu", "gpu")
 #: spec framework of each backend's default layout (for translating the matrix's shapes)
-BACKEND_FRAMEWORK = {"torch": "torch", "tensorflow": "keras", "jax": "jax"}
 #: schemes whose fan rule the fan probe recovers from each adapter: one per fan mode and
 #: distribution family (every named scheme's std is already checked on a dense and a conv shape
 #: by the matrix, which pins its fans; the probe adds the black-box view at 6 shapes)
@@ -133,7 +132,8 @@ def backend_cases(backend: str, matrix: list[tuple], quick: bool = False,
     ``quick``: the first float32 case of each scheme; ``schemes``: only those."""
     out: list[Case] = []
     seen: set[str] = set()
-    fw = BACKEND_FRAMEWORK.get(backend)
+    entry = registry.get(backend)
+    fw = entry.layout if entry.matrix_in_own_layout else None
     for i, (scheme, layout, shape, dtype, params) in enumerate(matrix):
         if quick and (dtype != "float32" or scheme in seen):
             continue

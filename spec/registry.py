@@ -3,8 +3,14 @@
 Every list of backends in initspec (the adapters :func:`initspec.backends.load` accepts, the CLI
 defaults, the runner and its workers, the native audit, the experiments, the portable cross-check
 and benchmark, the report's colours) derives from :func:`names` / :func:`get`. Adding a framework
-is one package under ``backends/`` plus one :func:`register` call (built-ins below; a project of
-its own may register more at run time, see ``docs/adding-a-backend.md``).
+is one package under ``backends/`` plus one :func:`register` call (built-ins below).
+
+A backend living in another project registers itself from a *plugin module* that calls
+:func:`register` when imported, named either by an entry point in the ``initspec.backends`` group
+of its distribution (``[project.entry-points."initspec.backends"] mine = "mypkg.initspec_plugin"``)
+or by the environment variable ``INITSPEC_PLUGINS=mypkg.initspec_plugin,...`` (inherited by the
+runner's worker processes). Plugins are imported on the first lookup; one that fails to import is
+an error naming it, never a silently missing backend. See ``docs/adding-a-backend.md``.
 
 The registry holds module *paths*, never modules: importing it imports no framework (it lives in
 the spec layer, which imports no other layer).
@@ -12,14 +18,20 @@ the spec layer, which imports no other layer).
 
 from __future__ import annotations
 
+import importlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from types import MappingProxyType
 
 from initspec.errors import InitSpecError, unknown
 
 #: Colour of a backend without a declared one in the report (neutral grey).
 DEFAULT_COLOR = "#777777"
+#: Entry-point group and environment variable naming plugin modules that register backends.
+ENTRY_POINT_GROUP = "initspec.backends"
+PLUGINS_ENV = "INITSPEC_PLUGINS"
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,10 @@ class Framework:
         extra: the pip extra that installs it (``pip install 'initspec[torch]'``).
         color: its colour in the report's plots (Okabe-Ito for the built-ins).
         portable_bench: whether ``initspec portable bench`` times it by default.
+        matrix_in_own_layout: the conformance matrix is drawn in the framework's own layout
+            (each case translated to the same logical layer, :func:`initspec.layouts.translate`);
+            ``False`` for the NumPy reference, which is checked in every layout of the matrix.
+        startup_s: rough import time of the framework; the runner starts the slowest first.
     """
 
     name: str
@@ -58,6 +74,8 @@ class Framework:
     extra: str = ""
     color: str = DEFAULT_COLOR
     portable_bench: bool = False
+    matrix_in_own_layout: bool = True
+    startup_s: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -82,6 +100,25 @@ class Framework:
 
 
 _REGISTRY: dict[str, Framework] = {}
+_plugins_loaded = False
+
+
+def load_plugins() -> None:
+    """Import the plugin modules (entry points of :data:`ENTRY_POINT_GROUP`, then the modules named
+    in :data:`PLUGINS_ENV`) once; each registers its backends. A plugin that fails to import raises
+    :class:`initspec.errors.InitSpecError` naming it."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True  # set first: a plugin module calls register() -> names() while importing
+    targets = [(f"entry point {ep.name!r}", ep.value) for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    targets += [(PLUGINS_ENV, m.strip()) for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()]
+    for where, module in targets:
+        try:
+            importlib.import_module(module.split(":")[0])
+        except Exception as e:
+            raise InitSpecError(f"The initspec backend plugin {module!r} ({where}) failed to import "
+                                f"({type(e).__name__}: {e}). Received: {where}={module!r}") from e
 
 
 def register(framework: Framework, *, replace: bool = False) -> Framework:
@@ -103,12 +140,15 @@ def unregister(name: str) -> None:
 
 
 def names() -> tuple[str, ...]:
-    """Registered backend names, in registration order (built-ins: numpy, torch, tensorflow, jax)."""
+    """Registered backend names, in registration order (built-ins: numpy, torch, tensorflow, jax,
+    then plugins)."""
+    load_plugins()
     return tuple(_REGISTRY)
 
 
 def frameworks() -> Mapping[str, Framework]:
     """Read-only view ``name -> Framework``."""
+    load_plugins()
     return MappingProxyType(_REGISTRY)
 
 
@@ -117,12 +157,16 @@ def get(name: str, *, argument: str = "backend") -> Framework:
     naming the value, the closest registered names and all of them."""
     if isinstance(name, str) and name in _REGISTRY:
         return _REGISTRY[name]
+    load_plugins()
+    if isinstance(name, str) and name in _REGISTRY:
+        return _REGISTRY[name]
     raise unknown("backend", argument, name, _REGISTRY)
 
 
 def parse_names(text: str, *, argument: str = "--backends") -> tuple[str, ...]:
     """``"numpy,torch"`` -> ``("numpy", "torch")``; empty, unknown or repeated names raise."""
     parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    load_plugins()
     if not parts:
         raise InitSpecError(f"Argument `{argument}` names no backend (registered: {', '.join(_REGISTRY)}). "
                             f"Received: {argument}={text!r}")
@@ -137,28 +181,30 @@ def parse_names(text: str, *, argument: str = "--backends") -> tuple[str, ...]:
 
 def colors() -> dict[str, str]:
     """``name -> colour`` for the report."""
-    return {f.name: f.color for f in _REGISTRY.values()}
+    return {f.name: f.color for f in frameworks().values()}
 
 
 # --- the built-in backends ------------------------------------------------------------------
 register(Framework(
     name="numpy", imports=("numpy", "scipy"), adapter="initspec.backends.numpy", label="NumPy (reference)",
     layout="keras", portable="initspec.backends.portable", experiments="initspec.conformance.experiments.numpy",
-    natives=(), extra="", color="#0072B2",
+    natives=(), extra="", color="#0072B2", matrix_in_own_layout=False,
 ))
 register(Framework(
     name="torch", imports=("torch",), adapter="initspec.backends.torch", label="PyTorch", layout="torch",
     portable="initspec.backends.torch.portable", experiments="initspec.conformance.experiments.torch",
     natives=("torch",), devices=("cpu", "gpu"), extra="torch", color="#D55E00", portable_bench=True,
+    startup_s=2.0,
 ))
 register(Framework(
     name="tensorflow", imports=("tensorflow",), adapter="initspec.backends.tensorflow",
     label="TensorFlow / Keras", layout="keras", portable="initspec.backends.tensorflow.portable",
     experiments="initspec.conformance.experiments.tensorflow", natives=("keras",), devices=("cpu", "gpu"),
-    extra="tensorflow", color="#E69F00",
+    extra="tensorflow", color="#E69F00", startup_s=8.0,
 ))
 register(Framework(
     name="jax", imports=("jax",), adapter="initspec.backends.jax", label="JAX / Flax", layout="jax",
     portable="initspec.backends.jax.portable", experiments="initspec.conformance.experiments.jax",
     natives=("jax", "flax"), devices=("cpu", "gpu"), extra="jax", color="#009E73", portable_bench=True,
+    startup_s=3.0,
 ))
