@@ -20,7 +20,8 @@ import numpy as np
 
 from initspec import registry
 
-from .model import Curve, SampleGroup, is_number, numbers
+from .experiments_view import Curve
+from .model import SampleGroup, is_number, numbers
 
 #: Colour of each backend (initspec.registry; Okabe-Ito, colour-blind safe); others cycle through ``PALETTE``.
 BACKEND_COLORS = registry.colors()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import model
+from . import experiments_view, model
 from .fmt import fmt_bounds, fmt_num, fmt_ratio, fmt_seconds, fmt_value, verdict_class
 from .diff import RATIO_CHANGE_NOTABLE, diff_results
 
@@ -77,9 +77,9 @@ def build_figures(results: Mapping[str, Any], sections: list[model.SchemeSection
     dist = {g.key: _safe_figure(lambda g=g: p.distribution(g), g.title) for s in sections for g in s.groups}
     exp = results.get("experiments") or {}
     depth = [(act, _safe_figure(lambda act=act, a=a, g=g: p.depth(act, a, g), act))
-             for act, a, g in model.signal_panels(exp)]
-    sym_curves = model.loss_curves(exp.get("symmetry") or [])
-    tr_curves = model.loss_curves(exp.get("trainability") or [])
+             for act, a, g in experiments_view.signal_panels(exp)]
+    sym_curves = experiments_view.loss_curves(exp.get("symmetry") or [])
+    tr_curves = experiments_view.loss_curves(exp.get("trainability") or [])
     sym = _safe_figure(lambda: p.loss("Symmetry breaking: training loss", sym_curves), "symmetry") \
         if sym_curves else None
     tr = _safe_figure(lambda: p.loss("Trainability: training loss", tr_curves), "trainability") \
@@ -119,12 +119,12 @@ def context(results: Mapping[str, Any], against: Mapping[str, Any] | None = None
         "portable": model.portable_table(results),
         "experiments": exp,
         "claims": claims,
-        "claim_backends": model.claim_backends(claims),
-        "sym_table": model.scalar_table((exp or {}).get("symmetry") or []),
-        "sym_pivot": model.symmetry_pivot((exp or {}).get("symmetry") or []),
-        "tr_table": model.scalar_table((exp or {}).get("trainability") or []),
-        "sym_loss": model.metric_pivot((exp or {}).get("symmetry") or [], model.PIVOT_METRIC),
-        "tr_loss": model.metric_pivot((exp or {}).get("trainability") or [], model.PIVOT_METRIC),
+        "claim_backends": experiments_view.claim_backends(claims),
+        "sym_table": experiments_view.scalar_table((exp or {}).get("symmetry") or []),
+        "sym_pivot": experiments_view.symmetry_pivot((exp or {}).get("symmetry") or []),
+        "tr_table": experiments_view.scalar_table((exp or {}).get("trainability") or []),
+        "sym_loss": experiments_view.metric_pivot((exp or {}).get("symmetry") or [], model.PIVOT_METRIC),
+        "tr_loss": experiments_view.metric_pivot((exp or {}).get("trainability") or [], model.PIVOT_METRIC),
         "seeds": seeds(results),
         "diff": diff_results(results, against) if against is not None else None,
         "ratio_notable": RATIO_CHANGE_NOTABLE,

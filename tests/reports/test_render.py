@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from initspec.conformance.results import empty_results, load, write_atomic
-from initspec.reports import model, render_html, write_report
+from initspec.reports import experiments_view, model, render_html, write_report
 from initspec.reports.plots import ks_halfwidth, thin
 
 from .fake_results import FAILING, large_results
@@ -91,28 +91,28 @@ def test_symmetry_cells_per_layer_or_flat():
     per_layer = {"backend": "torch", "init": "zeros", "layers": [
         {"units": 64, "distinct_units": 1, "rank": 1}, {"units": 32, "distinct_units": 1, "rank": 1}]}
     flat = {"backend": "jax", "scheme": "normal", "units": 64, "distinct_units": 64, "rank": 60}
-    assert model.symmetry_cell(per_layer) == ("1/64, 1/32", "1, 1")
-    assert model.symmetry_cell(flat) == ("64/64", "60")
-    inits, backends, cells = model.symmetry_pivot([per_layer, flat])
+    assert experiments_view.symmetry_cell(per_layer) == ("1/64, 1/32", "1, 1")
+    assert experiments_view.symmetry_cell(flat) == ("64/64", "60")
+    inits, backends, cells = experiments_view.symmetry_pivot([per_layer, flat])
     assert inits == ["zeros", "normal"] and backends == ["torch", "jax"]
-    assert model.symmetry_pivot([{"backend": "x"}]) is None
+    assert experiments_view.symmetry_pivot([{"backend": "x"}]) is None
 
 
 def test_scalar_table_drops_constant_and_repeated_columns():
     rows = [{"backend": "torch", "weights_from": "torch", "init": "a", "label": "a", "lr": 0.1, "final_loss": 1.0},
             {"backend": "jax", "weights_from": "jax", "init": "b", "label": "b", "lr": 0.1, "final_loss": 2.0}]
-    t = model.scalar_table(rows)
+    t = experiments_view.scalar_table(rows)
     assert t.columns == ["backend", "init", "final_loss"]
     assert t.constants == {"lr": 0.1}
-    p = model.metric_pivot(rows, "final_loss")
+    p = experiments_view.metric_pivot(rows, "final_loss")
     assert p.cells[("a", "torch")] == 1.0 and p.backends == ["torch", "jax"]
-    assert model.metric_pivot(rows, "missing") is None
+    assert experiments_view.metric_pivot(rows, "missing") is None
 
 
 def test_loss_curves_need_a_list():
     rows = [{"backend": "torch", "init": "he", "loss": 0.5},  # a signal row: the loss is a number
             {"backend": "jax", "init": "he", "loss_curve": [2.0, 1.0, None, 0.5]}]
-    (curve,) = model.loss_curves(rows)
+    (curve,) = experiments_view.loss_curves(rows)
     assert curve.color_key == "he" and curve.style_key == "jax"
     assert curve.x == [1.0, 2.0, 3.0, 4.0] and math.isnan(curve.y[2])
 
