@@ -16,13 +16,14 @@ exception types (``ValueError`` for ranks, modes and nonlinearities; ``RuntimeEr
 kernels refuse an argument, see :class:`NativeArgumentError`), ``__torch_function__`` dispatch where
 torch has it, the deprecated aliases (``xavier_normal`` ...) with their ``FutureWarning``, and the
 same values as torch for the same ``generator`` wherever torch's result is one draw of torch's RNG
-(``uniform_``, ``normal_``, ``xavier_*``, ``kaiming_*``).
+(``normal_``, ``xavier_normal_``, ``kaiming_normal_``; the uniforms to one ulp of the bounds), and
+integer/bool tensors in the deterministic fills (``zeros_``, ``constant_``, ``eye_``, ``dirac_``...).
 
 initspec's extras: arguments validated with ``Received: name=value`` messages (non-finite values
 are refused), the exact and fast truncated normal (:mod:`~initspec.backends.torch.fills`),
-``sparse_`` drawing every value from ``generator``, integer tensors accepted by the deterministic
-fills, and the portable stream: each random function takes the keyword-only ``stream=``/``seed=``
-(``kaiming_normal_(w, stream="encoder.0.weight", seed=0)``), giving the same values as NumPy,
+``sparse_`` drawing every value from ``generator``, and the portable stream: each random function
+takes the keyword-only ``stream=``/``seed=`` (``kaiming_normal_(w, stream="encoder.0.weight",
+seed=0)``), giving the same values as NumPy,
 TensorFlow and JAX (:mod:`initspec.backends.portable`). Every deliberate difference from torch is
 listed in ``docs/drop-in.md``.
 """
