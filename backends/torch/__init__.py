@@ -42,6 +42,8 @@ The uniform harness API (``sample``, ``to_numpy``, ``device_available``, ``versi
 Submodules, by concern (each imports only torch and the framework-free layers below it):
 
 * :mod:`~initspec.backends.torch.inplace` - :func:`initialize_` and the ``NAME_`` functions;
+* :mod:`~initspec.backends.torch.nn_init` - a drop-in ``torch.nn.init`` (torch's names, signatures,
+  defaults and semantics, on the spec's samplers; differences in ``docs/drop-in.md``);
 * :mod:`~initspec.backends.torch.models` - :func:`init_module_` and :func:`layout_for_module`;
 * :mod:`~initspec.backends.torch.fills` - the exact truncated-normal and uniform fills;
 * :mod:`~initspec.backends.torch._primitives` - :class:`TorchBackend` and its portable-stream
@@ -55,7 +57,7 @@ Submodules, by concern (each imports only torch and the framework-free layers be
 
 from __future__ import annotations
 
-from . import portable
+from . import nn_init, portable
 from ._common import DEFAULT_LAYOUT, spec_dtype_of, to_numpy, torch_device, torch_dtype
 from ._primitives import PortableTorch, TorchBackend
 from .bench import BENCH_SHAPES, ORTHOGONAL_BENCH_SHAPES, TRUNC_MIN_SPEEDUP, bench_cases
@@ -112,7 +114,7 @@ __all__ = [
     "fill_truncated_normal_", "fill_uniform_", "glorot_normal_", "glorot_truncated_normal_",
     "glorot_uniform_", "he_normal_", "he_truncated_normal_", "he_uniform_", "identity_", "init_module_",
     "initialize_", "layout_for_module", "lecun_normal_", "lecun_truncated_normal_", "lecun_uniform_",
-    "normal_", "normal_mass", "ones_", "open_interval_bounds", "orthogonal_", "plan_for", "portable",
+    "nn_init", "normal_", "normal_mass", "ones_", "open_interval_bounds", "orthogonal_", "plan_for", "portable",
     "reject_mask", "sample", "sparse_", "spec_dtype_of", "to_numpy", "torch_device", "torch_dtype",
     "truncated_normal_", "truncated_normal_abs_", "uniform_", "uniform_bounds", "variance_scaling_",
     "versions", "zeros_",

@@ -189,13 +189,34 @@ def _fill_portable_(tensor: torch.Tensor, scheme: Any, layout: Any, dtype: str, 
 
 
 # -- one function per scheme ------------------------------------------------------------------
+#: Parameters of ``truncated_normal_`` that a torch user reads differently: ``a``/``b`` are std units
+#: in the spec's ``truncated_normal`` but absolute bounds in ``torch.nn.init.trunc_normal_``
+#: (``truncated_normal_(w, std=.02, a=-2, b=2)`` would be +-0.04, not +-2). The function refuses them.
+AMBIGUOUS_PARAMS: dict[str, tuple[str, ...]] = {"truncated_normal": ("a", "b")}
+
+
+def _refuse_ambiguous(name: str, params: dict[str, Any]) -> None:
+    """Refuse a parameter of ``NAME_`` that means something else under torch's function of that name."""
+    given = [k for k in AMBIGUOUS_PARAMS.get(name, ()) if k in params]
+    if given:
+        shown = ", ".join(f"{k}={params[k]!r}" for k in given)
+        raise TypeError(
+            f"{name}_ does not take {'/'.join(f'`{k}`' for k in given)}: in torch.nn.init.trunc_normal_ "
+            "they are absolute bounds, in initspec's truncated_normal they are std units. Use "
+            "truncated_normal_abs_(w, std=..., low=..., high=...) or nn_init.trunc_normal_(w, std=..., a=..., b=...) "
+            "for absolute bounds, or initialize_(w, 'truncated_normal', std=..., a=..., b=...) for std "
+            f"units. Received: {shown}")
+
+
 def _inplace(name: str) -> InplaceInit:
-    """The in-place function ``NAME_`` of scheme ``name``: :func:`initialize_` with the scheme bound."""
+    """The in-place function ``NAME_`` of scheme ``name``: :func:`initialize_` with the scheme bound
+    (refusing the scheme's :data:`AMBIGUOUS_PARAMS`)."""
     summary = SCHEMES[name].summary  # a KeyError here names a scheme the spec does not have
 
     def init_(tensor: torch.Tensor, *, layout: Any = DEFAULT_LAYOUT, groups: int = 1, fans: Any = None,
               generator: torch.Generator | None = None, stream: str | None = None, seed: int | None = None,
               **params: Any) -> torch.Tensor:
+        _refuse_ambiguous(name, params)
         return initialize_(tensor, name, layout=layout, groups=groups, fans=fans, generator=generator,
                            stream=stream, seed=seed, **params)
 
@@ -203,6 +224,10 @@ def _inplace(name: str) -> InplaceInit:
     init_.__doc__ = (f"{summary}\n\nFill ``tensor`` in place with scheme {name!r} and return "
                      f"it (see :func:`initialize_` for the arguments; ``stream=`` selects the "
                      f"portable stream).")
+    if name in AMBIGUOUS_PARAMS:
+        init_.__doc__ += (f" Refuses {', '.join(AMBIGUOUS_PARAMS[name])}= (std-unit bounds, which "
+                          "torch.nn.init.trunc_normal_ reads as absolute): the default +-2 sigma, or "
+                          "initialize_(w, 'truncated_normal', a=..., b=...).")
     return init_
 
 
