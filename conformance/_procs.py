@@ -10,11 +10,12 @@ Three guarantees, one per way a run can end early:
   (``start_new_session``), so a terminal's Ctrl-C reaches the runner alone and the runner
   decides; a child's own children die with its process group.
 * **SIGKILL of the runner** - nothing in the runner can run, so each child asks the kernel for a
-  parent-death signal: it is started as ``python -m initspec.conformance._procs TARGET ARGS...``,
-  which calls ``prctl(PR_SET_PDEATHSIG, SIGTERM)`` (Linux, see ``man 2 prctl``) before running
-  ``TARGET``, then exits at once if the runner already died in between (``getppid()`` is no
-  longer :data:`PARENT_PID_ENV`). The signal fires when the *thread* that forked the child exits;
-  the runner forks from its pool threads, which live until every child they started has exited.
+  parent-death signal: it is started as ``python -c BOOTSTRAP TARGET ARGS...``
+  (:data:`BOOTSTRAP`), which calls ``prctl(PR_SET_PDEATHSIG, SIGTERM)`` (Linux, see
+  ``man 2 prctl``) before importing anything heavy, exits at once if the runner already died in
+  between (``getppid()`` is no longer :data:`PARENT_PID_ENV`), then runs ``TARGET``. The
+  signal fires when the *thread* that forked the child exits; the runner forks from its pool
+  threads (and the main thread), which live until every child they started has exited.
   No ``preexec_fn`` is used: it is unsafe in a process with threads.
 * **Temp folders** - :func:`run_tempdir` names its folder after the runner's pid and removes it on
   every exit but ``SIGKILL``; a later run's :func:`sweep_stale_tempdirs` removes folders whose
@@ -25,10 +26,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import ctypes
-import importlib
 import os
-import runpy
 import shutil
 import signal
 import subprocess
@@ -51,8 +49,6 @@ GRACE_S = 3.0
 TEMP_PREFIX = "initspec-conform-"
 #: signals the runner forwards to its children
 FORWARDED = (signal.SIGINT, signal.SIGTERM)
-#: this module's import name (it also runs as ``__main__`` in the children)
-CHILD_MODULE = "initspec.conformance._procs"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -71,43 +67,37 @@ class RunInterrupted(Exception):
 
 
 # ---------------------------------------------------------------------------- child side
-def die_with_parent(sig: int = signal.SIGTERM) -> bool:
-    """Ask the kernel to send ``sig`` to this process when its parent dies (Linux only; False
-    elsewhere), and exit now if the parent named by :data:`PARENT_PID_ENV` is already gone."""
-    armed = False
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            armed = libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
-        except (OSError, AttributeError):
-            armed = False
-    expected = os.environ.get(PARENT_PID_ENV)
-    if expected and expected.isdigit() and os.getppid() != int(expected):
-        os._exit(128 + int(sig))  # the parent died before prctl took effect
-    return armed
+#: what a child runs first, as ``python -c BOOTSTRAP TARGET ARGS...``: arm the parent-death
+#: signal (``prctl(PR_SET_PDEATHSIG, SIGTERM)``, Linux), exit if the runner already died, then run
+#: ``TARGET`` - a module as ``__main__``, or ``module:function`` whose return is the exit status.
+#: Plain source, not a module of this package: importing ``initspec`` takes seconds (SciPy), and
+#: the signal must be armed before that.
+BOOTSTRAP = f"""\
+import ctypes, os, signal, sys
+if sys.platform.startswith("linux"):
+    try:
+        ctypes.CDLL(None).prctl({_PR_SET_PDEATHSIG}, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+_parent = os.environ.get("{PARENT_PID_ENV}", "")
+if _parent.isdigit() and os.getppid() != int(_parent):
+    os._exit(128 + signal.SIGTERM)
+target, sys.argv = sys.argv[1], sys.argv[1:]
+if ":" in target:
+    import importlib
+    module, func = target.split(":", 1)
+    rc = getattr(importlib.import_module(module), func)()
+    sys.exit(rc if isinstance(rc, int) else 0)
+import runpy
+runpy.run_module(target, run_name="__main__", alter_sys=True)
+"""
 
 
 def child_command(target: str, args: Sequence[str]) -> list[str]:
     """The command that runs ``target`` (a module run as ``__main__``, or ``module:function``
-    whose return value is the exit status) as a child that dies with the runner."""
-    return [sys.executable, "-m", CHILD_MODULE, target, *args]
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m initspec.conformance._procs TARGET ARGS...`` (see :func:`child_command`)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv:
-        print("usage: python -m initspec.conformance._procs MODULE[:FUNCTION] ARGS...", file=sys.stderr)
-        return 2
-    die_with_parent()
-    target, args = argv[0], argv[1:]
-    sys.argv = [target, *args]
-    if ":" in target:
-        module, func = target.split(":", 1)
-        rc = getattr(importlib.import_module(module), func)()
-        return rc if isinstance(rc, int) else 0
-    runpy.run_module(target, run_name="__main__", alter_sys=True)
-    return 0
+    whose return value is the exit status) as a child that dies with the runner
+    (:data:`BOOTSTRAP`)."""
+    return [sys.executable, "-c", BOOTSTRAP, target, *args]
 
 
 # ---------------------------------------------------------------------------- parent side
@@ -265,6 +255,3 @@ def run_tempdir() -> Iterator[Path]:
     finally:
         shutil.rmtree(path, ignore_errors=True)
 
-
-if __name__ == "__main__":  # pragma: no cover - exercised through the runner's children
-    sys.exit(main())
