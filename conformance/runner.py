@@ -440,11 +440,38 @@ class _Progress:
 def run_conformance(cfg: RunConfig, *, progress: bool = True, log: Callable[[str], None] | None = None
                     ) -> tuple[dict[str, Any], int]:
     """Run every backend's worker, publish ``results.json`` and the report; ``(doc, exit code)``.
-    Raises :class:`RunInterrupted` on SIGINT/SIGTERM (workers stopped, nothing written)."""
+    Raises :class:`RunInterrupted` on SIGINT/SIGTERM up to the publishing rename (workers
+    stopped, temp and staging folders removed, the previous pair untouched)."""
     cfg = validate(cfg)
     started = time.perf_counter()
+    with ProcessGroup() as group:
+        results, portable = _run_children(cfg, group, progress)
+        doc = merge(cfg, results, started)
+        if portable is not None:
+            section, note = portable
+            doc["portable"] = section
+            if note:
+                doc.setdefault("messages", []).append(note)
+        with _rundir.staging(cfg.out) as staged:
+            write_atomic(staged / RESULTS_NAME, doc)
+            msg = render_report(doc, staged, shown=cfg.out / REPORT_NAME)[1] if cfg.report else None
+            group.check()  # a signal received while rendering: still nothing published
+            _rundir.publish(cfg.out, staged)
+    if log:
+        log(f"results: {cfg.out / RESULTS_NAME}")
+    if msg:
+        doc.setdefault("messages", []).append(msg)
+        if log:
+            log(msg)
+    return doc, exit_code(doc, allow_unavailable=cfg.allow_unavailable)
+
+
+def _run_children(cfg: RunConfig, group: ProcessGroup, progress: bool
+                  ) -> tuple[list[WorkerResult], tuple[dict[str, Any] | None, str | None] | None]:
+    """The workers (at most ``cfg.jobs`` at a time) and the portable check, in a temp folder that
+    is gone on return; every child is stopped before anything waits on it when this raises."""
     wcs = worker_configs(cfg)
-    with ProcessGroup() as group, run_tempdir() as tmp:
+    with run_tempdir() as tmp:
         try:
             with _Progress(progress, [w.backend for w in wcs]) as bar, \
                     ThreadPoolExecutor(max_workers=min(cfg.jobs, len(wcs))) as pool:
@@ -456,25 +483,9 @@ def run_conformance(cfg: RunConfig, *, progress: bool = True, log: Callable[[str
                         f.cancel()
             portable = run_portable_check(cfg, tmp, group) if cfg.portable else None
         except BaseException:
-            group.stop()  # before the pool and the temp folder wait on them
+            group.stop()  # before the pool and the temp folder wait on the children
             raise
-    doc = merge(cfg, results, started)
-    if portable is not None:
-        section, note = portable
-        doc["portable"] = section
-        if note:
-            doc.setdefault("messages", []).append(note)
-    with _rundir.staging(cfg.out) as staged:
-        write_atomic(staged / RESULTS_NAME, doc)
-        msg = render_report(doc, staged, shown=cfg.out / REPORT_NAME)[1] if cfg.report else None
-        _rundir.publish(cfg.out, staged)
-    if log:
-        log(f"results: {cfg.out / RESULTS_NAME}")
-    if msg:
-        doc.setdefault("messages", []).append(msg)
-        if log:
-            log(msg)
-    return doc, exit_code(doc, allow_unavailable=cfg.allow_unavailable)
+    return results, portable
 
 
 #: seconds the portable cross-check may take (it imports every framework in one process)
