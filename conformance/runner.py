@@ -6,12 +6,23 @@ crash in one is recorded instead of taking the run down), at most ``jobs`` at a 
 to import first. Workers report progress as JSON lines (:data:`~initspec.conformance.worker.
 PROGRESS_PREFIX`), shown as one rich progress bar per backend. The partial documents are merged
 with the representative-layer fan table, the experiments' merged claims, a Bonferroni
-budget (each worker gets ``alpha / number of backend processes``), the environment and timings,
-written atomically to ``DIR/results.json``; then ``initspec.reports`` renders ``DIR/report.html``
-when that package is present.
+budget (each worker gets ``alpha / number of backend processes``), the environment and timings.
+``results.json`` and the ``report.html`` that ``initspec.reports`` renders from it (when that
+package is present) are written into a fresh staging folder and published as one unit
+(:mod:`initspec.conformance._rundir`): ``DIR/results.json`` and ``DIR/report.html`` are links
+through ``DIR/latest``, switched to the new pair by one atomic rename, so DIR's report always
+belongs to DIR's results and a run that ends early leaves the previous pair untouched.
+
+Workers never outlive the runner (:mod:`initspec.conformance._procs`): each runs in its own
+session with a parent-death signal (Linux ``prctl(PR_SET_PDEATHSIG)``), so it dies even when the
+runner is SIGKILLed; on SIGINT/SIGTERM the runner stops every worker (SIGTERM, then SIGKILL after
+a grace period), removes its temp folder, writes nothing and raises
+:class:`~initspec.conformance._procs.RunInterrupted` (``initspec conform`` exits 130 / 143).
 
 Exit status (:func:`exit_code`): 1 when a check of an initspec adapter (subject ``initspec``)
-failed or a worker crashed; 0 when only native findings, skips or unavailable backends exist.
+failed or a worker crashed; else 3 when a requested backend is unavailable (its framework did not
+import; :func:`unavailable_backends`) unless ``allow_unavailable``; else 0 (native findings,
+skips and unavailable *devices* do not count).
 """
 
 from __future__ import annotations
@@ -19,7 +30,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,6 +42,9 @@ from typing import Any, Callable
 from initspec import registry
 from initspec.errors import InitSpecError, UnknownNameError, unknown
 
+from . import _rundir
+from ._procs import ProcessGroup, RunInterrupted, child_command, run_tempdir  # noqa: F401 - RunInterrupted re-exported
+from ._rundir import REPORT_NAME, RESULTS_NAME
 from .records import BackendRun, Check
 from .results import empty_results, summarize, write_atomic
 from .worker import DEVICES, EXPERIMENT_SIZES, PROGRESS_PREFIX, WorkerConfig
@@ -39,10 +52,8 @@ from .worker import DEVICES, EXPERIMENT_SIZES, PROGRESS_PREFIX, WorkerConfig
 DEVICE_CHOICES = ("cpu", "gpu", "all")
 DEFAULT_ALPHA = 1e-3
 DEFAULT_JOBS = 2
-RESULTS_NAME = "results.json"
-REPORT_NAME = "report.html"
-#: start order: the slowest imports first so the pool's tail is short
-START_ORDER = ("tensorflow", "jax", "torch", "numpy")
+#: exit statuses of ``initspec conform`` (0: every initspec check passed)
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 1, 2, 3
 #: lines of a crashed worker's stderr kept in the results
 STDERR_TAIL_LINES = 30
 #: a worker that runs longer than this is killed and recorded as an error
@@ -70,6 +81,8 @@ class RunConfig:
     report: bool = True
     #: cross-backend agreement of the portable stream (``initspec portable check``)
     portable: bool = True
+    #: exit 0 (not 3) when a requested backend's framework cannot be imported
+    allow_unavailable: bool = False
     #: only these schemes of the matrix (None: all)
     schemes: tuple[str, ...] | None = None
     #: "default" or "quick" experiments (None: quick with --quick, else default)
@@ -168,7 +181,7 @@ class WorkerResult:
 def worker_configs(cfg: RunConfig) -> list[WorkerConfig]:
     """One :class:`WorkerConfig` per backend; each gets an equal share of the run's alpha."""
     share = cfg.alpha / max(1, len(cfg.backends) * len(cfg.devices))
-    order = sorted(cfg.backends, key=lambda b: START_ORDER.index(b) if b in START_ORDER else len(START_ORDER))
+    order = sorted(cfg.backends, key=lambda b: -registry.get(b).startup_s)  # slowest import first
     return [WorkerConfig(backend=b, devices=cfg.devices, seed=cfg.seed, alpha=share, quick=cfg.quick,
                          experiments=cfg.experiments, natives=cfg.natives, probes=cfg.probes, schemes=cfg.schemes,
                          experiments_size=cfg.experiments_size)
@@ -207,16 +220,19 @@ def worker_env(backend: str) -> dict[str, str]:
 
 
 def run_worker(wc: WorkerConfig, workdir: Path, on_event: Callable[[dict[str, Any]], None],
-               timeout_s: float = WORKER_TIMEOUT_S) -> WorkerResult:
+               timeout_s: float = WORKER_TIMEOUT_S, group: ProcessGroup | None = None) -> WorkerResult:
     """Run one worker subprocess to completion (killed after ``timeout_s``), forwarding its
-    progress events."""
+    progress events. The worker belongs to ``group`` (a private one when None): it dies with the
+    runner (:mod:`initspec.conformance._procs`)."""
+    if group is None:
+        with ProcessGroup(trap=False) as own:
+            return run_worker(wc, workdir, on_event, timeout_s, own)
     part_path = workdir / f"part-{wc.backend}.json"
-    cmd = [sys.executable, "-m", "initspec.conformance.worker", "--config", json.dumps(asdict(wc)),
-           "--out", str(part_path)]
+    cmd = child_command("initspec.conformance.worker", ["--config", json.dumps(asdict(wc)), "--out", str(part_path)])
     t0 = time.perf_counter()
     stderr_lines: list[str] = []
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=worker_env(wc.backend),
-                            bufsize=1)
+    proc = group.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=worker_env(wc.backend),
+                       bufsize=1)
 
     def pump_err() -> None:
         assert proc.stderr is not None
@@ -230,7 +246,7 @@ def run_worker(wc: WorkerConfig, workdir: Path, on_event: Callable[[dict[str, An
 
     def kill() -> None:
         killed.set()
-        proc.kill()
+        group.kill(proc)
 
     watchdog = threading.Timer(timeout_s, kill)
     watchdog.start()
@@ -245,6 +261,7 @@ def run_worker(wc: WorkerConfig, workdir: Path, on_event: Callable[[dict[str, An
         rc = proc.wait()
     finally:
         watchdog.cancel()
+        group.forget(proc)
     t_err.join(timeout=5)
     if killed.is_set():
         stderr_lines.append(f"killed after {timeout_s} s (worker timeout)")
@@ -333,14 +350,31 @@ def merge_experiments(parts: list[dict[str, Any]], messages: list[str]) -> dict[
         return None
 
 
-def exit_code(doc: dict[str, Any]) -> int:
-    """1 if an initspec adapter failed a check (or a worker crashed), else 0."""
-    return int(any(c.get("verdict") == "fail" and c.get("subject", "initspec") != "native"
-                   for c in doc.get("checks", [])))
+def exit_code(doc: dict[str, Any], *, allow_unavailable: bool = True) -> int:
+    """:data:`EXIT_FAILED` if an initspec adapter failed a check (or a worker crashed); else
+    :data:`EXIT_UNAVAILABLE` if a requested backend is unavailable and not ``allow_unavailable``;
+    else 0."""
+    if any(c.get("verdict") == "fail" and c.get("subject", "initspec") != "native" for c in doc.get("checks", [])):
+        return EXIT_FAILED
+    if not allow_unavailable and unavailable_backends(doc):
+        return EXIT_UNAVAILABLE
+    return 0
 
 
-def render_report(doc: dict[str, Any], out_dir: Path) -> tuple[Path | None, str]:
-    """Render ``report.html`` with ``initspec.reports`` when present: ``(path, message)``."""
+def unavailable_backends(doc: dict[str, Any]) -> dict[str, str]:
+    """``{backend: reason}`` for each backend whose framework could not be imported: every one of
+    its runs is ``unavailable`` and none recorded a framework version (the worker records the
+    versions as soon as the adapter loads, so a missing *device*, e.g. no GPU, is not listed)."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for run in doc.get("backends", []):
+        runs.setdefault(run.get("backend", "?"), []).append(run)
+    return {b: " ".join(str(rs[0].get("reason") or "unavailable").split()) for b, rs in runs.items()
+            if all(r.get("status") == "unavailable" and not r.get("versions") for r in rs)}
+
+
+def render_report(doc: dict[str, Any], out_dir: Path, shown: Path | None = None) -> tuple[Path | None, str]:
+    """Render ``out_dir/report.html`` with ``initspec.reports`` when present: ``(path, message)``;
+    the message names ``shown`` (the path users open) when given."""
     try:
         import initspec.reports as reports
     except ImportError as e:
@@ -354,7 +388,7 @@ def render_report(doc: dict[str, Any], out_dir: Path) -> tuple[Path | None, str]
         write(doc, path)
     except Exception as e:  # noqa: BLE001 - the JSON is the product; the report is a view of it
         return None, f"HTML report failed: {type(e).__name__}: {e}"
-    return path, f"report: {path} ({time.perf_counter() - t0:.1f} s)"
+    return path, f"report: {shown or path} ({time.perf_counter() - t0:.1f} s)"
 
 
 # ---------------------------------------------------------------------------- progress UI
@@ -403,41 +437,67 @@ class _Progress:
 # ---------------------------------------------------------------------------- entry
 def run_conformance(cfg: RunConfig, *, progress: bool = True, log: Callable[[str], None] | None = None
                     ) -> tuple[dict[str, Any], int]:
-    """Run every backend's worker, write ``results.json`` (and the report); ``(doc, exit code)``."""
+    """Run every backend's worker, publish ``results.json`` and the report; ``(doc, exit code)``.
+    Raises :class:`RunInterrupted` on SIGINT/SIGTERM up to the publishing rename (workers
+    stopped, temp and staging folders removed, the previous pair untouched)."""
     cfg = validate(cfg)
     started = time.perf_counter()
-    wcs = worker_configs(cfg)
-    with tempfile.TemporaryDirectory(prefix="initspec-conform-") as tmp, \
-            _Progress(progress, [w.backend for w in wcs]) as bar, \
-            ThreadPoolExecutor(max_workers=min(cfg.jobs, len(wcs))) as pool:
-        futures = [pool.submit(run_worker, wc, Path(tmp), bar.event) for wc in wcs]
-        results = [f.result() for f in futures]
-        portable = run_portable_check(cfg, Path(tmp)) if cfg.portable else None
-    doc = merge(cfg, results, started)
-    if portable is not None:
-        section, note = portable
-        doc["portable"] = section
-        if note:
-            doc.setdefault("messages", []).append(note)
-    path = write_atomic(cfg.out / RESULTS_NAME, doc)
+    with ProcessGroup() as group:
+        results, portable = _run_children(cfg, group, progress)
+        doc = merge(cfg, results, started)
+        if portable is not None:
+            section, note = portable
+            doc["portable"] = section
+            if note:
+                doc.setdefault("messages", []).append(note)
+        with _rundir.staging(cfg.out) as staged:
+            write_atomic(staged / RESULTS_NAME, doc)
+            msg = render_report(doc, staged, shown=cfg.out / REPORT_NAME)[1] if cfg.report else None
+            group.check()  # a signal received while rendering: still nothing published
+            _rundir.publish(cfg.out, staged)
     if log:
-        log(f"results: {path}")
-    if cfg.report:
-        _, msg = render_report(doc, cfg.out)
+        log(f"results: {cfg.out / RESULTS_NAME}")
+    if msg:
         doc.setdefault("messages", []).append(msg)
         if log:
             log(msg)
-    return doc, exit_code(doc)
+    return doc, exit_code(doc, allow_unavailable=cfg.allow_unavailable)
+
+
+def _run_children(cfg: RunConfig, group: ProcessGroup, progress: bool
+                  ) -> tuple[list[WorkerResult], tuple[dict[str, Any] | None, str | None] | None]:
+    """The workers (at most ``cfg.jobs`` at a time) and the portable check, in a temp folder that
+    is gone on return; every child is stopped before anything waits on it when this raises."""
+    wcs = worker_configs(cfg)
+    with run_tempdir() as tmp:
+        try:
+            with _Progress(progress, [w.backend for w in wcs]) as bar, \
+                    ThreadPoolExecutor(max_workers=min(cfg.jobs, len(wcs))) as pool:
+                futures = [pool.submit(run_worker, wc, tmp, bar.event, WORKER_TIMEOUT_S, group) for wc in wcs]
+                try:
+                    results = group.wait_all(futures)
+                finally:
+                    for f in futures:
+                        f.cancel()
+            portable = run_portable_check(cfg, tmp, group) if cfg.portable else None
+        except BaseException:
+            group.stop()  # before the pool and the temp folder wait on the children
+            raise
+    return results, portable
 
 
 #: seconds the portable cross-check may take (it imports every framework in one process)
 PORTABLE_TIMEOUT_S = 600
 
 
-def run_portable_check(cfg: RunConfig, tmp: Path) -> tuple[dict[str, Any] | None, str | None] | None:
+def run_portable_check(cfg: RunConfig, tmp: Path, group: ProcessGroup | None = None
+                       ) -> tuple[dict[str, Any] | None, str | None] | None:
     """``initspec portable check`` for the run's backends on each requested device, in its own
-    process; returns the results' ``portable`` section (per device) and a note when it failed (None
-    when no backend of the run has a portable stream)."""
+    process (a child of ``group``); returns the results' ``portable`` section (per device) and a
+    note when it failed (None when no backend of the run has a portable stream)."""
+    if group is None:
+        with ProcessGroup(trap=False) as own:
+            return run_portable_check(cfg, tmp, own)
     sections: dict[str, Any] = {}
     notes = []
     backends = [b for b in cfg.backends if registry.get(b).portable is not None]
@@ -445,11 +505,10 @@ def run_portable_check(cfg: RunConfig, tmp: Path) -> tuple[dict[str, Any] | None
         return None
     for device in cfg.devices:
         out = tmp / f"portable-{device}.json"
-        cmd = [sys.executable, "-c", "from initspec.cli import main; raise SystemExit(main())", "portable", "check",
-               "--backends", ",".join(backends), "--device", device, "--seed", str(cfg.seed), "--out", str(out)]
+        cmd = child_command("initspec.cli:main", ["portable", "check", "--backends", ",".join(backends),
+                                                  "--device", device, "--seed", str(cfg.seed), "--out", str(out)])
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PORTABLE_TIMEOUT_S,
-                                  env=worker_env("portable"))
+            proc = group.run(cmd, timeout_s=PORTABLE_TIMEOUT_S, env=worker_env("portable"))
         except subprocess.TimeoutExpired:
             notes.append(f"portable check on {device} timed out after {PORTABLE_TIMEOUT_S} s")
             continue
