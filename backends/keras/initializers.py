@@ -63,7 +63,11 @@ def _dtype(dtype: Any) -> str:
 
 
 def _shape(shape: Any) -> tuple[int, ...]:
-    return tuple(keras.backend.standardize_shape(shape))
+    """A shape (tuple, list, ``TensorShape``) as a tuple of ints; spec validation follows in resolve."""
+    try:
+        return tuple(d if isinstance(d, bool) else int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"Argument `shape` must be a sequence of ints. Received: shape={shape!r}") from None
 
 
 def _spec_dtype(dtype: str) -> str:
@@ -407,7 +411,7 @@ def get(identifier: Any) -> Any:
 
         def initialize_fn(shape: Any, dtype: Any = None) -> Any:
             dtype = _dtype(dtype)
-            if keras.backend.standardize_shape(shape) != keras.backend.standardize_shape(identifier.shape):
+            if _shape(shape) != _shape(identifier.shape):
                 raise ValueError(
                     f"Expected `shape` to be {identifier.shape} for direct tensor as initializer. "
                     f"Received shape={shape}"
