@@ -143,6 +143,47 @@ def test_native_keras_tests_torch_backend():
     _check(_run_subprocess("torch"))
 
 
+# --------------------------------------------------------------------------------------------
+# the drop-in's own checks (TF Keras backend)
+# --------------------------------------------------------------------------------------------
+@pytest.mark.tensorflow
+def test_values_are_keras_own_bit_for_bit(keras):
+    from initspec.backends.keras import initializers as K
+
+    np = pytest.importorskip("numpy")
+    pairs = [("HeNormal", (42,)), ("GlorotNormal", (1,)), ("LecunUniform", (2,)), ("RandomNormal", (0.1, 0.2, 3)),
+             ("RandomUniform", (-1.0, 1.0, 4)), ("TruncatedNormal", (0.0, 0.3, 5)), ("Orthogonal", (2.0, 6)),
+             ("VarianceScaling", (2.0, "fan_out", "untruncated_normal", 7)), ("Identity", (2.0,)), ("Constant", (3.0,))]
+    for name, args in pairs:
+        for shape in ((8, 6), (3, 3, 4, 5)) if name not in ("Identity",) else ((4, 6),):
+            ours = keras.ops.convert_to_numpy(getattr(K, name)(*args)(shape))
+            native = keras.ops.convert_to_numpy(getattr(keras.initializers, name)(*args)(shape))
+            assert np.array_equal(ours, native), (name, shape)
+        keys = set(getattr(keras.initializers, name)(*args).get_config())
+        # Keras' Identity.get_config omits gain (lost on reload); the drop-in keeps it
+        assert set(getattr(K, name)(*args).get_config()) == keys | ({"gain"} if name == "Identity" else set())
+
+
+@pytest.mark.tensorflow
+def test_validation_and_portable_stream(keras):
+    from initspec.backends import portable
+    from initspec.backends.keras import initializers as K
+
+    with pytest.raises(ValueError, match=r"Received: stddev=-1"):
+        K.RandomNormal(stddev=-1)
+    with pytest.raises(ValueError, match=r"Received: seed=True"):
+        K.HeNormal(True)
+    with pytest.raises(ValueError, match=r"Received: input_axes='a'"):
+        K.VarianceScaling(input_axes="a")
+    init = K.HeNormal(seed=3, stream="dense/kernel")
+    assert init.get_config()["stream"] == "dense/kernel" and "stream" not in K.HeNormal(3).get_config()
+    want = portable.sample("variance_scaling", (6, 4), layout="keras", seed=3, stream="dense/kernel", scale=2.0)
+    assert (keras.ops.convert_to_numpy(init((6, 4))) == want).all()
+    with pytest.raises(TypeError, match=r"SeedGenerator"):
+        K.RandomNormal(seed=keras.random.SeedGenerator(1), stream="s")
+    assert K.get("he_normal").__class__ is K.HeNormal and K.compute_fans((512, 8, 64), [0], [1, 2]) == (512, 512)
+
+
 if __name__ == "__main__":  # subprocess entry: python test_keras_dropin.py <keras backend>
     import keras as _keras
 
