@@ -5,8 +5,11 @@ new row of the table is a new class and a new function here without new code:
 
 * **Keras initializers** - one ``keras.initializers.Initializer`` subclass per scheme, named in
   CamelCase (``HeNormal``, ``HeTruncatedNormal``, ``GlorotUniform``, ``GlorotNormal``,
-  ``Orthogonal``, ``Dirac``, ``DeltaOrthogonal``, ``Sparse``, ``VarianceScaling``, ...; the table's
-  Keras-style aliases ``RandomNormal``/``RandomUniform`` name the same classes). Usable as
+  ``Orthogonal``, ``Dirac``, ``DeltaOrthogonal``, ``Sparse``, ``VarianceScaling``, ...; the
+  Keras-named ``RandomNormal``/``RandomUniform``/``TruncatedNormal`` have Keras' defaults, and no
+  positional argument means something else than in Keras' class of the same name: Keras'
+  ``HeNormal(42)`` is seed=42, so ``HeNormal(42)``/``HeTruncatedNormal(42)`` raise here; the exact
+  drop-in is :mod:`initspec.backends.keras.initializers`). Usable as
   ``kernel_initializer=``; ``get_config``/``from_config`` round-trip; registered with
   ``keras.saving.register_keras_serializable(package="initspec")`` so ``model.save("m.keras")`` /
   ``keras.models.load_model`` work (import this module before loading: Keras resolves the

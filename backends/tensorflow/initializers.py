@@ -1,6 +1,11 @@
 """The Keras 3 initializers: one ``keras.initializers.Initializer`` subclass per spec scheme, named in
-CamelCase (``HeNormal``, ``GlorotUniform``, ...; the table's Keras-style aliases ``RandomNormal`` /
-``RandomUniform`` name the same classes), and :data:`INITIALIZERS` by scheme name.
+CamelCase (``HeNormal``, ``GlorotUniform``, ...), and :data:`INITIALIZERS` by scheme name.
+
+No Keras trap: where a class shares a name with a ``keras.initializers`` class, positional
+arguments stop where Keras would read a seed (``HeTruncatedNormal(42)`` raises, explaining that
+Keras' ``HeNormal(42)`` means seed=42), and the Keras-named ``RandomNormal``/``RandomUniform``/
+``TruncatedNormal`` have Keras' defaults (std 0.05, U[-0.05, 0.05)). The exact Keras drop-in
+is :mod:`initspec.backends.keras.initializers`.
 
 Each class is an explicit module-level name (IDEs and type checkers see it), registered with
 ``keras.saving.register_keras_serializable(package="initspec")`` under its class name
@@ -101,6 +106,25 @@ def _check_keras_backend() -> None:
         )
 
 
+def _check_positional(cls: type[SpecInitializer], names: tuple[str, ...], args: tuple[Any, ...]) -> None:
+    """Positional parameters up to ``cls.max_positional``; beyond it a ``TypeError`` saying what
+    Keras' class of the same name would have read (the trap ``HeTruncatedNormal(42)`` = gain 42)."""
+    limit = len(names) if cls.max_positional is None else cls.max_positional
+    if len(args) <= limit:
+        return
+    name = cls.__name__
+    if name in _KERAS_NAMES:
+        keyword = ", ".join(f"{n}=..." for n in ("seed", *names[limit:]))
+        raise TypeError(
+            f"{name} takes at most {limit} positional parameter(s) {names[:limit]}: keras.initializers."
+            f"{_KERAS_NAMES[name]} reads its next positional argument as the seed, so here every other "
+            f"argument is keyword-only ({keyword}). For "
+            f"Keras' own semantics use initspec.backends.keras.initializers.{_KERAS_NAMES[name]}. "
+            f"Received: args={args!r}"
+        )
+    raise TypeError(f"{name} takes at most {limit} positional parameter(s) {names[:limit]}. Received: args={args!r}")
+
+
 class SpecInitializer(keras.initializers.Initializer):
     """Base of the generated Keras initializers: ``scheme`` names the row of the spec's table.
 
@@ -115,17 +139,19 @@ class SpecInitializer(keras.initializers.Initializer):
     """
 
     scheme: ClassVar[str] = ""
+    #: How many leading parameters may be given positionally (None: all). Where a Keras class of
+    #: the same name reads a positional argument differently (``keras.initializers.HeNormal(42)``
+    #: is seed=42), positional use stops before it and raises with an explanation.
+    max_positional: ClassVar[int | None] = None
+    #: Parameter defaults replacing the scheme table's (Keras' own, on the Keras-named aliases).
+    defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, *args: Any, seed: Any = None, layout: Any = DEFAULT_LAYOUT, groups: int = 1,
                  fans: tuple[float, float] | list[float] | None = None, stream: str | None = None,
                  **params: Any) -> None:
         sch = get_scheme(self.scheme)
         names = param_names(sch)
-        if len(args) > len(names):
-            raise TypeError(
-                f"{type(self).__name__} takes at most {len(names)} positional parameter(s) {names}. "
-                f"Received: args={args!r}"
-            )
+        _check_positional(type(self), names, args)
         for n, v in zip(names, args):
             if n in params:
                 raise TypeError(f"{type(self).__name__} got parameter `{n}` twice. Received: {n}={v!r}")
@@ -147,7 +173,7 @@ class SpecInitializer(keras.initializers.Initializer):
         get_layout(self.layout)  # unknown names fail here
         self.groups = check_groups(groups)
         self.fans = None if fans is None else tuple(fans)
-        self.params = {**{n: sch.defaults[n] for n in names}, **params}
+        self.params = {**{n: self.defaults.get(n, sch.defaults[n]) for n in names}, **params}
         probe = _PROBE_SHAPES.get(sch.name, _DEFAULT_PROBE_SHAPE)
         resolve(sch, probe, "jax", "float32", **self.params)  # parameter values fail now, not at build
 
@@ -172,13 +198,36 @@ class SpecInitializer(keras.initializers.Initializer):
         return f"{type(self).__name__}({args})"
 
 
-def _make_class(scheme: str) -> type[SpecInitializer]:
-    """The registered Keras initializer class of ``scheme``."""
+#: Classes whose name (or alias) is Keras' -> that Keras class name, when a positional argument
+#: would mean something else here: Keras' named variance-scaling classes take ``(seed, ...)``
+#: (``HeNormal(42)`` is seed=42; here the only parameter is ``gain``); ``TruncatedNormal``/
+#: ``RandomNormal``/``RandomUniform`` take ``(mean, stddev, seed)`` / ``(minval, maxval, seed)``.
+_KERAS_NAMES = {
+    **{class_name(n): class_name(n.replace("_truncated", "")) for n in (
+        "glorot_normal", "glorot_truncated_normal", "glorot_uniform", "he_normal", "he_truncated_normal",
+        "he_uniform", "lecun_normal", "lecun_truncated_normal", "lecun_uniform")},
+    "TruncatedNormal": "TruncatedNormal", "RandomNormal": "RandomNormal", "RandomUniform": "RandomUniform",
+}
+#: Positional limits where Keras' class of the same name reads a seed next (see _KERAS_NAMES).
+_MAX_POSITIONAL = {**{name: 0 for name in _KERAS_NAMES}, "TruncatedNormal": 2, "RandomNormal": 2, "RandomUniform": 2}
+
+
+def _make_class(scheme: str, name: str | None = None, defaults: dict[str, Any] | None = None,
+                doc: str = "") -> type[SpecInitializer]:
+    """The registered Keras initializer class of ``scheme`` (``name``: an alias class with
+    parameter ``defaults`` of its own)."""
     sch = get_scheme(scheme)
-    cls = type(class_name(sch.name), (SpecInitializer,), {
-        "scheme": sch.name, "__module__": _PUBLIC_MODULE, "__doc__": scheme_doc(sch, "Keras initializer"),
+    name = name or class_name(sch.name)
+    cls = type(name, (SpecInitializer,), {
+        "scheme": sch.name, "__module__": _PUBLIC_MODULE, "max_positional": _MAX_POSITIONAL.get(name),
+        "defaults": dict(defaults or {}), "__doc__": scheme_doc(sch, "Keras initializer") + doc,
     })
     return keras.saving.register_keras_serializable(package=KERAS_PACKAGE)(cls)
+
+
+#: Keras' defaults on the Keras-named classes (keras/src/initializers/random_initializers.py)
+_KERAS_DEFAULTS_DOC = ("\n\nKeras-named: Keras' defaults ({}); further arguments keyword-only. Parameter "
+                       "names are the spec's; initspec.backends.keras.initializers.{} is the exact drop-in.")
 
 
 # one class per row of initspec.SCHEMES, in table order
@@ -187,7 +236,8 @@ Ones = _make_class("ones")
 Constant = _make_class("constant")
 Normal = _make_class("normal")
 Uniform = _make_class("uniform")
-TruncatedNormal = _make_class("truncated_normal")
+TruncatedNormal = _make_class("truncated_normal", defaults={"std": 0.05},
+                              doc=_KERAS_DEFAULTS_DOC.format("std=0.05", "TruncatedNormal"))
 TruncatedNormalAbs = _make_class("truncated_normal_abs")
 VarianceScaling = _make_class("variance_scaling")
 GlorotNormal = _make_class("glorot_normal")
@@ -205,9 +255,12 @@ Dirac = _make_class("dirac")
 DeltaOrthogonal = _make_class("delta_orthogonal")
 Sparse = _make_class("sparse")
 
-# the table's Keras-style CamelCase aliases that are not class names already
-RandomNormal = Normal
-RandomUniform = Uniform
+# The table's Keras-style CamelCase aliases: classes of their own with Keras' defaults (std 0.05,
+# U[-0.05, 0.05)), registered under their own names; saved "Normal"/"Uniform" configs still load.
+RandomNormal = _make_class("normal", "RandomNormal", {"std": 0.05},
+                           _KERAS_DEFAULTS_DOC.format("mean=0.0, std=0.05", "RandomNormal"))
+RandomUniform = _make_class("uniform", "RandomUniform", {"low": -0.05, "high": 0.05},
+                            _KERAS_DEFAULTS_DOC.format("low=-0.05, high=0.05", "RandomUniform"))
 
 #: scheme name -> Keras initializer class
 INITIALIZERS: dict[str, type[SpecInitializer]] = {cls.scheme: cls for cls in (

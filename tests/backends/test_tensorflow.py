@@ -289,7 +289,8 @@ def test_every_scheme_has_a_registered_class_and_function(tfb, keras):
         assert issubclass(cls, keras.initializers.Initializer) and cls.scheme == name
         assert keras.saving.get_registered_object(f"initspec>{cls.__name__}") is cls
         assert callable(getattr(tfb, name))
-    assert tfb.RandomNormal is tfb.Normal and tfb.RandomUniform is tfb.Uniform
+    assert issubclass(tfb.RandomNormal, tfb.SpecInitializer) and tfb.RandomNormal.scheme == "normal"
+    assert tfb.RandomUniform.scheme == "uniform"
     assert "UNTRUNCATED" in tfb.GlorotNormal.__doc__ and "GlorotTruncatedNormal" in tfb.GlorotNormal.__doc__
 
 
@@ -384,6 +385,52 @@ def test_int_seed_matches_keras_native_draws(tfb, keras):
     np.testing.assert_allclose(tfb.HeTruncatedNormal(seed=s)(shape).numpy(),
                                keras.initializers.HeNormal(seed=s)(shape).numpy(),
                                rtol=2 * get_dtype("float32").eps)
+
+
+def test_keras_named_classes_have_keras_defaults(tfb, keras):
+    """RandomNormal / RandomUniform / TruncatedNormal: Keras' defaults (std 0.05, U[-0.05, 0.05))
+    and, for a seed, Keras' values; the spec-named Normal / Uniform keep the table's."""
+    shape, s = (32, 16), 5
+    for ours, native in [(tfb.RandomNormal(seed=s), keras.initializers.RandomNormal(seed=s)),
+                         (tfb.TruncatedNormal(seed=s), keras.initializers.TruncatedNormal(seed=s))]:
+        assert _same(ours(shape), native(shape))
+    # the uniform is low + u * (high - low) here (exact open bound), Keras' differs in rounding
+    np.testing.assert_allclose(tfb.RandomUniform(seed=s)(shape).numpy(),
+                               keras.initializers.RandomUniform(seed=s)(shape).numpy(), rtol=0, atol=1e-8)
+    assert tfb.RandomNormal().params == {"mean": 0.0, "std": 0.05}
+    assert tfb.RandomUniform().params == {"low": -0.05, "high": 0.05}
+    assert tfb.TruncatedNormal().params["std"] == 0.05
+    assert tfb.Normal().params == {"mean": 0.0, "std": 1.0} and tfb.Uniform().params == {"low": 0.0, "high": 1.0}
+    assert tfb.RandomNormal(0.1, 0.2).params == {"mean": 0.1, "std": 0.2}  # (mean, stddev) as Keras
+
+
+def test_no_positional_trap(tfb):
+    """Keras' HeNormal(42) is seed=42: a positional argument never silently means gain here."""
+    for cls in (tfb.HeTruncatedNormal, tfb.HeNormal, tfb.GlorotUniform, tfb.LecunTruncatedNormal):
+        with pytest.raises(TypeError, match=r"reads its next positional argument as the seed.*seed=\.\.\., gain=.*"
+                                            r"initspec\.backends\.keras\.initializers\.\w+\. Received: args=\(42,\)"):
+            cls(42)
+    with pytest.raises(TypeError, match=r"keras.initializers.HeNormal reads"):
+        tfb.HeTruncatedNormal(42)
+    for cls in (tfb.TruncatedNormal, tfb.RandomNormal, tfb.RandomUniform):
+        with pytest.raises(TypeError, match=r"as the seed.*Received: args=\(0\.0, 1\.0, 42\)"):
+            cls(0.0, 1.0, 42)
+    assert tfb.HeTruncatedNormal(seed=42, gain=1.0).params["gain"] == 1.0
+    assert tfb.VarianceScaling(2.0, "fan_out", "uniform").params == {"scale": 2.0, "mode": "fan_out",
+                                                                     "distribution": "uniform"}
+    assert tfb.Orthogonal(2.0).params == {"gain": 2.0} and tfb.Constant(3.0).params == {"value": 3.0}
+
+
+def test_saved_configs_of_the_former_aliases_still_load(tfb, keras):
+    """RandomNormal/RandomUniform used to be the Normal/Uniform classes: configs saved then say
+    "initspec>Normal" with explicit parameters and load unchanged."""
+    for cls_name, config in [("Normal", {"mean": 0.0, "std": 1.0}), ("Uniform", {"low": 0.0, "high": 1.0})]:
+        saved = {"module": "initspec.backends.tensorflow", "class_name": cls_name, "registered_name": f"initspec>{cls_name}",
+                 "config": {**config, "seed": 3, "layout": "keras", "groups": 1, "fans": None}}
+        init = keras.saving.deserialize_keras_object(saved)
+        assert type(init) is getattr(tfb, cls_name) and init.params == config
+    init = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(tfb.RandomNormal(seed=1)))
+    assert type(init) is tfb.RandomNormal and init.params == {"mean": 0.0, "std": 0.05}
 
 
 def test_function_seeds(tfb, tf):
@@ -590,7 +637,8 @@ def test_public_functions_and_classes_cover_every_scheme_exactly(tfb):
         assert getattr(tfb, name).__name__ == name and tfb.INITIALIZERS[name].scheme == name
         assert getattr(tfb, class_name(name)) is tfb.INITIALIZERS[name]
     for alias in aliases:
-        assert getattr(tfb, alias) is tfb.INITIALIZERS[get_scheme(alias).name]
+        # the Keras-named aliases are classes of their own with Keras' defaults
+        assert getattr(tfb, alias).scheme == get_scheme(alias).name
     src = _package_sources()
     assert set(SCHEMES) <= _module_level_names(src["functions"])
     assert {class_name(n) for n in SCHEMES} | aliases <= _module_level_names(src["initializers"])

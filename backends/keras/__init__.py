@@ -1,0 +1,21 @@
+"""Keras 3, backend-neutral: :mod:`initspec.backends.keras.initializers` is a drop-in for
+``keras.initializers`` implemented on initspec's spec, sampling with ``keras.random``/``keras.ops``
+so it runs under ``KERAS_BACKEND=tensorflow``, ``jax`` and ``torch``::
+
+    from initspec.backends.keras import initializers
+    layer = keras.layers.Dense(8, kernel_initializer=initializers.HeNormal(42))  # seed=42, truncated
+
+This package imports Keras (and NumPy) only, never TensorFlow: TF-only code (the spec-named
+classes, stateless TF functions, ``init_model``) stays in :mod:`initspec.backends.tensorflow`.
+It is not a conformance backend (not in :mod:`initspec.registry`). See ``docs/drop-in-keras.md``.
+
+Modules: :mod:`.initializers` (the classes, ``get``/``serialize``/``deserialize``,
+``compute_fans``); :mod:`._sampling` (plans on ``keras.random``/``keras.ops``, portable stream);
+:mod:`._seeds` (Keras seed rules); :mod:`._fans` (Keras fans on the spec's ``"keras"`` layout).
+"""
+
+from __future__ import annotations
+
+from . import initializers
+
+__all__ = ["initializers"]
