@@ -132,7 +132,8 @@ NATIVE: list[NativeInit] = [
                {"mean": 0.0, "std": 0.05, "a": -2.0, "b": 2.0},
                departures=(f"`stddev` is the PRE-truncation sigma (bounds +-2 stddev, no correction): "
                            f"the actual std is {TRUNCATED_NORMAL_STD_CORRECTION:.4f} x stddev. "
-                           "jax truncated_normal(stddev) corrects it; torch trunc_normal_ uses absolute bounds.",),
+                           "jax truncated_normal(stddev) does not correct it either; torch trunc_normal_ "
+                           "uses absolute bounds.",),
                source=f"{_KR}::TruncatedNormal"),
     NativeInit("keras", "keras.initializers.VarianceScaling", "variance_scaling",
                {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal"}, source=f"{_KR}::VarianceScaling"),

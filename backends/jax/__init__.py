@@ -63,7 +63,12 @@ Modules (imports flow downwards only; none imports this package's ``__init__``):
   stream in JAX ops (element-wise kernel, FMA fence, sharding; :class:`PortableJax`);
 * :mod:`~initspec.backends.jax._sharding`, :mod:`~initspec.backends.jax._initializer` -
   ``out_sharding=`` and :class:`Initializer`/:func:`initializer`;
-* :mod:`~initspec.backends.jax.factories` - one explicit factory per scheme;
+* :mod:`~initspec.backends.jax._fans` - JAX's fan rule where explicit axes name a case the
+  spec's layouts refuse (rank-0/1 shapes, overlapping roles);
+* :mod:`~initspec.backends.jax.factories` - one explicit factory per scheme (JAX's defaults for
+  ``normal``/``uniform``/``truncated_normal``);
+* :mod:`~initspec.backends.jax.nn_initializers` - the drop-in ``jax.nn.initializers`` (JAX's
+  names, arguments and laws; differences in ``docs/drop-in-jax.md``);
 * :mod:`~initspec.backends.jax.tree` - :func:`init_tree`;
 * :mod:`~initspec.backends.jax.harness`, :mod:`~initspec.backends.jax.bench` - the harness API.
 """

@@ -26,6 +26,7 @@ from .._core import sample as core_sample
 from ..portable._spec import check_stream, portable_seed
 from . import portable
 from ._checks import AXIS_ARGS, DEFAULT_LAYOUT, as_key, check_axes_in_range, check_axis_arg, dtype_name
+from ._fans import jax_rule_fans, layout_refuses
 from ._primitives import BACKEND
 from ._sharding import constrained
 
@@ -105,8 +106,17 @@ class Initializer:
         name = dtype_name(self.dtype if dtype is None else dtype)
         shape = check_shape(shape)
         check_axes_in_range(self.axes, shape)
-        return resolve(self.scheme, shape, self.layout, name, groups=self.groups, fans=self.fans,
+        return resolve(self.scheme, shape, self.layout, name, groups=self.groups, fans=self._fans(shape),
                        **self.params)
+
+    def _fans(self, shape: tuple[int, ...]) -> Any:
+        """The explicit ``fans``, else JAX's fan rule where explicit JAX axes name a case the
+        spec's layouts refuse (rank-0/1 shapes, overlapping roles; see
+        :mod:`initspec.backends.jax._fans`), else None (the layout's rule)."""
+        if (self.fans is None and self.scheme.family == "variance_scaling"
+                and layout_refuses(self.layout, shape, self.axes)):
+            return jax_rule_fans(shape, self.layout)
+        return self.fans
 
     def __call__(self, key: Any, shape: Any, dtype: Any = None, out_sharding: Any = None) -> Any:
         plan = self.plan(shape, dtype)
@@ -116,7 +126,7 @@ class Initializer:
 
     def _portable(self, plan: Plan, out_sharding: Any) -> Any:
         """Portable values for ``plan``'s shape and dtype (``key`` plays no part)."""
-        params = dict(groups=self.groups, fans=self.fans, **self.params)
+        params = dict(groups=self.groups, fans=self._fans(plan.shape), **self.params)
         draw = functools.partial(_portable_values, self.scheme, plan.shape, self.layout, plan.dtype,
                                  self.seed, self.stream, params)
         if out_sharding is None:

@@ -11,6 +11,13 @@ Arguments are the scheme's parameters, keyword-only except the positional ones o
 (``in_axis``, ``out_axis``, ``batch_axis``, ``layout``, ``dtype``, ``groups``, ``fans``,
 ``stream``, ``seed``). A positional ``normal(0.02)`` is refused: JAX's ``normal(stddev)`` would
 silently become ``mean=0.02`` here.
+
+Defaults are the scheme's, except where a JAX-named factory would otherwise silently differ
+from its ``jax.nn.initializers`` namesake (:data:`JAX_DEFAULTS`): ``normal()`` is N(0, 0.01^2),
+``uniform()`` U[0, 0.01) and ``truncated_normal()`` has ``std=0.01``, as in JAX (the spec's own
+defaults, std 1 and U[0, 1), stay those of :func:`initializer` by name). The remaining deliberate
+differences from JAX are listed in ``docs/drop-in-jax.md``; the exact drop-in is
+:mod:`initspec.backends.jax.nn_initializers`.
 """
 
 from __future__ import annotations
@@ -33,6 +40,15 @@ __all__ = [
 #: a factory: the scheme's parameters (and :data:`COMMON_KWONLY`) -> an initializer
 Factory = Callable[..., Initializer]
 
+#: factory defaults that differ from the scheme's, so that a JAX-named factory has JAX's defaults
+#: (jax/_src/nn/initializers.py: ``normal(stddev=1e-2)``, ``uniform(scale=1e-2)`` = U[0, scale),
+#: ``truncated_normal(stddev=1e-2)``)
+JAX_DEFAULTS: dict[str, dict[str, float]] = {
+    "normal": {"std": 1e-2},
+    "uniform": {"high": 1e-2},
+    "truncated_normal": {"std": 1e-2},
+}
+
 #: factory parameters that may be positional, keeping ``jax.nn.initializers``' order
 POSITIONAL_PARAMS: dict[str, tuple[str, ...]] = {
     "variance_scaling": ("scale", "mode", "distribution"),
@@ -43,13 +59,19 @@ POSITIONAL_PARAMS: dict[str, tuple[str, ...]] = {
 def _factory_signature(scheme: Scheme) -> inspect.Signature:
     """``NAME(positional..., *, params..., in_axis=None, ..., fans=None)`` for introspection."""
     pos = POSITIONAL_PARAMS.get(scheme.name, ())
+    own = _defaults(scheme)
     P = inspect.Parameter
-    params = [P(n, P.POSITIONAL_OR_KEYWORD, default=scheme.defaults[n]) for n in pos]
-    params += [P(n, P.KEYWORD_ONLY, default=scheme.defaults[n]) for n in scheme.params if n not in pos]
+    params = [P(n, P.POSITIONAL_OR_KEYWORD, default=own[n]) for n in pos]
+    params += [P(n, P.KEYWORD_ONLY, default=own[n]) for n in scheme.params if n not in pos]
     defaults = {"groups": 1}
     params += [P(n, P.KEYWORD_ONLY, default=defaults.get(n)) for n in COMMON_KWONLY
                if n not in scheme.defaults]  # dirac's own `groups` is the spec's groups
     return inspect.Signature(params)
+
+
+def _defaults(scheme: Scheme) -> dict[str, Any]:
+    """The factory's parameter defaults: the scheme's, with :data:`JAX_DEFAULTS` on top."""
+    return {**scheme.defaults, **JAX_DEFAULTS.get(scheme.name, {})}
 
 
 def _make_factory(name: str) -> Factory:
@@ -68,6 +90,8 @@ def _make_factory(name: str) -> Factory:
             if arg_name in kwargs:
                 raise TypeError(f"{name}() got `{arg_name}` twice. Received: {arg_name}={value!r}")
             kwargs[arg_name] = value
+        for arg_name, value in JAX_DEFAULTS.get(name, {}).items():
+            kwargs.setdefault(arg_name, value)
         return initializer(scheme, **kwargs)
 
     factory.__name__ = factory.__qualname__ = name

@@ -626,6 +626,40 @@ def test_bad_rank_and_axes(ij, key):
         ij.he_normal(batch_axis=True)
 
 
+def test_jax_named_factories_have_jax_defaults(ij, key):
+    """No silent trap: ``normal()``/``uniform()``/``truncated_normal()`` default to JAX's 0.01."""
+    import inspect
+
+    sig = {n: inspect.signature(getattr(ij, n)).parameters for n in ("normal", "uniform", "truncated_normal")}
+    assert sig["normal"]["std"].default == sig["truncated_normal"]["std"].default == 0.01
+    assert (sig["uniform"]["low"].default, sig["uniform"]["high"].default) == (0.0, 0.01)
+    assert ij.normal().plan((4, 5)).std == 0.01
+    assert (ij.uniform().plan((4, 5)).low, ij.uniform().plan((4, 5)).high) == (0.0, 0.01)
+    assert ij.truncated_normal().plan((4, 5)).std == 0.01
+    assert ij.initializer("normal").plan((4, 5)).std == 1.0  # the spec's default, by name
+
+
+@pytest.mark.parametrize("shape,axes,fans", [
+    ((8,), {"in_axis": [0]}, (1.0, 1.0)),  # rank 1: in and out are both axis 0 (JAX's _compute_fans)
+    ((8,), {"in_axis": 0, "out_axis": 0}, (1.0, 1.0)),
+    ((), {"in_axis": (), "out_axis": ()}, (1.0, 1.0)),
+    ((50, 400), {"out_axis": 0}, (400.0, 400.0)),  # Flax Embed: overlapping roles
+])
+def test_explicit_axes_the_layout_refuses_follow_jax(ij, key, shape, axes, fans):
+    init = ij.variance_scaling(1.0, "fan_in", "normal", **axes)
+    plan = init.plan(shape)
+    assert (plan.fans.fan_in, plan.fans.fan_out) == pytest.approx(fans)
+    assert init(key, shape).shape == shape
+    assert init.plan(shape) == plan
+
+
+def test_default_axes_on_rank_1_still_raise(ij, key):
+    with pytest.raises(ValueError, match="rank >= 2"):
+        ij.variance_scaling(1.0, "fan_in", "normal")(key, (8,))
+    with pytest.raises(ValueError, match="rank-1"):
+        ij.he_normal(in_axis=-2)(key, (8,))  # JAX refuses the integer -2 on rank <= 1 too
+
+
 def test_bad_factory_arguments(ij, key):
     with pytest.raises(TypeError, match="by keyword"):
         ij.normal(0.02)  # jax's normal(stddev) would be read as mean=0.02
