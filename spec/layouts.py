@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-from .errors import InitSpecError, check_shape, unknown
+from .errors import InitSpecError, check_axes, check_shape, unknown
 
 Axes = tuple[int, ...]
 
@@ -58,12 +58,8 @@ class Fans(NamedTuple):
 FAN_MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 
 
-def _as_axes(a: int | Sequence[int] | None) -> Axes:
-    if a is None:
-        return ()
-    if isinstance(a, int):
-        return (a,)
-    return tuple(int(x) for x in a)
+def _as_axes(a: int | Sequence[int] | None, arg: str = "axes") -> Axes:
+    return check_axes(arg, a)
 
 
 @dataclass(frozen=True)
@@ -170,11 +166,11 @@ class Layout:
         """A copy with JAX-style ``in_axis``/``out_axis``/``batch_axis`` overrides."""
         kw: dict[str, Any] = {}
         if in_axis is not None:
-            kw["in_axes"] = _as_axes(in_axis)
+            kw["in_axes"] = _as_axes(in_axis, "in_axis")
         if out_axis is not None:
-            kw["out_axes"] = _as_axes(out_axis)
+            kw["out_axes"] = _as_axes(out_axis, "out_axis")
         if batch_axis is not None:
-            kw["batch_axes"] = _as_axes(batch_axis)
+            kw["batch_axes"] = _as_axes(batch_axis, "batch_axis")
         if not kw:
             return self
         return replace(self, name=f"{self.name}(in={kw.get('in_axes', self.in_axes)},"
