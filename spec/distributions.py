@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -232,6 +233,8 @@ def resolve(
     sch = get_scheme(scheme)
     shape = check_shape(shape)
     dt = get_dtype(dtype)
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise InitSpecError(f"Argument `groups` must be an int >= 1. Received: groups={groups!r}")
     if dt.is_complex and not sch.complex_ok:
         raise TypeError(
             f"Scheme {sch.name!r} is not defined for complex dtypes. Received: dtype={dt.name!r}"
