@@ -445,6 +445,8 @@ def _fixed_order(fam: str, shape: tuple[int, ...], p: dict[str, Any], groups: in
             raise InitSpecError(f"Argument `groups` must be an int >= 1. Received: groups={gr!r}")
         if not 3 <= len(shape) <= 5:
             raise InitSpecError(f"Scheme 'dirac' needs rank 3..5 (a conv kernel). Received: shape={shape!r}")
+        if 0 in shape[2:]:
+            raise InitSpecError(f"Scheme 'dirac' needs non-empty spatial dims (a centre). Received: shape={shape!r}")
         if shape[0] % gr:
             raise InitSpecError(
                 f"The out-channel dim ({shape[0]}) must be divisible by groups={gr}. Received: shape={shape!r}")
@@ -453,6 +455,9 @@ def _fixed_order(fam: str, shape: tuple[int, ...], p: dict[str, Any], groups: in
     g = check_finite("gain", p["gain"], nonneg=True)
     if not 3 <= len(shape) <= 5:
         raise InitSpecError(f"Scheme 'delta_orthogonal' needs rank 3..5 (a conv kernel). Received: shape={shape!r}")
+    if 0 in shape:
+        raise InitSpecError(f"Scheme 'delta_orthogonal' needs non-empty dims (an orthogonal centre slice). "
+                            f"Received: shape={shape!r}")
     if shape[-2] > shape[-1]:
         raise InitSpecError(
             f"Scheme 'delta_orthogonal' needs in_channels <= out_channels. Received: shape={shape!r} "
