@@ -410,8 +410,8 @@ def _check_range(sch: Scheme, dtype: str, params: dict[str, Any], kw: dict[str, 
             inner_hi = next_below(hi, dtype) if s == "uniform" else inner_bounds(lo, hi, dtype)[1]
             if not inner_lo <= inner_hi:
                 raise InitSpecError(
-                    f"The interval ({lo!r}, {hi!r}) holds no value representable in {dtype} "
-                    f"{'inside it' if s == 'truncated_normal' else 'in [low, high)'}; every sample would "
+                    f"No {dtype} value lies {'strictly inside' if s == 'truncated_normal' else 'in'} the "
+                    f"interval {'(' if s == 'truncated_normal' else '['}{lo!r}, {hi!r}); every sample would "
                     f"land on or beyond a bound. Received: {received}, dtype={dtype!r}"
                 )
     elif s in ("orthogonal", "identity", "delta_orthogonal"):

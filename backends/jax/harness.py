@@ -16,6 +16,7 @@ from initspec.errors import unknown
 from initspec.backends._core import cpu_name
 
 from . import portable
+from ..portable._spec import portable_seed
 from ._checks import DEFAULT_LAYOUT
 from ._initializer import initializer
 from ._primitives import to_numpy
@@ -70,7 +71,7 @@ def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32
     ``(seed, stream)``, shard-invariant."""
     if stream is not None:
         return portable.sample(scheme, shape, layout=DEFAULT_LAYOUT if layout is None else layout, dtype=dtype,
-                               seed=seed, stream=stream, device=device, **params)
+                               seed=portable_seed(seed), stream=stream, device=device, **params)
     init = initializer(scheme, layout=layout, **params)
     key = jax.device_put(seed_key(_seed(seed)), jax_device(device))
     return init(key, shape, dtype)

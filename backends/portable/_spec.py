@@ -585,7 +585,7 @@ def prepare(scheme: Any, shape: Any, layout: Any, default_layout: str, dtype: An
     """Validate and resolve one request: ``(plan, recipe, key table)``."""
     from initspec.distributions import resolve
 
-    seed, stream = portable_seed(seed), check_stream(stream)  # None means 0 (README)
+    seed, stream = check_seed(seed), check_stream(stream)
     plan = resolve(scheme, shape, default_layout if layout is None else layout, dtype, **params)
     check_size(plan.shape)
     recipe = recipe_for(plan)
