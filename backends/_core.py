@@ -119,6 +119,35 @@ class Primitives:
     # ``NotImplemented`` to fall back to the generic code), e.g. ``fast_truncated_normal``.
 
 
+def typed_key(x: Any) -> Any:
+    """A cache key of ``x`` that tells apart what ``==`` and ``hash`` equate: the type and the sign
+    of every scalar (``True`` vs ``1``, ``-0.0`` vs ``0.0``), recursively through tuples. Plan
+    caches key by it so that a cached plan is never returned for a different parameter
+    (``resolve`` refuses ``gain=True``; ``constant(-0.0)`` must stay -0.0)."""
+    if isinstance(x, tuple):
+        return (type(x), tuple(typed_key(i) for i in x))
+    if isinstance(x, (bool, int, float, complex, str)):
+        return (type(x), repr(x))
+    return (type(x), x)
+
+
+class Keyed:
+    """``args`` hashed and compared by :func:`typed_key` (an ``lru_cache`` argument)."""
+
+    __slots__ = ("args", "key")
+
+    def __init__(self, *args: Any) -> None:
+        self.args = args
+        self.key = typed_key(args)
+        hash(self.key)  # a TypeError for unhashable arguments: callers skip the cache
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Keyed) and other.key == self.key
+
+
 def cpu_name() -> str:
     """The host CPU's name for the results (``device_name("cpu")`` of every adapter)."""
     return platform.processor() or platform.machine()

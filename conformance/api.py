@@ -18,6 +18,7 @@ framework's weight layout (``layout="torch"`` for torch functions).
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,7 @@ from .checks import (
     failures,
     tests_per_plan,
 )
+from .recorder import Recorder
 from .fanprobe import expected_fan_terms, fan_check, probe_fans, shape_for
 
 #: Default shapes of the schemes whose rank is fixed by the spec.
@@ -72,9 +74,46 @@ def to_numpy(x: Any) -> np.ndarray:
     return arr.astype(np.float32) if arr.dtype.name == "bfloat16" else arr
 
 
+def _unwrap(obj: Any) -> Any:
+    """The function behind ``functools.partial`` layers and bound methods (for its module)."""
+    while True:
+        if isinstance(obj, functools.partial):
+            obj = obj.func
+        elif inspect.ismethod(obj):
+            obj = obj.__func__
+        else:
+            return obj
+
+
 def _module(obj: Any) -> str:
+    obj = _unwrap(obj)
     mod = getattr(obj, "__module__", None) or getattr(type(obj), "__module__", "") or ""
     return mod
+
+
+def _param_names(fn: Callable[..., Any]) -> set[str]:
+    try:
+        return set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+def _numeric(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``arr`` if it holds float/complex values, else a TypeError naming what was returned."""
+    if arr.dtype.kind not in "fc":
+        err = NonNumericOutput(
+            f"The initializer returned {arr.dtype} values for shape {tuple(shape)}; expected floating "
+            f"or complex numbers. Received: dtype={arr.dtype}"
+        )
+        err.dtype = str(arr.dtype)
+        raise err
+    return arr
+
+
+class NonNumericOutput(TypeError):
+    """An initializer returned values that are not floats (object, int, bool, strings...)."""
+
+    dtype: str = ""
 
 
 def _positional_names(fn: Callable[..., Any]) -> list[str]:
@@ -136,13 +175,32 @@ def as_draw(init_fn: Any, dtype: str = "float32") -> Callable[[tuple[int, ...], 
     """``draw(shape, seed) -> np.ndarray`` for any accepted initializer (see module docstring)."""
     if not callable(init_fn):
         raise TypeError(f"Argument `init_fn` must be callable. Received: init_fn={init_fn!r}")
+    inner = _adapt(init_fn, dtype)
+
+    def draw(shape: tuple[int, ...], seed: int) -> np.ndarray:
+        return _numeric(inner(shape, seed), shape)
+
+    return draw
+
+
+def _adapt(init_fn: Any, dtype: str) -> Callable[[tuple[int, ...], int], np.ndarray]:
+    """The calling convention of ``init_fn`` by its framework (partials and bound methods by the
+    function they wrap; initspec's own adapters by theirs)."""
     mod = _module(init_fn)
-    if mod.startswith("torch"):
+    if mod.startswith(("torch", "initspec.backends.torch")):
         return _torch_draw(init_fn, dtype)
     if mod.startswith("keras") or (hasattr(init_fn, "get_config") and hasattr(init_fn, "from_config")):
         return _keras_draw(init_fn, dtype)
-    if mod.startswith(("jax", "flax")):
+    if mod.startswith(("jax", "flax", "initspec.backends.jax")):
         return _jax_draw(init_fn, dtype)
+    names = _param_names(init_fn)
+    if "seed" in names:  # initspec's NumPy/TF functions: (shape, [layout,] dtype, seed)
+        extra = {"dtype": dtype} if "dtype" in names else {}
+
+        def keyword_draw(shape: tuple[int, ...], seed: int) -> np.ndarray:
+            return to_numpy(init_fn(shape, seed=seed, **extra))
+
+        return keyword_draw
 
     def draw(shape: tuple[int, ...], seed: int) -> np.ndarray:
         return to_numpy(init_fn(shape, seed))
@@ -185,8 +243,15 @@ def check_initializer(
     budget = Budget(alpha_total, max(1, tests_per_plan(plan) + (1 if exp is not None else 0)))
     alpha = budget.per_test()
     k = draws_needed(plan, alpha)
-    values = np.stack([np.asarray(draw(plan.shape, seed + i)) for i in range(k)])
+    try:
+        values = np.stack([np.asarray(draw(plan.shape, seed + i)) for i in range(k)])
+    except NonNumericOutput as e:  # a failed check with the reason, not a crash
+        rec = Recorder(plan, meta, alpha)
+        rec.add("dtype", "exact", False, str(e), measured=e.dtype, expected=plan.dtype)
+        return rec.records
     checks = check_draw(values if k > 1 else values[0], plan, alpha=alpha, meta=meta, draws=k)
+    if not np.all(np.isfinite(values)):  # the finite check failed: fans of non-finite values are undefined
+        return checks
     if exp is not None:
         result = probe_fans(draw, plan.layout, seed=seed)
         checks += fan_check(result, plan, meta, alpha=alpha)

@@ -110,6 +110,9 @@ def _call(draw: Callable[..., Any], shape: tuple[int, ...], seed: int) -> np.nda
         n_pos = 1
     out = draw(shape, seed) if n_pos >= 2 else draw(shape)
     arr = np.asarray(out)
+    if arr.dtype.kind not in "fc" and arr.dtype.name != "bfloat16":
+        raise TypeError(f"The initializer returned {arr.dtype} values for shape {tuple(shape)}; expected "
+                        f"floating or complex numbers. Received: dtype={arr.dtype}")
     if arr.dtype.name == "bfloat16":
         arr = arr.astype(np.float32)
     if tuple(arr.shape) != tuple(shape):
@@ -286,6 +289,10 @@ def probe_fans(
         is_complex = is_complex or x.dtype.kind == "c"
         v = x.astype(np.complex128 if x.dtype.kind == "c" else np.float64).ravel()
         v = v[np.isfinite(v)]
+        if v.size < 2:  # the variance (and so the fans) of non-finite values is undefined
+            raise ValueError(
+                f"The initializer returned {x.size - v.size} non-finite values of {x.size} for shape "
+                f"{shape}; the fan probe needs finite values. Received: shape={shape!r}")
         mean = v.mean()
         d = v - mean
         r2 = (d * np.conj(d)).real

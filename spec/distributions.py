@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,7 @@ from .constants import (
     TRUNCATED_NORMAL_STD_CORRECTION,
     VARIANCE_SCALING_TRUNCATION,
 )
-from .dtypes import get_dtype
+from .dtypes import ceil_to_dtype, check_representable, get_dtype, inner_bounds, next_below
 from .errors import InitSpecError, check_finite, check_shape, unknown
 from .layouts import FAN_MODES, Fans, Layout, compute_fans, get_layout
 from .schemes import VS_DISTRIBUTIONS, Scheme, get_scheme
@@ -232,6 +233,8 @@ def resolve(
     sch = get_scheme(scheme)
     shape = check_shape(shape)
     dt = get_dtype(dtype)
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise InitSpecError(f"Argument `groups` must be an int >= 1. Received: groups={groups!r}")
     if dt.is_complex and not sch.complex_ok:
         raise TypeError(
             f"Scheme {sch.name!r} is not defined for complex dtypes. Received: dtype={dt.name!r}"
@@ -298,11 +301,12 @@ def resolve(
             raise unknown("fan mode", "mode", mode, FAN_MODES)
         if dist not in VS_DISTRIBUTIONS:
             raise unknown("distribution", "distribution", dist, VS_DISTRIBUTIONS)
-        scale = check_finite("scale", p["scale"], positive=True) if "scale" in p else \
-            check_finite("gain", p["gain"], positive=True) ** 2
         f = need_fans()
-        var = scale / f.fan(mode)
-        sd = math.sqrt(var)
+        if "scale" in p:
+            sd = math.sqrt(check_finite("scale", p["scale"], positive=True) / f.fan(mode))
+        else:  # std = gain / sqrt(fan): gain**2 could overflow a float for a huge gain
+            sd = check_finite("gain", p["gain"], positive=True) / math.sqrt(f.fan(mode))
+        var = sd * sd
         if dist == "normal":
             el = _normal(0.0, sd)
             kw = dict(sampler="normal", mean=0.0, std=sd)
@@ -374,8 +378,44 @@ def resolve(
     if f is None and sch.uses_fans and fam not in ("orthogonal", "dirac", "delta_orthogonal", "sparse"):
         f = need_fans()
     kw.setdefault("groups", groups)
+    _check_range(sch, dt.name, p, kw)
     return Plan(scheme=sch, shape=shape, dtype=dt.name, layout=lay, fans=f, params=p,
                 element=el, **kw)
+
+
+#: normal draws are refused when ``|mean| + NORMAL_RANGE_STDS * std`` exceeds the dtype's range
+#: (P(|z| > 40) ~ 1e-350: a finite dtype max beyond it is never reached in practice)
+NORMAL_RANGE_STDS = 40.0
+
+
+def _check_range(sch: Scheme, dtype: str, params: dict[str, Any], kw: dict[str, Any]) -> None:
+    """Refuse a plan whose values cannot all be represented in ``dtype``: a magnitude beyond the
+    dtype's finite range (they would round to inf) or a truncation/uniform interval with no
+    representable value inside it (they would land on or beyond a bound)."""
+    received = ", ".join(f"{k}={v!r}" for k, v in params.items() if k not in sch.fixed) or f"scheme={sch.name!r}"
+    s = kw["sampler"]
+    if s == "constant":
+        v = complex(kw["value"])
+        check_representable(dtype, max(abs(v.real), abs(v.imag)), "|value|", received)
+    elif s in ("normal", "sparse"):
+        m, sd = abs(kw.get("mean", 0.0)), kw["std"]
+        check_representable(dtype, m + NORMAL_RANGE_STDS * sd, f"|mean| + {NORMAL_RANGE_STDS:g} std", received)
+    elif s in ("uniform", "truncated_normal"):
+        lo, hi = kw["low"], kw["high"]
+        mid = kw.get("mean", lo)  # samplers compute mean + std * z (low + (high - low) * u)
+        check_representable(dtype, max(abs(lo), abs(hi), hi - mid, mid - lo), "the bounds (and their span)",
+                            received)
+        if kw.get("complex_rule") is None:
+            inner_lo = ceil_to_dtype(lo, dtype) if s == "uniform" else inner_bounds(lo, hi, dtype)[0]
+            inner_hi = next_below(hi, dtype) if s == "uniform" else inner_bounds(lo, hi, dtype)[1]
+            if not inner_lo <= inner_hi:
+                raise InitSpecError(
+                    f"No {dtype} value lies {'strictly inside' if s == 'truncated_normal' else 'in'} the "
+                    f"interval {'(' if s == 'truncated_normal' else '['}{lo!r}, {hi!r}); every sample would "
+                    f"land on or beyond a bound. Received: {received}, dtype={dtype!r}"
+                )
+    elif s in ("orthogonal", "identity", "delta_orthogonal"):
+        check_representable(dtype, abs(kw["gain"]), "|gain|", received)
 
 
 def _fixed_order_perm(fam: str, shape: tuple[int, ...], lay: Layout | None) -> tuple[int, ...] | None:
@@ -405,6 +445,8 @@ def _fixed_order(fam: str, shape: tuple[int, ...], p: dict[str, Any], groups: in
             raise InitSpecError(f"Argument `groups` must be an int >= 1. Received: groups={gr!r}")
         if not 3 <= len(shape) <= 5:
             raise InitSpecError(f"Scheme 'dirac' needs rank 3..5 (a conv kernel). Received: shape={shape!r}")
+        if 0 in shape[2:]:
+            raise InitSpecError(f"Scheme 'dirac' needs non-empty spatial dims (a centre). Received: shape={shape!r}")
         if shape[0] % gr:
             raise InitSpecError(
                 f"The out-channel dim ({shape[0]}) must be divisible by groups={gr}. Received: shape={shape!r}")
@@ -413,6 +455,9 @@ def _fixed_order(fam: str, shape: tuple[int, ...], p: dict[str, Any], groups: in
     g = check_finite("gain", p["gain"], nonneg=True)
     if not 3 <= len(shape) <= 5:
         raise InitSpecError(f"Scheme 'delta_orthogonal' needs rank 3..5 (a conv kernel). Received: shape={shape!r}")
+    if 0 in shape:
+        raise InitSpecError(f"Scheme 'delta_orthogonal' needs non-empty dims (an orthogonal centre slice). "
+                            f"Received: shape={shape!r}")
     if shape[-2] > shape[-1]:
         raise InitSpecError(
             f"Scheme 'delta_orthogonal' needs in_channels <= out_channels. Received: shape={shape!r} "

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import unknown
+from .errors import InitSpecError, unknown
 
 
 @dataclass(frozen=True)
@@ -21,15 +22,17 @@ class DType:
     eps: float
     #: smallest positive normal number of the real component
     tiny: float
+    #: largest finite value of the real component (values beyond it round to inf)
+    max: float
 
 
 DTYPES: dict[str, DType] = {
-    "float16": DType("float16", False, 10, "float16", 2.0**-10, 2.0**-14),
-    "bfloat16": DType("bfloat16", False, 7, "bfloat16", 2.0**-7, 2.0**-126),
-    "float32": DType("float32", False, 23, "float32", 2.0**-23, 2.0**-126),
-    "float64": DType("float64", False, 52, "float64", 2.0**-52, 2.0**-1022),
-    "complex64": DType("complex64", True, 23, "float32", 2.0**-23, 2.0**-126),
-    "complex128": DType("complex128", True, 52, "float64", 2.0**-52, 2.0**-1022),
+    "float16": DType("float16", False, 10, "float16", 2.0**-10, 2.0**-14, 65504.0),
+    "bfloat16": DType("bfloat16", False, 7, "bfloat16", 2.0**-7, 2.0**-126, (2 - 2.0**-7) * 2.0**127),
+    "float32": DType("float32", False, 23, "float32", 2.0**-23, 2.0**-126, (2 - 2.0**-23) * 2.0**127),
+    "float64": DType("float64", False, 52, "float64", 2.0**-52, 2.0**-1022, sys.float_info.max),
+    "complex64": DType("complex64", True, 23, "float32", 2.0**-23, 2.0**-126, (2 - 2.0**-23) * 2.0**127),
+    "complex128": DType("complex128", True, 52, "float64", 2.0**-52, 2.0**-1022, sys.float_info.max),
 }
 
 _INTEGER_LIKE = ("int", "uint", "bool")
@@ -39,7 +42,14 @@ def dtype_name(dtype: Any) -> str:
     """Normalise a dtype-like (string, numpy/torch/tf/jax dtype) to a spec dtype name."""
     if dtype is None:
         return "float32"
+    if isinstance(dtype, bool) or isinstance(dtype, (int, float, complex)):
+        raise TypeError(f"Argument `dtype` must be a dtype or a dtype name. Received: dtype={dtype!r}")
     name = getattr(dtype, "name", None)
+    if not isinstance(name, str):
+        inner = getattr(dtype, "dtype", None)  # scalar types: jnp.float32, ml_dtypes.bfloat16
+        name = getattr(inner, "name", None)
+    if not isinstance(name, str) and isinstance(dtype, type):
+        name = dtype.__name__  # np.float32, np.float16, ...
     if not isinstance(name, str):
         name = str(dtype)
     name = name.replace("torch.", "").replace("<dtype: '", "").replace("'>", "")
@@ -58,6 +68,17 @@ def get_dtype(dtype: Any) -> DType:
     if name not in DTYPES:
         raise unknown("dtype", "dtype", name, DTYPES)
     return DTYPES[name]
+
+
+def check_representable(dtype: Any, magnitude: float, what: str, received: str) -> None:
+    """Refuse values of ``magnitude`` that would round to inf in ``dtype`` (a clear error naming
+    the dtype's finite range, ``what`` would exceed it and the arguments ``received``)."""
+    dt = get_dtype(dtype)
+    if not magnitude <= dt.max:  # also catches nan / inf
+        raise InitSpecError(
+            f"The values would not be representable in {dt.name} (finite range +-{dt.max:.5g}): "
+            f"{what} = {magnitude:.5g}; they would round to inf. Received: {received}, dtype={dt.name!r}"
+        )
 
 
 def _next_above_pos(x: float, nmant: int) -> float:

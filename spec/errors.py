@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 
@@ -51,9 +52,9 @@ def check_shape(shape: Any, arg: str = "shape") -> tuple[int, ...]:
     """Normalise a shape to a tuple of non-negative Python ints, or raise."""
     if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (shape,)
-    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) and not hasattr(
+    if isinstance(shape, (str, bytes, AbstractSet, Mapping)) or not isinstance(shape, Sequence) and not hasattr(
         shape, "__iter__"
-    ):
+    ):  # a set or dict has no axis order
         raise TypeError(f"Argument `{arg}` must be a sequence of ints. Received: {arg}={shape!r}")
     out = []
     for d in shape:
@@ -69,3 +70,16 @@ def check_shape(shape: Any, arg: str = "shape") -> tuple[int, ...]:
             )
         out.append(int(d))
     return tuple(out)
+
+
+def check_axes(arg: str, value: Any) -> tuple[int, ...]:
+    """An axis argument (``in_axis=-2``, ``batch_axis=(0,)``) as a tuple of ints, or raise."""
+    if value is None:
+        return ()
+    items = (value,) if isinstance(value, numbers.Integral) else value
+    if isinstance(items, (str, bytes, AbstractSet, Mapping)) or not isinstance(items, Iterable):
+        raise TypeError(f"Argument `{arg}` must be an int or a sequence of ints. Received: {arg}={value!r}")
+    items = tuple(items)
+    if any(isinstance(a, bool) or not isinstance(a, numbers.Integral) for a in items):
+        raise TypeError(f"Argument `{arg}` must be an int or a sequence of ints. Received: {arg}={value!r}")
+    return tuple(int(a) for a in items)

@@ -26,11 +26,11 @@ The spec's own choices (each framework's behaviour is recorded in ``initspec.nat
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-from .errors import InitSpecError, check_shape, unknown
+from .errors import InitSpecError, check_axes, check_finite, check_shape, unknown
 
 Axes = tuple[int, ...]
 
@@ -58,12 +58,8 @@ class Fans(NamedTuple):
 FAN_MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 
 
-def _as_axes(a: int | Sequence[int] | None) -> Axes:
-    if a is None:
-        return ()
-    if isinstance(a, int):
-        return (a,)
-    return tuple(int(x) for x in a)
+def _as_axes(a: int | Sequence[int] | None, arg: str = "axes") -> Axes:
+    return check_axes(arg, a)
 
 
 @dataclass(frozen=True)
@@ -170,11 +166,11 @@ class Layout:
         """A copy with JAX-style ``in_axis``/``out_axis``/``batch_axis`` overrides."""
         kw: dict[str, Any] = {}
         if in_axis is not None:
-            kw["in_axes"] = _as_axes(in_axis)
+            kw["in_axes"] = _as_axes(in_axis, "in_axis")
         if out_axis is not None:
-            kw["out_axes"] = _as_axes(out_axis)
+            kw["out_axes"] = _as_axes(out_axis, "out_axis")
         if batch_axis is not None:
-            kw["batch_axes"] = _as_axes(batch_axis)
+            kw["batch_axes"] = _as_axes(batch_axis, "batch_axis")
         if not kw:
             return self
         return replace(self, name=f"{self.name}(in={kw.get('in_axes', self.in_axes)},"
@@ -242,14 +238,54 @@ def compute_fans(
 ) -> Fans:
     """Fans of ``shape`` under ``layout``; ``fans=(fan_in, fan_out)`` overrides (any rank)."""
     if fans is not None:
-        if not (isinstance(fans, (tuple, list)) and len(fans) == 2):
-            raise TypeError(f"Argument `fans` must be a pair (fan_in, fan_out). Received: fans={fans!r}")
-        from .errors import check_finite
-
-        fi = check_finite("fans[0]", fans[0], positive=True)
-        fo = check_finite("fans[1]", fans[1], positive=True)
+        fi, fo = (float(f) for f in check_fans(fans))
         return Fans(fi, fo, 1)
     return get_layout(layout).fans(shape, groups=groups)
+
+
+def check_fans(fans: Any) -> tuple[Any, Any]:
+    """``fans=(fan_in, fan_out)``: a pair of finite positive numbers (returned as given), or raise."""
+    if not (isinstance(fans, (tuple, list)) and len(fans) == 2):
+        raise TypeError(f"Argument `fans` must be a pair (fan_in, fan_out). Received: fans={fans!r}")
+    check_finite("fans[0]", fans[0], positive=True)
+    check_finite("fans[1]", fans[1], positive=True)
+    return tuple(fans)
+
+
+_LAYOUT_FIELDS = {"name": str, "framework": str, "in_axes": Axes, "out_axes": Axes, "batch_axes": Axes,
+                  "min_rank": int, "max_rank": int, "pattern": str, "source": str, "notes": str,
+                  "aliases": tuple}
+
+
+def layout_from_dict(config: Any, arg: str = "layout") -> Layout:
+    """A custom :class:`Layout` from its serialised fields (``dataclasses.asdict``, lists for
+    tuples), every field validated: a malformed config raises naming the field."""
+    if not isinstance(config, Mapping):
+        raise TypeError(f"Argument `{arg}` must be a dict of Layout fields. Received: {arg}={config!r}")
+    extra = sorted(set(config) - set(_LAYOUT_FIELDS))
+    if extra or not {"name", "framework", "in_axes", "out_axes"} <= set(config):
+        raise InitSpecError(
+            f"Argument `{arg}` must hold the Layout fields name, framework, in_axes, out_axes (optional: "
+            f"{', '.join(k for k in _LAYOUT_FIELDS if k not in ('name', 'framework', 'in_axes', 'out_axes'))})"
+            f"{'; unknown: ' + ', '.join(map(str, extra)) if extra else ''}. Received: {arg}={config!r}")
+    kw: dict[str, Any] = {}
+    for k, v in config.items():
+        want = _LAYOUT_FIELDS[k]
+        if want is Axes:
+            kw[k] = check_axes(f"{arg}[{k!r}]", v)
+        elif k == "max_rank" and v is None:
+            kw[k] = None
+        elif want is int and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            raise TypeError(f"Field `{k}` of `{arg}` must be an int >= 0. Received: {arg}[{k!r}]={v!r}")
+        elif want is str and not isinstance(v, str):
+            raise TypeError(f"Field `{k}` of `{arg}` must be a string. Received: {arg}[{k!r}]={v!r}")
+        elif want is tuple:
+            if isinstance(v, str) or not isinstance(v, (list, tuple)) or not all(isinstance(a, str) for a in v):
+                raise TypeError(f"Field `{k}` of `{arg}` must be a list of strings. Received: {arg}[{k!r}]={v!r}")
+            kw[k] = tuple(v)
+        else:
+            kw[k] = v
+    return Layout(**kw)
 
 
 #: Layouts of the same logical layer in each framework (transposed convs have no JAX entry:

@@ -23,6 +23,7 @@ from initspec.layouts import Layout, get_layout
 from initspec.schemes import Scheme, get_scheme
 
 from .._core import sample as core_sample
+from .._core import typed_key
 from ..portable._spec import check_stream, portable_seed
 from . import portable
 from ._checks import AXIS_ARGS, DEFAULT_LAYOUT, as_key, check_axes_in_range, check_axis_arg, dtype_name
@@ -48,7 +49,7 @@ class _StaticPlan:
         p = plan
         key = (p.scheme.name, p.shape, p.dtype, p.layout, p.fans, tuple(sorted(p.params.items())),
                p.sampler, p.mean, p.std, p.low, p.high, p.value, p.gain, p.groups, p.complex_rule)
-        return cls(key, plan)
+        return cls(typed_key(key), plan)  # type and sign too: constant(-0.0) is not constant(0.0)
 
     def __hash__(self) -> int:
         return hash(self.key)

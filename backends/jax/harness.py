@@ -11,10 +11,12 @@ import numbers
 from typing import Any
 
 import jax
+import numpy as np
 from initspec.errors import unknown
 from initspec.backends._core import cpu_name
 
 from . import portable
+from ..portable._spec import portable_seed
 from ._checks import DEFAULT_LAYOUT
 from ._initializer import initializer
 from ._primitives import to_numpy
@@ -46,6 +48,19 @@ def _seed(seed: Any) -> int:
     return int(seed)
 
 
+def seed_key(seed: int) -> Any:
+    """``jax.random.key(seed)`` for a seed in ``[0, 2**64)``, all 64 bits kept: without
+    ``jax_enable_x64`` ``jax.random.key`` keeps only the low 32 bits (2**40 would silently give the
+    key of 0) and refuses seeds >= 2**63. Seeds below 2**32 give ``jax.random.key(seed)`` itself;
+    larger ones the threefry key data ``[seed >> 32, seed mod 2**32]`` (what ``key`` builds with x64)."""
+    if seed < 2**32:
+        return jax.random.key(seed)
+    data = np.array([seed >> 32, seed & 0xFFFFFFFF], dtype=np.uint32)
+    if jax.random.key_data(jax.random.key(0)).shape != data.shape:  # a non-threefry default PRNG impl
+        raise ValueError(f"Seeds >= 2**32 need the threefry PRNG implementation. Received: seed={seed!r}")
+    return jax.random.wrap_key_data(data)
+
+
 def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
            device: str = "cpu", stream: str | None = None, **params: Any) -> Any:
     """Uniform harness API (see :mod:`initspec.backends`): a ``jax.Array`` on ``device``,
@@ -56,9 +71,9 @@ def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32
     ``(seed, stream)``, shard-invariant."""
     if stream is not None:
         return portable.sample(scheme, shape, layout=DEFAULT_LAYOUT if layout is None else layout, dtype=dtype,
-                               seed=seed, stream=stream, device=device, **params)
+                               seed=portable_seed(seed), stream=stream, device=device, **params)
     init = initializer(scheme, layout=layout, **params)
-    key = jax.device_put(jax.random.key(_seed(seed)), jax_device(device))
+    key = jax.device_put(seed_key(_seed(seed)), jax_device(device))
     return init(key, shape, dtype)
 
 

@@ -62,6 +62,8 @@ def as_generator(seed: Any) -> np.random.Generator:
         raise TypeError(
             f"Argument `seed` must be a non-negative int, a numpy Generator or None. Received: seed={seed!r}"
         )
+    if seed >= 2**64:  # the same seed range in every backend
+        raise ValueError(f"Argument `seed` must be < 2**64. Received: seed={seed!r}")
     return np.random.default_rng(int(seed))
 
 

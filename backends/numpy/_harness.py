@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import portable
+from ..portable._spec import portable_seed
 from ._functions import initialize
 
 __all__ = ["DEFAULT_LAYOUT", "sample"]
@@ -26,5 +27,5 @@ def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32
         raise ValueError(f"The NumPy backend runs on the CPU only. Received: device={device!r}")
     layout = DEFAULT_LAYOUT if layout is None else layout
     if stream is not None:
-        return portable.sample(scheme, shape, layout=layout, dtype=dtype, seed=seed, stream=stream, **params)
+        return portable.sample(scheme, shape, layout=layout, dtype=dtype, seed=portable_seed(seed), stream=stream, **params)
     return initialize(scheme, shape, layout, dtype, seed, **params)

@@ -35,8 +35,9 @@ from ._philox import LANES, MASK32, WordOps, philox_rounds, round_keys
 SEED_LIMIT = 2**64
 #: domain separation prefix of the key hash (bump the version if the stream ever changes)
 KEY_DOMAIN = b"initspec.portable.philox4x32-10.v1\x00"
-#: the largest element index a stream addresses: block indices use the 64-bit counter low half
-MAX_ELEMENTS = LANES * 2**64
+#: the most elements of one tensor: whole-tensor generation (:func:`words_full`) counts blocks of
+#: LANES elements in the counter's low 32-bit word (larger tensors would wrap onto repeated values)
+MAX_ELEMENTS = LANES * 2**32
 #: draw ids (counter word c2) of the element-wise samplers
 DRAW_MAIN, DRAW_SECOND = 0, 1
 
@@ -557,7 +558,9 @@ def strides(shape: tuple[int, ...]) -> tuple[int, ...]:
 
 def check_size(shape: tuple[int, ...]) -> None:
     if math.prod(shape) > MAX_ELEMENTS:
-        raise ValueError(f"A portable stream addresses at most 2**66 elements. Received: shape={shape!r}")
+        raise ValueError(
+            f"A portable stream generates at most 2**34 elements per tensor (2**32 in JAX). "
+            f"Received: shape={shape!r} ({math.prod(shape)} elements)")
 
 
 

@@ -73,6 +73,13 @@ def _affine_extremes(zmax: float, scale: float, shift: float, dtype: str) -> tup
 # --------------------------------------------------------------------------------------------
 # the primitives
 # --------------------------------------------------------------------------------------------
+def scalar(value: Any, dtype: str) -> tf.Tensor:
+    """A scalar constant of ``dtype``. Through NumPy: eager ``tf.constant`` caches Python scalars
+    by ``==``, so ``tf.constant(-0.0)`` after ``tf.constant(0.0)`` would return +0.0."""
+    t = tf_dtype(dtype)
+    return tf.constant(np.asarray(value, dtype=t.as_numpy_dtype), dtype=t)
+
+
 class TFBackend(Primitives):
     """:class:`~initspec.backends._core.Primitives` on TensorFlow ops. ``rng`` is a stateless seed
     pair (int tensor of shape [2]); ``split`` derives new pairs with ``stateless_split``."""
@@ -143,7 +150,7 @@ class TFBackend(Primitives):
 
     # construction / elementwise ------------------------------------------------------------------
     def full(self, shape: tuple[int, ...], dtype: str, value: Any) -> tf.Tensor:
-        return tf.fill(shape, tf.constant(value, dtype=tf_dtype(dtype)))
+        return tf.fill(shape, scalar(value, dtype))
 
     def eye(self, rows: int, cols: int, dtype: str) -> tf.Tensor:
         return tf.eye(rows, cols, dtype=tf_dtype(dtype))

@@ -22,8 +22,9 @@ _MASK32 = 0xFFFFFFFF
 
 
 def _int_seed_pair(seed: int) -> tf.Tensor:
-    """Stateless seed pair of an int: ``[seed mod 2**32, (seed >> 32) mod 2**32]``."""
-    s = int(seed)
+    """Stateless seed pair of an int in ``[0, 2**64)``: ``[seed mod 2**32, seed >> 32]`` (other ints
+    would wrap silently onto another seed: refused)."""
+    s = check_seed(seed)
     return tf.constant([s & _MASK32, (s >> 32) & _MASK32], dtype=tf.int64)
 
 

@@ -15,6 +15,7 @@ import numbers
 from typing import Any, Protocol
 
 import tensorflow as tf
+from initspec.backends._core import Keyed
 from initspec.backends._core import sample as core_sample
 from initspec.backends.portable._spec import check_stream
 from initspec.distributions import Plan, resolve
@@ -84,8 +85,8 @@ _CACHEABLE = (int, float, complex, str)
 
 
 @functools.lru_cache(maxsize=PLAN_CACHE_SIZE)
-def _cached_resolve(scheme: str, shape: tuple[int, ...], layout: Any, dtype: Any, groups: int, fans: Any,
-                    params: tuple[tuple[str, type, Any], ...]) -> Plan:
+def _cached_resolve(key: Keyed) -> Plan:
+    scheme, shape, layout, dtype, groups, fans, params = key.args
     return resolve(scheme, shape, layout, dtype, groups=groups, fans=fans, **{k: v for k, _, v in params})
 
 
@@ -97,15 +98,14 @@ def _resolve(sch: Scheme, shape: Any, layout: Any, dtype: Any, groups: int, fans
              and (fans is None or isinstance(fans, (tuple, list)))
              and all(type(v) in _CACHEABLE for v in [*(fans or ()), *params.values()]))
     if plain:
-        key = (sch.name, tuple(shape), layout, dtype, groups, None if fans is None else tuple(fans),
-               tuple(sorted((k, type(v), v) for k, v in params.items())))
-        try:
-            hash(key)
+        try:  # keyed by type and sign (typed_key): -0.0 never hits the plan of 0.0
+            key = Keyed(sch.name, tuple(shape), layout, dtype, groups, None if fans is None else tuple(fans),
+                        tuple(sorted((k, type(v), v) for k, v in params.items())))
         except TypeError:
             plain = False
     if not plain:
         return resolve(sch, shape, layout, dtype, groups=groups, fans=fans, **params)
-    return _cached_resolve(*key)
+    return _cached_resolve(key)
 
 
 def plan_and_sample(

@@ -13,6 +13,7 @@ from initspec.errors import unknown
 from initspec.backends._core import cpu_name
 
 from . import portable
+from ..portable._spec import portable_seed
 from ._primitives import DEFAULT_LAYOUT
 from .functions import plan_and_sample
 
@@ -53,7 +54,7 @@ def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32
     the same values as every other framework for the same ``(seed, stream)``."""
     if stream is not None:
         return portable.sample(scheme, shape, layout=DEFAULT_LAYOUT if layout is None else layout, dtype=dtype,
-                               seed=seed, stream=stream, device=device, **params)
+                               seed=portable_seed(seed), stream=stream, device=device, **params)
     with tf.device(_device_scope(device)):
         return plan_and_sample(scheme, shape, DEFAULT_LAYOUT if layout is None else layout, dtype, seed,
                                **params)[1]

@@ -25,7 +25,7 @@ import tensorflow as tf
 from initspec.backends.portable._spec import check_stream
 from initspec.distributions import resolve
 from initspec.errors import UnknownNameError, unknown
-from initspec.layouts import LAYOUTS, Layout, get_layout
+from initspec.layouts import LAYOUTS, Layout, check_fans, get_layout, layout_from_dict
 from initspec.schemes import get_scheme
 
 from ._naming import COMMON_ARGS, class_name, param_names, scheme_doc
@@ -87,7 +87,7 @@ def layout_to_config(layout: Any) -> Any:
 def layout_from_config(config: Any) -> Any:
     """Inverse of :func:`layout_to_config`."""
     if isinstance(config, dict):
-        return Layout(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+        return layout_from_dict(config)  # every field validated (a malformed config names its field)
     return config
 
 
@@ -172,7 +172,7 @@ class SpecInitializer(keras.initializers.Initializer):
         self.layout = layout_from_config(layout)
         get_layout(self.layout)  # unknown names fail here
         self.groups = check_groups(groups)
-        self.fans = None if fans is None else tuple(fans)
+        self.fans = None if fans is None else check_fans(fans)
         self.params = {**{n: self.defaults.get(n, sch.defaults[n]) for n in names}, **params}
         probe = _PROBE_SHAPES.get(sch.name, _DEFAULT_PROBE_SHAPE)
         resolve(sch, probe, "jax", "float32", **self.params)  # parameter values fail now, not at build

@@ -42,7 +42,7 @@ from initspec.backends.portable._spec import (
 )
 from initspec.distributions import Plan
 
-from ._primitives import DEFAULT_LAYOUT, TFBackend, tf_dtype
+from ._primitives import DEFAULT_LAYOUT, TFBackend, scalar, tf_dtype
 
 __all__ = [
     "DEFAULT_LAYOUT", "OPS", "PortableTf", "TfOps", "bench_cases", "device_available", "device_of", "sample",
@@ -198,7 +198,7 @@ def _finish(re: tf.Tensor, im: tf.Tensor | None, plan: Plan, recipe: Recipe,
 def _generate(plan: Plan, recipe: Recipe, table: np.ndarray, norm: tuple | None) -> tf.Tensor:
     shape = plan.shape if norm is None else slice_shape(norm)
     if recipe.kind == "constant":
-        return tf.fill(shape, tf.constant(plan.value, dtype=tf_dtype(plan.dtype)))
+        return tf.fill(shape, scalar(plan.value, plan.dtype))  # keeps the sign of -0.0
     keys = _keys(table)
     if not recipe.elementwise:
         full = sample_structured(PortableTf(), PortableRng(keys), plan, recipe)

@@ -71,7 +71,29 @@ def check_seed(seed: Any) -> int | None:
         return None
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise TypeError(f"Argument `seed` must be a non-negative int or None. Received: seed={seed!r}")
+    if seed >= 2**64:  # torch.Generator.manual_seed takes 64 bits
+        raise InitSpecError(f"Argument `seed` must be < 2**64. Received: seed={seed!r}")
     return int(seed)
+
+
+def has_internal_overlap(shape: tuple[int, ...], stride: tuple[int, ...]) -> bool:
+    """Whether two elements of a strided view share a storage offset.
+
+    Fast sufficient test (dims of size > 1 sorted by stride: each stride exceeds the extent
+    spanned by the smaller ones; the rule of ``at::has_internal_overlap`` for the common case),
+    else an exact count of the distinct offsets."""
+    dims = sorted((abs(st), n) for st, n in zip(stride, shape) if n > 1)
+    extent = 0
+    for st, n in dims:
+        if st <= extent:
+            break
+        extent += st * (n - 1)
+    else:
+        return False
+    offsets = np.zeros((1,), dtype=np.int64)
+    for st, n in dims:
+        offsets = (offsets[:, None] + st * np.arange(n, dtype=np.int64)[None, :]).ravel()
+    return np.unique(offsets).size != offsets.size
 
 
 def to_numpy(x: torch.Tensor) -> np.ndarray:

@@ -11,6 +11,7 @@ from initspec.errors import check_shape
 from initspec.backends._core import cpu_name
 
 from . import portable
+from ..portable._spec import portable_seed
 from ._common import DEFAULT_LAYOUT, NAMES, check_seed, to_numpy, torch_device, torch_dtype
 from .inplace import initialize_, plan_for
 
@@ -27,7 +28,7 @@ def sample(scheme: Any, shape: Any, *, layout: Any = None, dtype: Any = "float32
     ``(seed, stream)``."""
     if stream is not None:
         return portable.sample(scheme, shape, layout=DEFAULT_LAYOUT if layout is None else layout,
-                               dtype=dtype, seed=seed, stream=stream, device=device, **params)
+                               dtype=dtype, seed=portable_seed(seed), stream=stream, device=device, **params)
     seed = check_seed(seed)
     dev = torch_device(device)
     td = torch_dtype(dtype)

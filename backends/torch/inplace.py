@@ -18,10 +18,11 @@ from initspec.distributions import Plan, resolve
 from initspec.errors import InitSpecError, check_shape
 from initspec.schemes import SCHEMES
 
+from .._core import Keyed
 from .._core import sample as core_sample
 from ..portable._spec import check_stream, portable_seed
 from . import portable
-from ._common import DEFAULT_LAYOUT, spec_dtype_of
+from ._common import DEFAULT_LAYOUT, has_internal_overlap, spec_dtype_of
 from ._primitives import TorchBackend
 from .dtensor import dtensor_local_slice
 
@@ -45,11 +46,11 @@ def _check_tensor(tensor: Any) -> str:
         raise TypeError(f"Argument `tensor` must be a dense (strided) tensor. Received: tensor with "
                         f"layout={tensor.layout}")
     name = spec_dtype_of(tensor.dtype)
-    if not tensor.is_contiguous() and any(st == 0 and n > 1 for st, n in zip(tensor.stride(), tensor.shape)):
+    if not tensor.is_contiguous() and has_internal_overlap(tuple(tensor.shape), tensor.stride()):
         raise InitSpecError(
-            "Argument `tensor` has internally overlapping memory (a stride-0 view such as "
-            "expand()); its elements cannot hold independent values. Received: tensor with "
-            f"shape={tuple(tensor.shape)}, stride={tensor.stride()}"
+            "Argument `tensor` has internally overlapping memory (a view such as expand() or "
+            "as_strided() where several elements share storage); its elements cannot hold independent "
+            f"values. Received: tensor with shape={tuple(tensor.shape)}, stride={tensor.stride()}"
         )
     return name
 
@@ -97,8 +98,8 @@ def _check_portable_args(generator: torch.Generator | None, stream: Any, seed: A
 
 # -- plans ---------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=512)
-def _cached_plan(scheme: str, shape: tuple[int, ...], layout: Any, dtype: str, groups: int,
-                 fans: Any, params: tuple[tuple[str, Any], ...]) -> Plan:
+def _cached_plan(key: Keyed) -> Plan:
+    scheme, shape, layout, dtype, groups, fans, params = key.args
     return _resolve(scheme, shape, layout, dtype, groups, fans, dict(params))
 
 
@@ -116,12 +117,11 @@ def plan_for(scheme: Any, shape: Any, layout: Any = DEFAULT_LAYOUT, dtype: Any =
 def _plan(scheme: Any, shape: tuple[int, ...], layout: Any, dtype: str, groups: int, fans: Any,
           params: dict[str, Any]) -> Plan:
     """:func:`plan_for` for a shape that is already a tuple of ints (a tensor's)."""
-    key = (scheme, shape, layout, dtype, groups, fans, tuple(sorted(params.items())) if params else ())
-    try:
-        hash(key)
+    try:  # keyed by type and sign too: `gain=True` never hits the plan of `gain=1`
+        key = Keyed(scheme, shape, layout, dtype, groups, fans, tuple(sorted(params.items())) if params else ())
     except TypeError:  # e.g. fans as a list, a Scheme object: resolve without the cache
         return _resolve(scheme, shape, layout, dtype, groups, fans, params)
-    return _cached_plan(*key)
+    return _cached_plan(key)
 
 
 # -- filling ---------------------------------------------------------------------------------------

@@ -1,0 +1,24 @@
+"""Property-based fuzz of the torch adapter's uniform harness ``sample(...)`` (issue 15; the
+property of :mod:`tests._fuzz`): a clear initspec error, or finite values of the requested shape
+and dtype inside the support; fixed examples (``derandomize=True``)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+
+from .. import _fuzz
+
+pytestmark = pytest.mark.torch
+
+
+@settings(settings.get_profile("initspec-fuzz"), max_examples=250)
+@given(req=_fuzz.requests())
+def test_torch_harness_fuzz(tb, req):
+    _fuzz.check_request(tb, "torch", req)
+
+
+def test_torch_fuzz_outcomes():
+    counts = _fuzz.OUTCOMES["torch"]
+    print(_fuzz.summary("torch"))
+    assert counts["pass"] > 20 and sum(counts.values()) - counts["pass"] > 20, dict(counts)
