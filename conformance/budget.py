@@ -20,7 +20,7 @@ from scipy import stats
 
 from . import stats as S
 from .matrix import DEFAULT_MATRIX, Case, case_plan
-from .statistical import COMPLEX_TESTS, REAL_TESTS, nonzero_law
+from .statistical import COMPLEX_TESTS, HAAR_TESTS, REAL_TESTS, nonzero_law
 
 __all__ = [
     "DEFAULT_ALPHA_TOTAL", "RUN_BACKENDS", "STD_POWER", "STD_REL_ERROR", "Budget", "default_budget",
@@ -136,15 +136,17 @@ def draws_needed(plan: Plan, alpha: float, **kw: Any) -> int:
 
 
 def tests_per_plan(plan: Plan) -> int:
-    """Number of budgeted statistical tests :func:`check_draw` runs for ``plan``."""
+    """Number of budgeted statistical tests :func:`check_draw` runs for ``plan``: its element
+    law's tests, plus :data:`HAAR_TESTS` for the ``orthogonal`` sampler."""
     el = plan.element
+    haar = len(HAAR_TESTS) if plan.sampler == "orthogonal" else 0
     if el.kind in ("point", "structured"):
-        return 0
+        return haar
     if el.is_complex:
-        return len(COMPLEX_TESTS)
+        return len(COMPLEX_TESTS) + haar
     if el.kind == "rademacher":
-        return len(REAL_TESTS) - 2  # no pile-up, no kurtosis
-    return len(REAL_TESTS)
+        return len(REAL_TESTS) - 2 + haar  # no pile-up, no kurtosis
+    return len(REAL_TESTS) + haar
 
 
 def default_budget(

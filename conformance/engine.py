@@ -24,7 +24,7 @@ from .exact import (
     check_sparse_zeros,
 )
 from .recorder import Recorder
-from .statistical import check_complex, check_real_continuous, nonzero_law
+from .statistical import check_complex, check_haar_signs, check_real_continuous, nonzero_law
 
 __all__ = ["check_determinism", "check_draw"]
 
@@ -63,6 +63,7 @@ def check_draw(
         check_delta_orthogonal(rec, stack)
     elif sampler == "orthogonal":
         check_orthogonality(rec, stack)
+        check_haar_signs(rec, stack)
     elif sampler == "sparse":
         check_sparse_zeros(rec, stack)
     if el.kind in ("point", "structured"):

@@ -15,7 +15,9 @@ expectation by more than :data:`CALIBRATION_Z` standard deviations (a liberal, m
 interval would show an excess long before it produces a false alarm at ~1e-6). Conservative checks
 (orthogonal entries are negatively dependent; KS on the discrete rounded law; the pile-up union
 bound) show fewer. bfloat16 cases use the reference sampler on a float32 carrier rounded to bfloat16
-(:func:`~initspec.conformance.checks.reference_draw`).
+(:func:`~initspec.conformance.checks.reference_draw`). The orthogonal cases include ``haar_signs``
+(sign test of the diagonal: Haar, not merely orthogonal); its exact Binomial null is checked apart
+on small shapes over 4000 seeds (:func:`test_haar_signs_null_is_exactly_binomial`).
 
 The replay is :func:`~initspec.conformance.checks.reference_run` in worker processes started with
 ``spawn`` (forking a process that already loaded JAX or torch threads can deadlock).
@@ -150,3 +152,36 @@ def test_reference_has_no_false_alarm_over_200_seeds() -> None:
     assert not failing, "\n".join(f"base seed {b}: {m}" for b, ms in failing for m in ms)
     over = [row for row in calib if row[3] > row[4]]
     assert not over, f"liberal (miscalibrated) checks: {over}"
+
+
+#: small orthogonal cases (square, tall, wide, a conv kernel) for the exactness of haar_signs' null
+HAAR_CASES = (((4, 4), "keras_dense"), ((6, 3), "keras_dense"), ((2, 5), "keras_dense"),
+              ((3, 3, 2, 4), "keras_conv"))
+HAAR_SEEDS = 4000
+
+
+@pytest.mark.parametrize("shape, layout", HAAR_CASES, ids=[str(s) for s, _ in HAAR_CASES])
+def test_haar_signs_null_is_exactly_binomial(shape: tuple[int, ...], layout: str) -> None:
+    """The null law of ``haar_signs`` (:func:`~initspec.conformance.statistical.check_haar_signs`)
+    on the reference: over 4000 seeds, the number of positive diagonal entries of one draw
+    (``m = min(rows, cols)`` of them) follows Binomial(m, 1/2) (chi-square goodness of fit at 1e-4),
+    and the per-draw p-values are never liberal: P(p <= level) <= level for each attainable level
+    (up to CALIBRATION_Z binomial standard deviations)."""
+    from initspec import resolve
+    from initspec.conformance.checks import reference_draw
+    from initspec.conformance.statistical import haar_diagonal
+    from scipy import stats
+
+    plan = resolve("orthogonal", shape, layout)
+    d = np.concatenate([haar_diagonal(reference_draw("orthogonal", shape, layout, "float64", s)[None], plan)
+                        for s in range(HAAR_SEEDS)])
+    m = d.shape[1]
+    pos = np.count_nonzero(d > 0, axis=1)
+    observed = np.bincount(pos, minlength=m + 1)
+    expected = HAAR_SEEDS * stats.binom.pmf(np.arange(m + 1), m, 0.5)
+    chi2 = stats.chisquare(observed, expected)
+    assert chi2.pvalue > 1e-4, (observed, expected.round(1), chi2)
+    p = np.minimum(1.0, 2.0 * stats.binom.cdf(np.minimum(pos, m - pos), m, 0.5))
+    for level in np.unique(p)[:-1]:
+        seen, exp = int(np.sum(p <= level)), HAAR_SEEDS * level
+        assert seen <= exp + CALIBRATION_Z * np.sqrt(exp * (1 - level)), (level, seen, exp)

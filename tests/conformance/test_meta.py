@@ -17,6 +17,7 @@ import pytest
 from initspec import resolve
 from initspec.backends import _core
 from initspec.backends import numpy as ref
+from initspec.backends.numpy import NumpyBackend
 from initspec.conformance import stats as S
 from initspec.conformance.checks import (
     CONV,
@@ -28,6 +29,7 @@ from initspec.conformance.checks import (
     reference_draw,
 )
 from initspec.conformance.fanprobe import expected_fan_terms, fan_check, probe_fans
+from initspec.conformance.statistical import HAAR_TESTS, REAL_TESTS
 from initspec.constants import (
     COMPLEX_TRUNCATED_NORMAL_STD_CORRECTION,
     JAX_COMPLEX_TRUNCATED_NORMAL_CONSTANT,
@@ -131,6 +133,22 @@ def _normalized_rows(shape: tuple[int, ...], seed: int) -> np.ndarray:
 def _torch_flattening(shape: tuple[int, ...], seed: int) -> np.ndarray:
     # orthogonal of a keras kernel flattened torch-style (rows = axis 0) instead of by output unit
     return reference_draw("orthogonal", shape, "torch", "float32", seed)
+
+
+class _NoSignFix(NumpyBackend):
+    """The NumPy reference with ``sign(diag R) := +1``: QR of a Gaussian matrix without Mezzadri's
+    correction (orthogonal, but not Haar: LAPACK's Householder QR biases ``Q_ii`` negative)."""
+
+    def sign(self, x: Any) -> Any:
+        return np.ones_like(x)
+
+
+def _qr_without_sign_fix(layout: str, dtype: str = "float32", **params: Any) -> Draw:
+    def draw(shape: tuple[int, ...], seed: int) -> np.ndarray:
+        plan = resolve("orthogonal", shape, layout, dtype, **params)
+        return np.asarray(_core.sample(_NoSignFix(), np.random.default_rng(seed), plan))
+
+    return draw
 
 
 def _seed_ignored(shape: tuple[int, ...], seed: int) -> np.ndarray:
@@ -375,6 +393,26 @@ PLANTS: list[Plant] = [
         _torch_flattening,
         "orthogonality",
     ),
+    *(
+        Plant(
+            f"orthogonal_qr_without_sign_fix_{tag}",
+            "orthogonal",
+            layout,
+            shape,
+            dtype,
+            _qr_without_sign_fix(layout, dtype, **params),
+            "haar_signs",
+            params,
+        )
+        for tag, layout, shape, dtype, params in (
+            ("tall", "keras_dense", DENSE, "float32", {}),  # rows = out = 384 > cols = 256
+            ("wide", "keras_dense", DENSE[::-1], "float32", {}),  # 256 x 384: Q transposed
+            ("square", "keras_dense", (256, 256), "float64", {}),
+            ("float16", "keras_dense", DENSE, "float16", {}),
+            ("keras_conv_gain2", "keras_conv", CONV, "float32", {"gain": 2.0}),  # 160 x 576
+            ("torch_conv", "torch", (64, 32, 3, 3), "float32", {}),  # 64 x 288
+        )
+    ),
     Plant("seed_ignored", "he_normal", "keras_dense", DENSE, "float32", _seed_ignored, "seed_sensitivity"),
     Plant(
         "global_rng_nondeterministic",
@@ -517,3 +555,57 @@ def test_unperturbed_reference_passes_the_same_pipeline(case: tuple) -> None:
     checks = _all_checks(draw, scheme, layout, shape, dtype, params)
     bad = [c["message"] for c in checks if c["verdict"] != "pass"]
     assert not bad, bad
+
+
+# ----------------------------------------------------------------------------------------------
+# haar_signs: budgeted, exact under the null, powerful against QR without the sign fix
+# ----------------------------------------------------------------------------------------------
+def test_orthogonal_statistical_checks_are_its_budgeted_tests() -> None:
+    """The orthogonal sampler records its law's tests plus HAAR_TESTS, and tests_per_plan counts them."""
+    from initspec.conformance.checks import tests_per_plan
+
+    plan = resolve("orthogonal", DENSE, "keras_dense")
+    x = reference_draw("orthogonal", DENSE, "keras_dense", "float32", 3)
+    got = [c["check"] for c in check_draw(x, plan, alpha=RUN_ALPHA) if c["tier"] == "statistical"]
+    assert sorted(got) == sorted(REAL_TESTS + HAAR_TESTS)
+    assert len(got) == tests_per_plan(plan)
+
+
+#: small shapes (square, tall, wide; a batch axis) where one draw has few diagonal entries
+_SMALL_ORTHOGONAL = [((4, 4), "keras_dense"), ((6, 3), "keras_dense"), ((2, 5), "keras_dense"),
+                     ((3, 3, 2, 4), "keras_conv")]
+
+
+@pytest.mark.parametrize("shape, layout", _SMALL_ORTHOGONAL, ids=[str(s) for s, _ in _SMALL_ORTHOGONAL])
+def test_haar_signs_of_small_shapes_with_many_draws(shape: tuple[int, ...], layout: str) -> None:
+    """Stacked draws (``check_draw(draws=...)``): the reference passes at a fixed seed, the
+    no-sign-fix QR is caught even where one draw has only 2-4 diagonal entries."""
+    draws = 300
+    plan = resolve("orthogonal", shape, layout)
+    seeds = range(SEED, SEED + draws)
+    good = np.stack([reference_draw("orthogonal", shape, layout, "float32", s) for s in seeds])
+    bad = np.stack([_qr_without_sign_fix(layout)(shape, s) for s in seeds])
+
+    def haar(x: np.ndarray) -> dict[str, Any]:
+        return next(c for c in check_draw(x, plan, alpha=RUN_ALPHA, draws=draws) if c["check"] == "haar_signs")
+
+    assert haar(good)["verdict"] == "pass", haar(good)["message"]
+    assert haar(bad)["verdict"] == "fail", haar(bad)["message"]
+
+
+def test_haar_signs_has_no_false_alarm_at_fixed_seeds() -> None:
+    """The reference passes haar_signs for 5 fixed seeds on every orthogonal case of the matrix
+    (the check alone: the full pipeline of one seed is the control test above)."""
+    from initspec.conformance.checks import DEFAULT_MATRIX
+    from initspec.conformance.recorder import Recorder
+    from initspec.conformance.statistical import check_haar_signs
+
+    cases = [c for c in DEFAULT_MATRIX if c.scheme == "orthogonal"]
+    assert cases
+    for case in cases:
+        plan = resolve(case.scheme, case.shape, case.layout, case.dtype, **case.params)
+        for seed in range(5):
+            x = reference_draw(case.scheme, case.shape, case.layout, case.dtype, seed, **case.params)
+            rec = Recorder(plan, {"seed": seed}, RUN_ALPHA)
+            check_haar_signs(rec, x.astype(np.float64)[None])
+            assert [c["verdict"] for c in rec.records] == ["pass"], (case, seed, rec.records)

@@ -90,7 +90,11 @@ def test_native_tests_per_call_is_derived_from_the_tests_of_one_law():
     from initspec.conformance import checks as C
     from initspec.conformance import worker
 
-    assert worker.NATIVE_TESTS_PER_CALL == C.MAX_TESTS_PER_LAW == max(len(C.REAL_TESTS), len(C.COMPLEX_TESTS))
+    from initspec.conformance.statistical import HAAR_TESTS
+
+    assert worker.NATIVE_TESTS_PER_CALL == C.MAX_TESTS_PER_LAW == max(
+        len(C.REAL_TESTS) + len(HAAR_TESTS), len(C.COMPLEX_TESTS)
+    )  # an orthogonal native: its law's real tests + haar_signs
     e = NativeInit("torch", "fake.xavier_normal_", "glorot_normal", layout="torch", source="test")
     for dtype, tests in (("float32", C.REAL_TESTS), ("complex64", C.COMPLEX_TESTS)):
         checks, _ = audit(e, reference_draw("glorot_normal", "torch"), dtype=dtype)
