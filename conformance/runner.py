@@ -211,7 +211,8 @@ def worker_env(backend: str) -> dict[str, str]:
     # two workers share the cores; oversubscribed BLAS/OpenMP threads make small matmuls ~90x slower
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")
-    cache = jax_cache_dir() if backend == "jax" else None
+    entry = registry.frameworks().get(backend)  # "portable" (the cross-check process) is no backend
+    cache = jax_cache_dir() if entry is not None and entry.xla_compile_cache else None
     if cache is not None and "JAX_COMPILATION_CACHE_DIR" not in env:
         env["JAX_COMPILATION_CACHE_DIR"] = str(cache)
         env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")

@@ -60,6 +60,8 @@ class Framework:
             (each case translated to the same logical layer, :func:`initspec.layouts.translate`);
             ``False`` for the NumPy reference, which is checked in every layout of the matrix.
         startup_s: rough import time of the framework; the runner starts the slowest first.
+        xla_compile_cache: its worker benefits from XLA's persistent compilation cache (the runner
+            sets ``JAX_COMPILATION_CACHE_DIR`` for it unless the user configured one).
     """
 
     name: str
@@ -76,6 +78,7 @@ class Framework:
     portable_bench: bool = False
     matrix_in_own_layout: bool = True
     startup_s: float = 0.0
+    xla_compile_cache: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -206,5 +209,5 @@ register(Framework(
     name="jax", imports=("jax",), adapter="initspec.backends.jax", label="JAX / Flax", layout="jax",
     portable="initspec.backends.jax.portable", experiments="initspec.conformance.experiments.jax",
     natives=("jax", "flax"), devices=("cpu", "gpu"), extra="jax", color="#009E73", portable_bench=True,
-    startup_s=3.0,
+    startup_s=3.0, xla_compile_cache=True,
 ))
