@@ -39,7 +39,7 @@ from .records import BackendRun, Check
 from . import checks as C
 from . import fanprobe
 from .native_audit import audit_cases, audit_framework, unavailable_findings
-from .natives import BACKEND_FRAMEWORKS, load_natives
+from .natives import load_natives
 from .samples import CDF_POINTS, HIST_BINS, HIST_COVERAGE, sample_summary  # noqa: F401 - re-exported
 from .seeds import SEED_MODULUS, case_seed  # noqa: F401 - re-exported
 from .statistical import MAX_TESTS_PER_LAW
@@ -275,7 +275,7 @@ class Worker:
             for dev in cfg.devices:
                 self._unavailable(dev, str(e), {})
             if cfg.natives:
-                for fw in BACKEND_FRAMEWORKS[cfg.backend]:
+                for fw in registry.get(cfg.backend).natives:
                     self.part["native"].extend(unavailable_findings(fw, str(e)))
             self._emit("done")
             return self.part
@@ -335,7 +335,7 @@ class Worker:
     def _native_modules(self) -> list[Any]:
         out = []
         self._native_unavailable: list[tuple[str, str]] = []
-        for fw in BACKEND_FRAMEWORKS[self.cfg.backend]:
+        for fw in registry.get(self.cfg.backend).natives:
             mod, reason = load_natives(fw)
             if mod is None:
                 self._native_unavailable.append((fw, reason))

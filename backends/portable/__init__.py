@@ -127,13 +127,6 @@ __all__ = [
 ]
 
 DEFAULT_LAYOUT = "keras"
-#: backend name -> module implementing the portable stream
-def __getattr__(name: str) -> dict[str, str]:
-    if name == "FRAMEWORK_MODULES":  # backend name -> its portable module (initspec.registry)
-        from initspec import registry
-
-        return {f.name: f.portable for f in registry.frameworks().values() if f.portable}
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class NumpyOps(FloatOps):

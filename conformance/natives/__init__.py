@@ -10,7 +10,7 @@ framework, lazily inside functions, and exposes:
   returns the values as a NumPy array.
 * ``COMPLEX: dict[str, tuple[str, ...]]`` - extra complex dtypes audited per native name.
 
-:func:`backend_frameworks` gives the native modules an initspec backend's process audits.
+``initspec.registry``'s ``Framework.natives`` names the native modules a backend's process audits.
 """
 
 from __future__ import annotations
@@ -25,13 +25,6 @@ NativeDraw = Callable[[tuple[int, ...], int, str], np.ndarray]
 
 
 
-def backend_frameworks(backend: str) -> tuple[str, ...]:
-    """Native modules audited in ``backend``'s process (``initspec.registry``: Flax runs in the
-    JAX process); an unregistered backend raises naming it."""
-    from initspec import registry
-
-    return registry.get(backend).natives
-
 
 def load_natives(framework: str) -> tuple[ModuleType | None, str]:
     """``(module, "")`` or ``(None, reason)`` when the framework cannot be imported."""
@@ -42,11 +35,3 @@ def load_natives(framework: str) -> tuple[ModuleType | None, str]:
         except Exception as e:  # noqa: BLE001 - any import failure means unavailable
             return None, f"importing {name!r} failed ({type(e).__name__}: {e})"
     return mod, ""
-
-
-def __getattr__(name: str) -> dict[str, tuple[str, ...]]:
-    if name == "BACKEND_FRAMEWORKS":  # derived from the registry at each access
-        from initspec import registry
-
-        return {f.name: f.natives for f in registry.frameworks().values()}
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
