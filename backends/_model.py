@@ -213,7 +213,9 @@ def report_row(info: ParamInfo, match: Match, *, action: str = "init", layout: "
                groups: int = 1, fans: tuple[float, float] | None = None, kw: Mapping[str, Any] | None = None,
                block_shape: tuple[int, ...] | None = None, stream: str | None = None, note: str = "") -> ParamReport:
     """The row of ``info``; for ``action="init"`` the spec's std and support of the element law
-    (:func:`initspec.resolve` on ``block_shape`` or the shape, the layout, groups and fans)."""
+    (:func:`initspec.resolve` on ``block_shape`` or the shape, the layout, groups and fans). The
+    resolve also validates the rule for this parameter (rank, params): call it inside
+    :class:`rule_error` so that a failure names the parameter, also in a dry run."""
     layer = info.layer.__name__ if info.layer is not None else ""
     if action != "init" or match.rule is None:
         return ParamReport(info.path, info.shape, info.dtype, layer, info.role, action, match.source, note=note)
@@ -221,17 +223,11 @@ def report_row(info: ParamInfo, match: Match, *, action: str = "init", layout: "
     params = dict(params if kw is None else kw)
     params.pop("layout", None), params.pop("groups", None), params.pop("fans", None)
     lay_name = layout.name if isinstance(layout, Layout) else layout
-    std = low = high = None
-    f = None
-    try:
-        plan = resolve(scheme, block_shape or info.shape, layout, info.dtype, groups=groups, fans=fans,
-                       **{k: v for k, v in params.items() if k not in ("generator", "stream", "seed")})
-        std = _finite(math.sqrt(plan.element.var)) if plan.element.var is not None else None
-        low, high = _finite(plan.element.low), _finite(plan.element.high)
-        if plan.fans is not None:
-            f = (plan.fans.fan_in, plan.fans.fan_out)
-    except (InitSpecError, TypeError, ValueError):  # e.g. a dtype the spec has no name for: moments left out
-        pass
+    plan = resolve(scheme, block_shape or info.shape, layout, info.dtype, groups=groups, fans=fans,
+                   **{k: v for k, v in params.items() if k not in ("generator", "stream", "seed")})
+    std = _finite(math.sqrt(plan.element.var)) if plan.element.var is not None else None
+    low, high = _finite(plan.element.low), _finite(plan.element.high)
+    f = None if plan.fans is None else (plan.fans.fan_in, plan.fans.fan_out)
     return ParamReport(info.path, info.shape, info.dtype, layer, info.role, "init", match.source, scheme, params,
                        lay_name, f, std, low, high, stream, note)
 
