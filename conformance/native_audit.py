@@ -369,7 +369,7 @@ def audit_cases(module: ModuleType, draws: dict[str, NativeDraw] | None = None) 
     """Every audited call of a natives module (``draws``: its callables, built if None): its
     entries in float32, their complex dtypes, and the :data:`VARIANTS` of its entries."""
     draws = module.draws() if draws is None else draws
-    entries = {n.name: n for n in natives_for(module.FRAMEWORK)}
+    entries = {n.name: n for n in natives_for(module.FRAMEWORK) if n.audit}
     cases = []
     for name, draw in draws.items():
         e = entries.get(name)
@@ -405,7 +405,7 @@ def audit_framework(module: ModuleType, *, backend: str, seed: int, alpha: float
         findings.append(f)
     covered = {c.entry.name for c in cases}
     for e in natives_for(module.FRAMEWORK):
-        if e.name not in covered:
+        if e.audit and e.name not in covered:
             findings.append(_empty_finding(e, "skip", f"no callable for {e.name} in natives/{module.FRAMEWORK}.py"))
     return checks, findings
 
@@ -419,4 +419,4 @@ def _empty_finding(e: NativeInit, verdict: str, reason: str) -> dict[str, Any]:
 def unavailable_findings(framework: str, reason: str) -> list[dict[str, Any]]:
     """One ``unavailable`` finding per entry of a framework that cannot be imported."""
     return [_empty_finding(e, "unavailable", f"{framework} is unavailable: {reason}")
-            for e in NATIVE if e.framework == framework]
+            for e in NATIVE if e.framework == framework and e.audit]

@@ -42,6 +42,9 @@ class NativeInit:
     #: the fan the params depend on, when a parameter is a function of the fans (layer biases)
     bias_of: str | None = None
     kind: str = "initializer"  # initializer | layer_default
+    #: False for whole-model facts (attention, RNN gates) that the per-tensor native audit does not
+    #: draw: they are measured by the model tests (tests/backends/test_*_models.py)
+    audit: bool = True
 
     @property
     def key(self) -> str:
@@ -121,6 +124,21 @@ NATIVE: list[NativeInit] = [
                departures=("N(0, 1) regardless of embedding size (Flax Embed: std 1/sqrt(features); "
                            "Keras Embedding: U(+-0.05)).",),
                source="torch/nn/modules/sparse.py::Embedding.reset_parameters", kind="layer_default"),
+    # whole-model facts (the spec's rules: initspec.models), not drawn by the per-tensor audit
+    NativeInit("torch", "torch.nn.MultiheadAttention.in_proj_weight", "glorot_uniform", {}, "torch",
+               departures=("xavier_uniform_ on the stacked (3E, E) q/k/v matrix: fan_out = 3E, so each "
+                           "projection gets the bound sqrt(6/(4E)) instead of the logical E x E layer's "
+                           "sqrt(6/(2E)) (std 0.71x; spec: three blocks, fans (E, E) each).",
+                           "in_proj_bias and out_proj.bias are zeros (constant_(0.)), unlike Linear's "
+                           "random bias; out_proj.weight keeps Linear's a=sqrt(5) default.",),
+               source="torch/nn/modules/activation.py::MultiheadAttention._reset_parameters",
+               kind="layer_default", audit=False),
+    NativeInit("torch", "torch.nn.LSTM.weight_hh_l0", "uniform", {}, "torch",
+               departures=("Every weight AND bias of RNN/LSTM/GRU is U(+-1/sqrt(hidden_size)) "
+                           "(RNNBase.reset_parameters), independent of the input size; no gate block "
+                           "is orthogonal and there is no forget-gate bias (spec: per-gate blocks, "
+                           "optional forget_bias).",),
+               source="torch/nn/modules/rnn.py::RNNBase.reset_parameters", kind="layer_default", audit=False),
     # ---------------- Keras 3 ----------------
     NativeInit("keras", "keras.initializers.Zeros", "zeros", source=f"{_KC}::Zeros"),
     NativeInit("keras", "keras.initializers.Ones", "ones", source=f"{_KC}::Ones"),
@@ -170,6 +188,21 @@ NATIVE: list[NativeInit] = [
                source="keras/src/layers/convolutional/base_depthwise_conv.py", kind="layer_default"),
     NativeInit("keras", "keras.layers.Embedding.embeddings", "uniform", {"low": -0.05, "high": 0.05},
                source="keras/src/layers/core/embedding.py (embeddings_initializer='uniform')", kind="layer_default"),
+    NativeInit("keras", "keras.layers.EinsumDense.kernel", "glorot_uniform", layout="keras",
+               departures=("compute_fans on the raw kernel: a MultiHeadAttention query kernel (d_model, heads, "
+                           "head_dim) gets receptive field d_model, fan_in = heads*d_model, fan_out = "
+                           "head_dim*d_model; for (64, 4, 16) the Glorot bound is 0.0685 instead of the "
+                           "logical 64->64 layer's 0.2165 (spec: dense_general fans, initspec.models).",),
+               source="keras/src/layers/core/einsum_dense.py::EinsumDense.build + "
+                      "keras/src/initializers/random_initializers.py::compute_fans",
+               kind="layer_default", audit=False),
+    NativeInit("keras", "keras.layers.LSTM.recurrent_kernel", "orthogonal", {"gain": 1.0}, layout="keras",
+               departures=("Orthogonal over the stacked (H, 4H) recurrent kernel: its H rows are orthonormal "
+                           "across all four gates, so no single H x H gate block is orthogonal (spec: one "
+                           "orthogonal matrix per gate).",
+                           "unit_forget_bias=True (default) sets the forget-gate block of the bias to ones "
+                           "after bias_initializer (LSTMCell.build).",),
+               source="keras/src/layers/rnn/lstm.py::LSTMCell.build", kind="layer_default", audit=False),
     # ---------------- jax.nn.initializers ----------------
     NativeInit("jax", "jax.nn.initializers.zeros", "zeros", layout="jax", source=f"{_JX}::zeros"),
     NativeInit("jax", "jax.nn.initializers.ones", "ones", layout="jax", source=f"{_JX}::ones"),
@@ -224,6 +257,12 @@ NATIVE: list[NativeInit] = [
                            "receptive field then makes fan_in = features, so std = 1/sqrt(features) "
                            "(spec terms: layout (out=axis 0, in=axis 1)).",),
                source="flax/linen/linear.py::default_embed_init", kind="layer_default"),
+    NativeInit("flax", "flax.linen.DenseGeneral.kernel", "lecun_truncated_normal", {}, "flax_dense",
+               departures=("kernel_init_wrap draws the flattened (prod(batch)*prod(in), prod(features)) matrix "
+                           "and reshapes it: the logical fans, as the spec's dense_general rule (so "
+                           "MultiHeadDotProductAttention's projections agree with the spec).",),
+               source="flax/linen/linear.py::DenseGeneral.__call__ (kernel_init_wrap)",
+               kind="layer_default", audit=False),
     NativeInit("haiku", "haiku.Linear.w", "truncated_normal", {"mean": 0.0, "std": 1.0, "a": -2.0, "b": 2.0},
                "keras_dense",
                departures=("TruncatedNormal(stddev=1/sqrt(fan_in)) WITHOUT the 0.8796 correction: actual "
