@@ -3,7 +3,9 @@
 Every scheme is a function ``NAME(shape, layout="keras", dtype="float32", seed=None, **params)``
 returning an ``np.ndarray``; ``initialize(scheme, shape, ...)`` takes the scheme by name.
 ``seed`` is an int or an ``np.random.Generator`` (deterministic for a given int seed).
-The truncated normal is exact: scipy's ``truncnorm`` inverse-CDF sampler in float64.
+The truncated normal is exact (rejection from the float64 normal, or scipy's ``truncnorm``
+inverse CDF for intervals of small mass); real normal/uniform/truncated draws are written in
+chunks, so a call needs little more memory than its output (:mod:`._primitives`).
 
 Modules: :mod:`._primitives` (:class:`NumpyBackend`, shared with the portable stream's NumPy
 reference), :mod:`._functions` (the public per-scheme functions), :mod:`._device` and

@@ -2,20 +2,36 @@
 
 Shared by the native reference (:mod:`initspec.backends.numpy`) and the NumPy reference of the
 portable stream (:mod:`initspec.backends.portable`, which subclasses :class:`NumpyBackend` and
-replaces only the RNG). The truncated normal is exact: scipy's ``truncnorm`` inverse-CDF sampler
-in float64 (``scipy.stats.truncnorm``).
+replaces only the RNG). The truncated normal is exact: rejection from the float64 normal when
+the interval holds at least :data:`REJECTION_MIN_MASS` of it, else scipy's ``truncnorm``
+inverse CDF (``scipy.stats.truncnorm.ppf``) in float64.
+
+Memory: the real normal, uniform and truncated-normal paths (``fast_normal``/``fast_uniform``/``fast_truncated_normal``,
+:func:`initspec.backends._core.sample`'s hook) fill the output in chunks of :data:`CHUNK`
+elements, so a call's peak extra memory is the output plus a few MB of float64 scratch (scipy's
+``truncnorm.rvs`` broadcast its bounds to the full size and needed ~49x the output).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import math
+
 import numpy as np
-from scipy import stats
+from initspec.distributions import Plan
+from initspec.dtypes import ceil_to_dtype, inner_bounds
+from scipy import special, stats
 
-from .._core import Primitives
+from .._core import LOW_PRECISION, Primitives, compute_dtype
 
-__all__ = ["BACKEND", "NP_DTYPES", "NumpyBackend", "np_dtype"]
+__all__ = ["BACKEND", "CHUNK", "NP_DTYPES", "NumpyBackend", "REJECTION_MIN_MASS", "np_dtype"]
+
+#: elements per chunk of the memory-bounded samplers (8 MiB of float64 scratch)
+CHUNK = 1 << 20
+#: the truncated normal samples by rejection from N(0, 1) when P(a < Z < b) is at least this
+#: (at most 4 normals per value on average); below it, by scipy's inverse CDF
+REJECTION_MIN_MASS = 0.25
 
 #: spec dtype name -> NumPy scalar type (NumPy has no bfloat16)
 NP_DTYPES: dict[str, Any] = {"float16": np.float16, "float32": np.float32, "float64": np.float64,
@@ -47,7 +63,57 @@ class NumpyBackend(Primitives):
         return np.minimum(x, hi)  # float64 -> float32 rounding may reach `high`
 
     def truncated_normal(self, rng, shape, dtype, a, b):
-        return stats.truncnorm.rvs(a, b, size=shape, random_state=rng).astype(np_dtype(dtype))
+        out = np.empty(shape, dtype=np_dtype(dtype))
+        flat = out.reshape(-1)
+        for start in range(0, flat.size, CHUNK):
+            stop = min(flat.size, start + CHUNK)
+            flat[start:stop] = _truncated_chunk(rng, stop - start, a, b)
+        return out
+
+    # fused, chunked paths for real dtypes (the generic code would allocate 3-4 full-size temporaries)
+    def fast_normal(self, rng, plan: Plan):
+        if plan.complex_rule is not None or plan.dtype not in NP_DTYPES:  # e.g. an emulated bfloat16
+            return NotImplemented
+        return self._chunked(plan, lambda k: rng.standard_normal(k, dtype=np.float64), clip=False)
+
+    def fast_truncated_normal(self, rng, plan: Plan):
+        if plan.complex_rule is not None or plan.dtype not in NP_DTYPES:  # e.g. an emulated bfloat16
+            return NotImplemented
+        a, b = (plan.low - plan.mean) / plan.std, (plan.high - plan.mean) / plan.std
+        return self._chunked(plan, lambda k: _truncated_chunk(rng, k, a, b), clip=True)
+
+    def fast_uniform(self, rng, plan: Plan):
+        if plan.complex_rule is not None or plan.dtype not in NP_DTYPES:  # e.g. an emulated bfloat16
+            return NotImplemented
+        cdt, dt = compute_dtype(plan.dtype), np_dtype(plan.dtype)
+        clip = plan.dtype in LOW_PRECISION or cdt != plan.dtype
+        lo, hi = (ceil_to_dtype(plan.low, plan.dtype), inner_bounds(plan.low, plan.high, plan.dtype)[1]) if clip else (0, 0)
+        out = np.empty(plan.shape, dtype=dt)
+        flat = out.reshape(-1)
+        for start in range(0, flat.size, CHUNK):
+            stop = min(flat.size, start + CHUNK)
+            chunk = self.uniform(rng, (stop - start,), cdt, plan.low, plan.high).astype(dt, copy=False)
+            flat[start:stop] = np.clip(chunk, np.asarray(lo, dt), np.asarray(hi, dt)) if clip else chunk
+        return out
+
+    def _chunked(self, plan: Plan, draw, clip: bool) -> np.ndarray:
+        """``draw(k) * std + mean`` in the compute dtype, cast to ``plan.dtype``, chunk by chunk
+        into one output array (clipped into the open truncation interval when ``clip``): the same
+        values, operation for operation, as the generic path of ``_core.sample``."""
+        cdt, dt = np_dtype(compute_dtype(plan.dtype)), np_dtype(plan.dtype)
+        out = np.empty(plan.shape, dtype=dt)
+        flat = out.reshape(-1)
+        lo, hi = inner_bounds(plan.low, plan.high, plan.dtype) if clip else (None, None)
+        for start in range(0, flat.size, CHUNK):
+            stop = min(flat.size, start + CHUNK)
+            z = draw(stop - start).astype(cdt)
+            z *= plan.std
+            z += plan.mean
+            chunk = z.astype(dt, copy=False)
+            if clip:
+                chunk = np.clip(chunk, np.asarray(lo, dt), np.asarray(hi, dt))
+            flat[start:stop] = chunk
+        return out
 
     def full(self, shape, dtype, value):
         return np.full(shape, value, dtype=np_dtype(dtype))
@@ -100,6 +166,23 @@ class NumpyBackend(Primitives):
 
     def to_numpy(self, x):
         return np.asarray(x)
+
+
+def _truncated_chunk(rng: np.random.Generator, k: int, a: float, b: float) -> np.ndarray:
+    """``k`` float64 draws of N(0, 1) truncated to the open interval (a, b), exactly: rejection
+    when the interval's mass is at least :data:`REJECTION_MIN_MASS`, else the inverse CDF."""
+    mass = float(special.ndtr(b) - special.ndtr(a)) if b <= 0 or a >= 0 else 1.0 - float(special.ndtr(a) + special.ndtr(-b))
+    if mass < REJECTION_MIN_MASS:
+        return stats.truncnorm.ppf(rng.uniform(size=k), a, b)
+    out = np.empty(k)
+    filled = 0
+    while filled < k:
+        need = k - filled
+        z = rng.standard_normal(math.ceil(need / mass * 1.05) + 16)
+        z = z[(z > a) & (z < b)][:need]
+        out[filled:filled + z.size] = z
+        filled += z.size
+    return out
 
 
 #: the shared instance of the native reference

@@ -214,6 +214,10 @@ class PortableNumpy(NumpyBackend):
     """NumPy primitives whose RNG is the portable stream (for the structured schemes)."""
 
     name = "portable-numpy"
+    # the native reference's chunked paths draw from a numpy Generator; the portable stream has its own
+    fast_normal = None
+    fast_uniform = None
+    fast_truncated_normal = None
 
     def split(self, rng: PortableRng, n: int) -> list[PortableRng]:
         return rng.children(n)
