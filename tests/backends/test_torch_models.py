@@ -245,7 +245,8 @@ def test_hf_conv1d_layout_and_padding_idx(tb, torch):
     model, _ = _build(torch, "bert")
     report = tb.init_module_(model, rules={torch.nn.Embedding: ("normal", {"std": 0.02})})
     assert torch.all(model.embeddings.word_embeddings.weight[0] == 0)
-    assert "padding_idx row 0" in report.row("embeddings.word_embeddings.weight").note
+    row = report.row("embeddings.word_embeddings.weight")  # a plain class rule sets the local `weight`
+    assert "padding_idx row 0" in row.note and row.std == 0.02 and row.source == "rules[Embedding]['weight']"
     gpt, _ = _build(torch, "gpt2")
     row = tb.init_module_(gpt).row("transformer.h.0.attn.c_attn.weight")  # stored (in, out) = (32, 96)
     assert row.layout == "hf_conv1d" and row.fans == (32.0, 96.0)
