@@ -14,6 +14,7 @@ logical ``conv.weight`` (role from ``conv``) and never the ``original*`` tensors
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch.nn.utils import parametrize
@@ -37,22 +38,27 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+def _plists(module: torch.nn.Module) -> torch.nn.ModuleDict:
+    """``module.parametrizations``: name -> ``ParametrizationList``."""
+    return cast(torch.nn.ModuleDict, module.parametrizations)
+
+
 def walk(module: torch.nn.Module) -> list[Entry]:
     """Every parameter name of ``module`` in ``named_parameters(remove_duplicate=False)`` order
     (parametrized tensors where their module is, before its plain parameters)."""
     inside: set[int] = set()  # the ParametrizationList modules and everything under them
     for mod in module.modules():
         if parametrize.is_parametrized(mod):
-            inside.update(id(m) for m in mod.parametrizations.modules())
+            inside.update(id(m) for m in _plists(mod).modules())
     out: list[Entry] = []
     for mpath, mod in module.named_modules(remove_duplicate=False):
         if id(mod) in inside:
             continue
         if parametrize.is_parametrized(mod):
-            for pname, plist in mod.parametrizations.items():
+            for pname, plist in _plists(mod).items():
                 with torch.no_grad():
                     value = getattr(mod, pname)
-                kinds = "+".join(type(p).__name__ for p in plist)
+                kinds = "+".join(type(p).__name__ for p in plist.children())
                 out.append(Entry(_join(mpath, pname), mod, pname, value, id(plist), kinds))
         for pname, param in mod.named_parameters(recurse=False, remove_duplicate=False):
             out.append(Entry(_join(mpath, pname), mod, pname, param, id(param)))
