@@ -264,6 +264,27 @@ def test_groups_enter_the_fans(tb, torch):
             assert r.fans == (want.fan_in, want.fan_out), r.path
 
 
+def test_custom_layer_roles(tb, torch):
+    class Scale(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(4, 4))
+            self.bias_extra = torch.nn.Parameter(torch.ones(4))
+
+    class FancyRMSNorm(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(4))
+
+    model = torch.nn.Sequential(Scale(), FancyRMSNorm())
+    report = tb.init_module_(model)
+    assert report.row("0.weight").action == "uncovered" and report.row("1.weight").role == "norm_scale"
+    assert torch.all(model[1].weight == 1)
+    report = tb.init_module_(model, by_type={Scale: ("normal", {"std": 3.0})}, strict=True)  # roles by name
+    assert report.row("0.weight").role == "weight" and report.row("0.bias_extra").scheme == "zeros"
+    assert torch.all(model[0].bias_extra == 0) and float(model[0].weight.detach().std()) > 1
+
+
 # -- report, dry run, bad input, all or nothing -----------------------------------------------------------
 def test_report_table_json_and_dry_run(tb, torch):
     model, _ = _build(torch, "transformer")
