@@ -155,7 +155,10 @@ class RuleSet:
                 entry = self.types.get(cls)
                 if entry is None:
                     continue
-                keys = [k for k in entry if k not in ROLES and fnmatch.fnmatchcase(info.name, k)]
+                # a key naming the local parameter exactly ("weight" of nn.Embedding/nn.LayerNorm,
+                # roles embedding/norm_scale) or a name pattern comes before the role keys
+                keys = [k for k in entry
+                        if k == info.name or (k not in ROLES and fnmatch.fnmatchcase(info.name, k))]
                 keys += [k for k in entry if k == info.role]
                 if keys:
                     src = f"rules[{cls.__name__}][{keys[0]!r}]"

@@ -1,76 +1,187 @@
-"""Whole ``nn.Module`` initialization: :func:`init_module_` walks the layers, picks each parameter's
-rule (defaults for Linear/Conv layers, or ``by_type`` overrides), layout (:func:`layout_for_module`)
-and groups, and fills it with :func:`initspec.backends.torch.initialize_`, optionally from the
-portable stream named by the parameter's path in the model.
+"""Whole ``nn.Module`` initialization: :func:`init_module_` gives every parameter a role
+(:mod:`._roles`), a rule (:class:`initspec.backends._model.RuleSet`), its layer's layout and groups,
+splits stacked matrices into blocks (:mod:`._blocks`: attention q/k/v, RNN gates), samples every
+new value into a fresh tensor and only then writes them all (through parametrizations, once per
+tied tensor), and returns the :class:`~initspec.backends._model.InitReport`.
+The model-level behaviour is the spec's: :mod:`initspec.models`; the user guide is
+``docs/model-init-torch.md``.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from initspec.errors import InitSpecError
-from initspec.layouts import compute_fans
+from initspec.models import LSTM_FORGET_GATE, ROLES
 from initspec.schemes import get_scheme
 
-from .._rules import Rule, by_type_rules, check_by_type, refuse_reserved, split_rule
+from .._model import InitReport, Match, ParamInfo, ParamReport, RuleSet, finish, report_row, rule_error, tie_owner
+from .._rules import Rule, check_by_type
 from ..portable._spec import portable_seed
+from ._blocks import Blocks, bias_fans, blocks_of, check_forget_bias, forget_value
+from ._common import spec_dtype_of
+from ._roles import layout_for_module, param_role
+from ._walk import Entry, assign_, walk
 from .inplace import initialize_
 
 __all__ = ["init_module_", "layout_for_module"]
 
-
-def layout_for_module(module: torch.nn.Module) -> str:
-    """The layout of ``module.weight``: Linear -> torch_linear, ConvNd -> torch_conv,
-    ConvTransposeNd -> torch_conv_transpose, anything else -> torch."""
-    conv = torch.nn.modules.conv
-    if isinstance(module, torch.nn.Linear):
-        return "torch_linear"
-    if isinstance(module, conv._ConvTransposeNd):
-        return "torch_conv_transpose"
-    if isinstance(module, conv._ConvNd):
-        return "torch_conv"
-    return "torch"
+#: rule params the helper sets itself
+RESERVED = ("generator", "stream", "seed")
 
 
-def _module_rules(module: torch.nn.Module, weight: Rule, bias: Rule,
-                  by_type: Mapping[type, Any]) -> dict[str, Rule] | None:
-    """Parameter-name -> rule for ``module`` (most specific ``by_type`` class first; else the
-    defaults for Linear/Conv layers), or None."""
-    rules = by_type_rules(module, by_type, bias)
-    if rules is None and layout_for_module(module) != "torch":
-        return {"weight": weight, "bias": bias}
-    return rules
+@dataclass(frozen=True)
+class _Job:
+    """One tensor to sample: its rule, layout, groups, fans, blocks and fix-ups."""
+
+    entry: Entry
+    scheme: str
+    params: dict[str, Any]
+    layout: Any
+    groups: int
+    fans: tuple[float, float] | None
+    blocks: Blocks | None
+    stream: str | None
+    padding_idx: int | None = None
+    forget: float | None = None
+
+    def sample(self, generator: torch.Generator | None, seed: int | None) -> torch.Tensor:
+        """A fresh tensor of the parameter's shape, dtype and device with the new values."""
+        new = torch.empty_like(self.entry.tensor.detach())
+        uses_fans = get_scheme(self.scheme).uses_fans
+        if self.blocks is None:
+            self._fill(new, self.fans, self.stream, generator, seed)
+        else:
+            h = self.blocks.shape[0]
+            for k in range(self.blocks.count):
+                fans = self.fans
+                if fans is None and uses_fans and self.blocks.fans is not None:
+                    fans = self.blocks.fans[k]
+                stream = None if self.stream is None else f"{self.stream}[{k}]"
+                self._fill(new[k * h:(k + 1) * h], fans, stream, generator, seed)
+        if not new.is_meta:
+            if self.padding_idx is not None:
+                new[self.padding_idx].fill_(0)
+            if self.forget is not None and self.blocks is not None:
+                h = self.blocks.shape[0]
+                new[LSTM_FORGET_GATE * h:(LSTM_FORGET_GATE + 1) * h].fill_(self.forget)
+        return new
+
+    def _fill(self, t: torch.Tensor, fans: Any, stream: str | None, generator: torch.Generator | None,
+              seed: int | None) -> None:
+        rng: dict[str, Any] = {"stream": stream, "seed": seed} if stream is not None else {"generator": generator}
+        initialize_(t, self.scheme, layout=self.layout, groups=self.groups, fans=fans, **rng, **self.params)
+
+
+def _check_class_keys(entries: list[Entry], arg: str, mapping: Mapping[Any, Any] | None) -> None:
+    """A dict rule of a layer class may only use roles and names of that class's parameters."""
+    for cls, value in (mapping or {}).items():
+        if not isinstance(cls, type) or not isinstance(value, Mapping):
+            continue
+        names = sorted({e.name for e in entries if isinstance(e.module, cls)})
+        if not names:
+            continue  # the class is not in the model: an unused rule (finish warns, or raises if strict)
+        bad = [k for k in value if k not in ROLES and not any(fnmatch.fnmatchcase(n, k) for n in names)]
+        if bad:
+            raise InitSpecError(
+                f"Argument `{arg}[{cls.__name__}]` has key(s) {', '.join(map(repr, bad))}, neither a role "
+                f"({', '.join(ROLES)}) nor a pattern over the parameter names of {cls.__name__} ({', '.join(names)}). "
+                f"Received: {arg}[{cls.__name__}]={dict(value)!r}")
+
+
+def _info(entry: Entry, ruled: tuple[type, ...]) -> ParamInfo:
+    if torch.nn.parameter.is_lazy(entry.tensor):
+        raise InitSpecError(
+            f"{type(entry.module).__name__}.{entry.name} ({entry.path}) is an uninitialized lazy parameter; run one "
+            f"forward pass before init_module_. Received: module={type(entry.module).__name__}")
+    try:
+        dtype = spec_dtype_of(entry.tensor.dtype)
+    except TypeError:
+        dtype = str(entry.tensor.dtype).removeprefix("torch.")
+    return ParamInfo(entry.path, entry.name, tuple(entry.tensor.shape), dtype, type(entry.module),
+                     param_role(entry.module, entry.name, ruled))
+
+
+def _plan(entry: Entry, info: ParamInfo, match: Match, stream: str | None, forget_bias: float | None,
+          also: list[str]) -> tuple[ParamReport, _Job]:
+    """The report row and sampling job of an initialized parameter (validated: raises naming it)."""
+    assert match.rule is not None
+    scheme, params = match.rule[0], dict(match.rule[1])
+    mod = entry.module
+    layout = params.pop("layout", layout_for_module(mod))
+    groups = int(params.pop("groups", getattr(mod, "groups", 1) if info.role == "weight" else 1))
+    fans = params.pop("fans", None)
+    blocks = blocks_of(mod, entry.name, info.shape)
+    if fans is None and blocks is None and info.role == "bias" and get_scheme(scheme).uses_fans:
+        fans = bias_fans(mod, entry.name, layout, int(getattr(mod, "groups", 1)))
+    notes = [blocks.note()] if blocks is not None else []
+    if entry.parametrization:
+        notes.append(f"set through parametrization {entry.parametrization} (right_inverse)")
+    pad = getattr(mod, "padding_idx", None) if info.role == "embedding" and entry.name == "weight" else None
+    if pad is not None:
+        notes.append(f"padding_idx row {pad} set to 0")
+    forget = forget_value(mod, entry.name, forget_bias) if blocks is not None else None
+    if forget is not None:
+        notes.append(f"forget gate block set to {forget:g}" + (" (bias_ih holds forget_bias)" if not forget else ""))
+    if also:
+        notes.append("also " + ", ".join(also))
+    row_fans = fans if fans is not None or blocks is None or blocks.fans is None else blocks.fans[0]
+    row = report_row(info, match, layout=layout, groups=groups, fans=row_fans,
+                     block_shape=blocks.shape if blocks is not None else None, stream=stream, note="; ".join(notes))
+    return row, _Job(entry, scheme, params, layout, groups, fans, blocks, stream, pad, forget)
 
 
 def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule = "zeros", *,
-                 by_type: Mapping[type, Any] | None = None, generator: torch.Generator | None = None,
-                 portable: bool = False, seed: int | None = None, prefix: str = "") -> torch.nn.Module:
-    """Initialize every layer of ``module`` in place and return it.
+                 rules: Mapping[Any, Any] | None = None, by_type: Mapping[type, Any] | None = None,
+                 strict: bool = False, dry_run: bool = False, forget_bias: float | None = None,
+                 generator: torch.Generator | None = None, portable: bool = False, seed: int | None = None,
+                 prefix: str = "") -> InitReport:
+    """Initialize every parameter of ``module`` in place and return the init report.
 
-    ``weight``/``bias`` apply to ``nn.Linear``, ``nn.ConvNd`` and ``nn.ConvTransposeNd`` layers.
-    ``by_type={nn.Linear: "glorot_uniform", nn.Conv2d: {"weight": ("he_normal", {"gain": 1}),
-    "bias": None}, nn.LSTM: "orthogonal"}`` overrides per layer type (the most specific class
-    wins; a plain rule sets the weight, a dict sets ``weight`` and/or ``bias``; other layer types
-    are untouched). Rules match the parameters named ``weight``/``bias`` and the prefixed ones
-    (``weight_ih_l0``...). The layout follows the layer type (:func:`layout_for_module`) and the
-    layer's ``groups`` enters the fans; bias schemes that need fans get the weight's fans.
+    Each name of ``module.named_parameters(remove_duplicate=False)`` gets one report row. Its role
+    comes from its layer (:mod:`initspec.backends.torch._roles`): Linear/Conv/ConvTranspose/
+    Bilinear/MultiheadAttention/RNN/HF ``Conv1D`` weights -> ``weight``, their biases -> ``bias``
+    (the ``weight``/``bias`` arguments); BatchNorm/InstanceNorm/LayerNorm/GroupNorm/RMSNorm (and
+    classes named ``*Norm``) -> ones/zeros; Embedding/EmbeddingBag -> ``normal(std=1)``
+    (:data:`initspec.models.DEFAULT_ROLE_RULES`); anything else (``cls_token``...) is uncovered:
+    kept, reported, an error under ``strict=True``.
 
-    ``portable=True`` fills every parameter it initializes from the portable stream
-    (:mod:`initspec.backends.portable`, see :func:`initialize_`) with ``seed`` (an int in
-    ``[0, 2**64)``; None means 0) and the stream name ``prefix + name``, ``name`` being the
-    parameter's name in ``module.named_parameters()`` (its ``state_dict`` key, e.g.
-    ``"encoder.0.weight"``). A tensor's values then depend only on ``(seed, name)``, scheme and
-    layout: not on the order of the layers, on which other layers exist, or on the framework (the
-    same as NumPy, TensorFlow and JAX give for that stream and logical layout, on CPU and GPU).
-    ``init_module_(model.encoder, portable=True, prefix="encoder.")`` gives the encoder exactly
-    the values ``init_module_(model, portable=True)`` would. ``generator`` cannot be combined
-    with ``portable=True``; ``seed`` and ``prefix`` need it."""
+    ``rules`` maps path patterns (``"*.in_proj_weight"``, ``"*embeddings*"``) or layer classes
+    (``nn.Linear: "glorot_uniform"``, ``nn.LSTM: {"weight_hh*": "orthogonal", "bias": "zeros"}``)
+    to a scheme name, ``(scheme, {params})`` (params may set ``layout``, ``groups``, ``fans``) or
+    ``"keep"``; ``by_type`` is the older spelling of the layer-class rules. Precedence and syntax:
+    :mod:`initspec.backends._model`. A dict key that is neither a role nor the name of a parameter
+    of that class is an error; a rule that matches nothing warns (raises under ``strict``).
+
+    Architecture-aware: the layout follows the layer (:func:`layout_for_module`; HF ``Conv1D`` is
+    ``(in, out)``) and the layer's ``groups`` enters the fans; MultiheadAttention's fused
+    ``in_proj_weight``/``in_proj_bias`` are three q/k/v blocks with the fans of their ``E x E``
+    layers; RNN weights and biases are one block per gate (``orthogonal`` per gate);
+    ``forget_bias=x`` sets the LSTM forget-gate block of every ``bias_ih*`` to ``x`` and of
+    ``bias_hh*`` to 0; a bias takes its weight's (block's) fans; parametrized weights (weight_norm,
+    spectral_norm) are set through the parametrization under their logical name; a tied tensor is
+    sampled once (an explicit rule's name, else its first name) and its other names reported as
+    ``tied``; ``nn.Embedding(padding_idx=p)`` keeps row ``p`` at zero.
+
+    All or nothing: every value is computed first and assigned only when all succeeded;
+    ``dry_run=True`` samples and changes nothing (the RNG state is untouched) and returns the report.
+
+    ``portable=True`` fills each parameter from the portable stream (:mod:`initspec.backends.portable`)
+    named ``prefix + path`` (``path`` its name in ``named_parameters()``, a block ``path[k]``) with
+    ``seed`` (an int in ``[0, 2**64)``, None means 0): a tensor's values then depend only on
+    ``(seed, name)``, scheme and layout, not on the other layers or the framework.
+    ``init_module_(model.encoder, portable=True, prefix="encoder.")`` gives the encoder exactly the
+    values ``init_module_(model, portable=True)`` would. ``generator`` cannot be combined with
+    ``portable=True``; ``seed`` and ``prefix`` need it."""
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"Argument `module` must be a torch.nn.Module. Received: module={module!r}")
-    if not isinstance(portable, bool):
-        raise TypeError(f"Argument `portable` must be a bool. Received: portable={portable!r}")
+    for arg, val in (("portable", portable), ("strict", strict), ("dry_run", dry_run)):
+        if not isinstance(val, bool):
+            raise TypeError(f"Argument `{arg}` must be a bool. Received: {arg}={val!r}")
     if not isinstance(prefix, str):
         raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder.'). Received: prefix={prefix!r}")
     if portable:
@@ -83,40 +194,41 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
         raise InitSpecError(
             "Arguments `seed` and `prefix` name the portable stream; pass portable=True (or use "
             f"generator= for torch's generator). Received: seed={seed!r}, prefix={prefix!r}, portable=False")
-    by_type = check_by_type(by_type, "module")
-    split_rule(weight, "weight"), split_rule(bias, "bias")
-    # stream names: each parameter's name in named_parameters() (a tied parameter: its first name)
-    names = {id(p): prefix + n for n, p in module.named_parameters()} if portable else {}
-    for mod in module.modules():
-        rules = _module_rules(mod, weight, bias, by_type)
-        if rules is None:
-            continue
-        layout = layout_for_module(mod)
-        groups = int(getattr(mod, "groups", 1))
-        for pname, param in mod.named_parameters(recurse=False):
-            kind = next((k for k in ("weight", "bias") if pname == k or pname.startswith(f"{k}_")), None)
-            if kind is None:
-                continue
-            rule = split_rule(rules.get(kind), f"{kind} rule for {type(mod).__name__}.{pname}")
-            if rule is None:
-                continue
-            if torch.nn.parameter.is_lazy(param):
-                raise InitSpecError(
-                    f"{type(mod).__name__}.{pname} is an uninitialized lazy parameter; run one forward "
-                    f"pass before init_module_. Received: module={type(mod).__name__}"
-                )
-            scheme, kw = rule
-            refuse_reserved(kw, ("generator", "stream", "seed"), kind, f"{type(mod).__name__}.{pname}", rule,
-                            "generator=, or portable=/seed=, to init_module_")
-            kw.setdefault("layout", layout)
-            kw.setdefault("groups", groups if kind == "weight" else 1)
-            if kind == "bias" and "fans" not in kw and get_scheme(scheme).uses_fans:
-                w = getattr(mod, "weight", None)
-                if isinstance(w, torch.Tensor) and not torch.nn.parameter.is_lazy(w):
-                    f = compute_fans(tuple(w.shape), layout, groups=groups)
-                    kw["fans"] = (f.fan_in, f.fan_out)
-            if portable:
-                initialize_(param, scheme, stream=names[id(param)], seed=seed, **kw)
-            else:
-                initialize_(param, scheme, generator=generator, **kw)
-    return module
+    check_by_type(by_type, "module")
+    ruleset = RuleSet(weight, bias, rules, by_type, reserved=RESERVED)
+    fb = check_forget_bias(module, forget_bias)
+    entries = walk(module)
+    _check_class_keys(entries, "rules", rules)
+    _check_class_keys(entries, "by_type", by_type)
+    ruled = tuple(ruleset.types)
+    infos = [_info(e, ruled) for e in entries]
+    matches = [ruleset.match(i) for i in infos]
+    tied: dict[int, list[int]] = {}
+    for k, e in enumerate(entries):
+        tied.setdefault(e.key, []).append(k)
+    owner: dict[int, int] = {}
+    for idx in tied.values():
+        own = idx[tie_owner([(infos[k], matches[k]) for k in idx])]
+        owner.update({k: own for k in idx})
+    rows: list[ParamReport] = []
+    jobs: list[_Job] = []
+    for k, (entry, info, match) in enumerate(zip(entries, infos, matches)):
+        if owner[k] != k:
+            rows.append(report_row(info, matches[owner[k]], action="tied", note=f"tied to {entries[owner[k]].path}"))
+        elif not match.covered:
+            rows.append(report_row(info, match, action="uncovered"))
+        elif match.rule is None:
+            rows.append(report_row(info, match, action="keep"))
+        else:
+            also = [entries[j].path for j in tied[entry.key] if j != k]
+            with rule_error(info, match):
+                row, job = _plan(entry, info, match, prefix + entry.path if portable else None, fb, also)
+            rows.append(row)
+            jobs.append(job)
+    report = finish(rows, ruleset, framework="torch", strict=strict, dry_run=dry_run, helper="init_module_")
+    if dry_run:
+        return report
+    values = [job.sample(generator, seed) for job in jobs]
+    for job, value in zip(jobs, values):
+        assign_(job.entry, value)
+    return report

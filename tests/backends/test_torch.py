@@ -543,8 +543,9 @@ def test_init_module_by_type(tb, torch):
     assert torch.equal(net[2].weight, torch.nn.init.dirac_(torch.empty(6, 4, 3)))
     assert torch.equal(net[2].bias, conv_bias_before)
     for name, p in net[3].named_parameters():
-        if name.startswith("weight"):
-            assert _orthogonality_error(as_f64(tb, p)) <= QR_STABILITY_CONSTANT * 80 * eps32
+        if name.startswith("weight"):  # orthogonal per gate block (initspec.models: RNN kernels)
+            for block in p.detach().chunk(4):
+                assert _orthogonality_error(as_f64(tb, block)) <= QR_STABILITY_CONSTANT * 20 * eps32
         else:
             assert torch.all(p == 0)
 
@@ -566,7 +567,8 @@ def test_init_module_errors(tb, torch):
 def test_init_module_on_meta(tb, torch):
     with torch.device("meta"):
         net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Conv2d(3, 8, 3))
-    assert tb.init_module_(net) is net
+    report = tb.init_module_(net)
+    assert [r.action for r in report] == ["init"] * 4 and all(p.is_meta for p in net.parameters())
 
 
 # -- benchmark harness ----------------------------------------------------------------------------------
