@@ -103,6 +103,18 @@ def _children(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
     return list(layer._flatten_layers(include_self=False, recursive=False))
 
 
+def _own_weights(layer: keras.layers.Layer, children: list[keras.layers.Layer]) -> list[Any]:
+    """The variables ``layer`` tracks itself (Keras' ``_trainable_variables`` and
+    ``_non_trainable_variables``, what ``keras/src/layers/layer.py::Layer.variables`` starts from),
+    so a layer holding another layer's variable (tied weights) is one of its owners; else its
+    weights less its sublayers'."""
+    own = getattr(layer, "_trainable_variables", None), getattr(layer, "_non_trainable_variables", None)
+    if isinstance(own[0], list) and isinstance(own[1], list):
+        return own[0] + own[1]
+    nested = {id(v) for child in children for v in child.weights}
+    return [v for v in layer.weights if id(v) not in nested]
+
+
 def walk_variables(model: keras.layers.Layer) -> Iterator[VariableEntry]:
     """Every variable of ``model.variables`` once (by identity, in Keras' order) with its owners.
     Raises, naming the layer, if ``model`` or a sublayer is not built."""
@@ -121,10 +133,8 @@ def walk_variables(model: keras.layers.Layer) -> Iterator[VariableEntry]:
                 "yet; build the model first (keras.Input, model.build(input_shape) or one call on data). "
                 f"Received: model={model.name!r}")
         children = _children(layer)
-        nested = {id(v) for child in children for v in child.weights}
-        for v in layer.weights:
-            if id(v) not in nested:
-                owners.setdefault(id(v), []).append(layer)
+        for v in _own_weights(layer, children):
+            owners.setdefault(id(v), []).append(layer)
         seeds.update(id(sg.state) for sg in getattr(layer, "_seed_generators", ()))
         for child in children:
             parents.setdefault(id(child), layer)
@@ -134,7 +144,9 @@ def walk_variables(model: keras.layers.Layer) -> Iterator[VariableEntry]:
         if id(var) in done:
             continue
         done.add(id(var))
-        own = tuple(owners.get(id(var), ()))
+        # the creating layer first (``variable.path`` is ``<its name scope>/<name>``), then sharers
+        scope = var.path.rsplit("/", 1)[0]
+        own = tuple(sorted(owners.get(id(var), ()), key=lambda layer: not scope.endswith(layer.name)))
         chain: list[keras.layers.Layer] = []
         node = own[0] if own else None
         while node is not None and id(node) in parents:

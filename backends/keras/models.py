@@ -74,6 +74,7 @@ def _match(rules: RuleSet, entry: VariableEntry) -> tuple[ParamInfo, Match, kera
                     match = inherited
                     break
         found.append((info, match, owner))
+    found.sort(key=lambda f: not f[1].covered)  # a tie: an owner with a rule before one without
     i = tie_owner([(info, match) for info, match, _ in found])
     return found[i]
 

@@ -289,6 +289,35 @@ def test_report_table_json_and_rules(keras):
         init_model(model, rules={"*pos_embed": "zeros"}, dry_run=True)
 
 
+@pytest.mark.tensorflow
+def test_tied_variable(keras):
+    """A variable two layers track (a GPT-2 style tied output head) is one row, initialized once
+    by its creating layer's rule; conflicting explicit rules are refused naming both."""
+    from initspec.backends.keras import init_model
+    from initspec.errors import InitSpecError
+
+    class TiedHead(keras.layers.Layer):
+        def __init__(self, emb, **kw):
+            super().__init__(**kw)
+            self.emb = emb
+
+        def build(self, input_shape):
+            self.table = self.emb.embeddings
+
+        def call(self, h):
+            return keras.ops.matmul(h, keras.ops.transpose(self.table))
+
+    x = keras.Input((4,), dtype="int32")
+    emb = keras.layers.Embedding(10, 8, name="wte")
+    model = keras.Model(x, TiedHead(emb, name="lm_head")(emb(x)))
+    report = init_model(model, rules={keras.layers.Embedding: {"embedding": ("normal", {"std": 0.02})}},
+                        strict=True, seed=0)
+    row = report.row("wte/embeddings")
+    assert len(report) == 1 and row.std == 0.02 and "shared by layers wte, lm_head" in row.note
+    with pytest.raises(InitSpecError, match=r"conflicting rules.*Embedding.*TiedHead"):
+        init_model(model, rules={keras.layers.Embedding: {"embedding": "zeros"}, TiedHead: {"other": "ones"}})
+
+
 # --------------------------------------------------------------------------------------------
 # jax / torch Keras backends, in subprocesses
 # --------------------------------------------------------------------------------------------
