@@ -12,7 +12,8 @@ Keras facts encoded here (Keras 3, ``keras/src``):
   compute_fans``, which treats every leading axis as a receptive field (a ``MultiHeadAttention``
   query kernel ``(64, 4, 16)`` gets fans ``(256, 1024)``). initspec gives it the logical fans
   (:func:`initspec.models.dense_general_layout` over :func:`initspec.models.einsum_kernel_axes`).
-* ``layers/rnn/lstm.py::LSTMCell.build`` / ``gru.py::GRUCell.build``: ``kernel (in, G*H)``,
+* ``layers/rnn/lstm.py::LSTMCell.build`` / ``gru.py::GRUCell.build`` (``conv_lstm.py::
+  ConvLSTMCell.build``: ``(*k, in, 4H)``): ``kernel (in, G*H)``,
   ``recurrent_kernel (H, G*H)``, ``bias (G*H,)`` (GRU ``reset_after``: ``(2, G*H)``), gates
   stacked along the last axis (LSTM i, f, c, o; GRU z, r, h).
 """
@@ -28,7 +29,7 @@ from initspec.errors import InitSpecError
 from initspec.layouts import Layout
 from initspec.models import RNN_GATES, dense_general_layout, einsum_kernel_axes
 
-__all__ = ["VariableEntry", "gate_count", "groups_of", "layout_for_variable", "variable_role", "walk_variables"]
+__all__ = ["LSTM_CELLS", "VariableEntry", "gate_count", "groups_of", "layout_for_variable", "variable_role", "walk_variables"]
 
 _NORMS = tuple(getattr(keras.layers, n) for n in (
     "BatchNormalization", "LayerNormalization", "GroupNormalization", "RMSNormalization")
@@ -38,8 +39,14 @@ NORM_ROLES = {"gamma": "norm_scale", "scale": "norm_scale", "beta": "norm_shift"
               "moving_mean": "norm_mean", "moving_variance": "norm_var"}
 _DEPTHWISE = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
 _CONV_TRANSPOSE = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose)
+try:  # keras/src/layers/rnn/conv_lstm.py::ConvLSTMCell (not exported): kernels (*k, in, 4H), LSTM gates
+    from keras.src.layers.rnn.conv_lstm import ConvLSTMCell as _ConvLSTMCell
+
+    LSTM_CELLS: tuple[type, ...] = (keras.layers.LSTMCell, _ConvLSTMCell)
+except ImportError:  # pragma: no cover - another Keras layout
+    LSTM_CELLS = (keras.layers.LSTMCell,)
 #: recurrent cells whose kernels stack one block per gate along the last axis
-_GATED = ((keras.layers.LSTMCell, RNN_GATES["LSTM"]), (keras.layers.GRUCell, RNN_GATES["GRU"]))
+_GATED = ((LSTM_CELLS, RNN_GATES["LSTM"]), (keras.layers.GRUCell, RNN_GATES["GRU"]))
 #: the variables of a gated cell that are split into gate blocks
 GATED_VARIABLES = ("kernel", "recurrent_kernel", "bias")
 
@@ -73,7 +80,7 @@ def layout_for_variable(layer: keras.layers.Layer, name: str) -> str | Layout:
 
 
 def gate_count(layer: keras.layers.Layer | None) -> int:
-    """Gate blocks stacked in ``layer``'s kernels (LSTMCell 4, GRUCell 3, else 1)."""
+    """Gate blocks stacked in ``layer``'s kernels (LSTMCell/ConvLSTMCell 4, GRUCell 3, else 1)."""
     for cls, gates in _GATED:
         if isinstance(layer, cls):
             return gates

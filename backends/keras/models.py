@@ -22,7 +22,7 @@ from initspec.layouts import Layout, compute_fans
 from initspec.models import LSTM_FORGET_GATE
 from initspec.schemes import get_scheme
 
-from ._layers import GATED_VARIABLES, VariableEntry, gate_count, groups_of, layout_for_variable, variable_role, \
+from ._layers import GATED_VARIABLES, LSTM_CELLS, VariableEntry, gate_count, groups_of, layout_for_variable, variable_role, \
     walk_variables
 from ._seeds import check_seed, portable_seed
 from ._values import sample_tensor
@@ -115,7 +115,7 @@ def _plan(entry: VariableEntry, rules: RuleSet, *, forget_bias: float | None, po
                                 f"axis does not split into {blocks} gate blocks")
         block_shape = info.shape[:-1] + (info.shape[-1] // blocks,)
         notes.append(f"{blocks} gate blocks of {'x'.join(map(str, block_shape))}")
-        if info.role == "bias" and isinstance(layer, keras.layers.LSTMCell):
+        if info.role == "bias" and isinstance(layer, LSTM_CELLS):
             forget = forget_bias if forget_bias is not None else (1.0 if layer.unit_forget_bias else None)
             if forget is not None:
                 why = "forget_bias=" if forget_bias is not None else "unit_forget_bias"
@@ -210,7 +210,7 @@ def init_model(model: keras.layers.Layer, weight: Rule = "glorot_uniform", bias:
     entries = list(walk_variables(model))
     if forget_bias is not None:
         check_finite("forget_bias", forget_bias)
-        cells = [o for e in entries for o in e.owners if isinstance(o, keras.layers.LSTMCell)]
+        cells = [o for e in entries for o in e.owners if isinstance(o, LSTM_CELLS)]
         if not cells:
             rnn = sorted({o.name for e in entries for o in e.owners if gate_count(o) > 1})
             raise InitSpecError(
