@@ -14,16 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import keras
-from initspec.backends._model import InitReport, Match, ParamInfo, ParamReport, RuleSet, finish, report_row, \
-    rule_error, tie_owner
+from initspec.backends._model import (
+    InitReport, Match, ParamInfo, ParamReport, RuleSet, finish, report_row, rule_error, tie_owner)
 from initspec.backends._rules import Rule, check_by_type
 from initspec.errors import InitSpecError, check_finite
 from initspec.layouts import Layout, compute_fans
 from initspec.models import LSTM_FORGET_GATE
 from initspec.schemes import get_scheme
 
-from ._layers import GATED_VARIABLES, LSTM_CELLS, VariableEntry, gate_count, groups_of, layout_for_variable, variable_role, \
-    walk_variables
+from ._layers import (
+    GATED_VARIABLES, LSTM_CELLS, VariableEntry, gate_count, groups_of, layout_for_variable, variable_role,
+    walk_variables)
 from ._seeds import check_seed, portable_seed
 from ._values import sample_tensor
 
@@ -116,7 +117,7 @@ def _plan(entry: VariableEntry, rules: RuleSet, *, forget_bias: float | None, po
         block_shape = info.shape[:-1] + (info.shape[-1] // blocks,)
         notes.append(f"{blocks} gate blocks of {'x'.join(map(str, block_shape))}")
         if info.role == "bias" and isinstance(layer, LSTM_CELLS):
-            forget = forget_bias if forget_bias is not None else (1.0 if layer.unit_forget_bias else None)
+            forget = forget_bias if forget_bias is not None else (1.0 if getattr(layer, "unit_forget_bias", False) else None)
             if forget is not None:
                 why = "forget_bias=" if forget_bias is not None else "unit_forget_bias"
                 notes.append(f"forget-gate block set to {forget:g} ({why})")
