@@ -6,16 +6,20 @@ so it runs under ``KERAS_BACKEND=tensorflow``, ``jax`` and ``torch``::
     layer = keras.layers.Dense(8, kernel_initializer=initializers.HeNormal(42))  # seed=42, truncated
 
 This package imports Keras (and NumPy) only, never TensorFlow: TF-only code (the spec-named
-classes, stateless TF functions, ``init_model``) stays in :mod:`initspec.backends.tensorflow`.
+classes, stateless TF functions) stays in :mod:`initspec.backends.tensorflow`. Whole models:
+:func:`init_model` (:mod:`.models`, ``docs/model-init-keras.md``) on every Keras backend.
 It is not a conformance backend (not in :mod:`initspec.registry`). See ``docs/drop-in-keras.md``.
 
 Modules: :mod:`.initializers` (the classes, ``get``/``serialize``/``deserialize``,
 ``compute_fans``); :mod:`._sampling` (plans on ``keras.random``/``keras.ops``, portable stream);
-:mod:`._seeds` (Keras seed rules); :mod:`._fans` (Keras fans on the spec's ``"keras"`` layout).
+:mod:`._seeds` (Keras seed rules); :mod:`._fans` (Keras fans on the spec's ``"keras"`` layout);
+:mod:`.models` (:func:`init_model`), :mod:`._layers` (roles, layouts, gates, the variable walk),
+:mod:`._values` (one tensor's new values: native, portable or NumPy reference).
 """
 
 from __future__ import annotations
 
 from . import initializers
+from .models import init_model, layout_for_variable
 
-__all__ = ["initializers"]
+__all__ = ["init_model", "initializers", "layout_for_variable"]

@@ -18,8 +18,9 @@ new row of the table is a new class and a new function here without new code:
   fans=None, **params)`` etc. and :func:`initialize` taking the scheme by name, on TensorFlow's
   *stateless* RNG (``tf.random.stateless_normal``, ``stateless_truncated_normal``,
   ``stateless_uniform``).
-* :func:`init_model` - re-initializes every kernel and bias of a built Keras model in place, by
-  layer type (``by_type=``), natively or from the portable stream (``portable=True``);
+* :func:`init_model` - re-initializes every variable of a built Keras model in place by rules
+  and returns the init report (re-exported from :mod:`initspec.backends.keras.models`, which runs
+  on every Keras backend; ``docs/model-init-keras.md``);
 * the **uniform harness API** of :mod:`initspec.backends` (:func:`sample`, :func:`to_numpy`, ...).
 
 **Portable stream.** Every Keras class and TF function also takes ``stream: str | None = None``.
@@ -98,7 +99,7 @@ Note: ``import tensorflow`` itself imports JAX when JAX is installed
   the native functions and the portable stream;
 * :mod:`.functions` - :func:`initialize`, :func:`plan_and_sample` and one TF function per scheme;
 * :mod:`.initializers` - the Keras classes and :data:`INITIALIZERS`;
-* :mod:`.models` - :func:`init_model`, :func:`layout_for_variable`;
+* :mod:`.models` - :func:`init_model`, :func:`layout_for_variable` (re-exported from :mod:`initspec.backends.keras.models`);
 * :mod:`.portable` - the portable stream on TF ops (no Keras): ``sample``, ``sample_slice``, ``words``;
 * :mod:`.harness` - the uniform harness API; :mod:`.bench` - :func:`bench_cases`.
 """

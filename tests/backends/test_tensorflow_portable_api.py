@@ -179,7 +179,9 @@ _LAYOUTS = {"conv/kernel": ("keras", 2), "deconv/kernel": ("keras_conv_transpose
 
 @pytest.fixture(scope="module")
 def conv_model(keras, tfb):
-    return tfb.init_model(_conv_model(keras), "he_truncated_normal", "zeros", portable=True, seed=SEED)
+    model = _conv_model(keras)
+    tfb.init_model(model, "he_truncated_normal", "zeros", portable=True, seed=SEED)
+    return model
 
 
 def test_init_model_matches_reference(conv_model):
@@ -222,7 +224,7 @@ def test_init_model_prefix_and_bias_fans(keras, tfb):
         "he_uniform", (8,), seed=2**64 - 1, stream="enc.seq/c1/bias", fans=(f.fan_in, f.fan_out)))
 
 
-def test_init_model_by_type(keras, tfb, ptf):
+def test_init_model_by_type(keras, tfb):
     class Special(keras.layers.Dense):
         pass
 
@@ -240,9 +242,13 @@ def test_init_model_by_type(keras, tfb, ptf):
     np.testing.assert_array_equal(d1.kernel.numpy(), want)
     assert (d1.bias.numpy() == 1).all()  # a plain by_type rule keeps the default bias rule
     assert (d2.bias.numpy() == 3).all()  # the most specific class wins: Special, not Dense
-    np.testing.assert_array_equal(d2.kernel.numpy(), d2_kernel)  # no "weight" key: left alone
-    for var in (cell.kernel, cell.recurrent_kernel):  # the LSTM's entry covers its cell
-        want = ptf.sample("orthogonal", tuple(var.shape), seed=0, stream=var.path, gain=2.0).numpy()
+    # no "weight" key in Special's entry: the next class of the MRO (Dense) sets the kernel
+    np.testing.assert_array_equal(d2.kernel.numpy(), ref.sample("he_normal", (8, 8), seed=0, stream="d2/kernel"))
+    assert not np.array_equal(d2_kernel, d2.kernel.numpy())
+    for var in (cell.kernel, cell.recurrent_kernel):  # the LSTM's entry covers its cell, one block per gate
+        shape = tuple(var.shape)
+        want = np.concatenate([ref.sample("orthogonal", shape[:-1] + (shape[-1] // 4,), seed=0,
+                                          stream=f"{var.path}[{k}]", gain=2.0) for k in range(4)], -1)
         np.testing.assert_array_equal(var.numpy(), want, err_msg=var.path)
     np.testing.assert_array_equal(cell.bias.numpy(), lstm_bias)  # None: left alone
 
@@ -286,9 +292,9 @@ def test_init_model_errors(keras, tfb):
         tfb.init_model(model, ["he_normal"])
     with pytest.raises(TypeError, match=r"`by_type`.*Received: by_type="):
         tfb.init_model(model, by_type={"Dense": "he_normal"})
-    with pytest.raises(InitSpecError, match=r"by_type.*'weight'.*Received: by_type\[Dense\]="):
-        tfb.init_model(model, by_type={keras.layers.Dense: {"kernel": "he_normal"}})
-    with pytest.raises(InitSpecError, match=r"sets seed.*Received: weight rule="):
+    with pytest.raises(TypeError, match=r"by_type\[Dense\].*Received: \{1: 'he_normal'\}"):
+        tfb.init_model(model, by_type={keras.layers.Dense: {1: "he_normal"}})
+    with pytest.raises(InitSpecError, match=r"sets seed.*Received: weight="):
         tfb.init_model(model, ("he_normal", {"seed": 1}))
     with pytest.raises(InitSpecError, match="Received"):
         tfb.init_model(model, "he_nromal")
