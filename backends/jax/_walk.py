@@ -19,11 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import jax.numpy as jnp
+
 from initspec.layouts import Layout, compute_fans
 from initspec.schemes import get_scheme
 
 from .._model import Match, ParamInfo, ParamReport, RuleSet, report_row, rule_error
-from ._checks import AXIS_ARGS, dtype_name
+from ._checks import dtype_name
 from ._initializer import initializer
 
 __all__ = ["FlaxLeaf", "leaf_role", "path_names", "plan_leaves"]
@@ -62,14 +64,16 @@ def leaf_role(name: str, rank: int, siblings: Sequence[str], *, stats: bool = Fa
 class FlaxLeaf:
     """One leaf as a Flax walker sees it: its :class:`ParamInfo`, its path keys (the module's
     keys are ``parts[:-1]``), its layout (the logical one of a DenseGeneral/LinearGeneral kernel,
-    :func:`initspec.models.dense_general_layout`) and whether it is an LSTM forget-gate bias."""
+    :func:`initspec.models.dense_general_layout`), its gate blocks (one per RNN gate, each
+    initialized as its own matrix, stream ``stream[k]``) and which one is an LSTM forget gate."""
 
     info: ParamInfo
     parts: tuple[str, ...]
     shape: tuple[int, ...]
     dtype: Any
     layout: Layout
-    forget_gate: bool = False
+    gates: int = 1  #: gate blocks stacked along the last axis (nnx OptimizedLSTMCell 4, GRUCell 3)
+    forget_block: int | None = None  #: the block of an LSTM forget-gate bias (0 for a whole leaf)
 
 
 def _init(match: Match, leaf: FlaxLeaf, stream: str | None, seed: int) -> Any:
@@ -94,9 +98,9 @@ def plan_leaves(leaves: Sequence[FlaxLeaf], rules: RuleSet, *, seed: int, prefix
     rule computes them, else its layout's); ``forget_bias`` sets an LSTM forget-gate bias that no
     rule of the user names (``rules=`` wins)."""
     matches = [rules.match(leaf.info) for leaf in leaves]
-    if forget_bias is not None:
-        rule = ("constant", {"value": float(forget_bias)})
-        matches = [Match(rule, "forget_bias=") if leaf.forget_gate and not m.explicit else m
+    forget = None if forget_bias is None else Match(("constant", {"value": float(forget_bias)}), "forget_bias=")
+    if forget is not None:
+        matches = [forget if leaf.forget_block is not None and leaf.gates == 1 and not m.explicit else m
                    for leaf, m in zip(leaves, matches)]
     kernels = {leaf.parts[:-1]: i for i, leaf in enumerate(leaves) if leaf.info.role == "weight"
                and leaf.info.name == "kernel"}
@@ -127,11 +131,30 @@ def plan_leaves(leaves: Sequence[FlaxLeaf], rules: RuleSet, *, seed: int, prefix
                         f"{match.rule[0]!r} uses fans: give the rule fans=(fan_in, fan_out) or use a scheme "
                         f"without fans. Received: {match.source}{match.rule!r}")
                 init.fans = kernel_fans(sibling)
-            kw = {k: v for k, v in init.params.items() if k not in AXIS_ARGS}
-            plan = init.plan(leaf.shape, dtype_name(leaf.dtype))
+            shape = leaf.shape if leaf.gates == 1 else (*leaf.shape[:-1], leaf.shape[-1] // leaf.gates)
+            plan = init.plan(shape, dtype_name(leaf.dtype))
+            note = ""
+            if leaf.gates > 1:
+                note = f"{leaf.gates} gate blocks of {'x'.join(map(str, shape))}"
+            blocks = [init] * leaf.gates
+            if forget is not None and leaf.forget_block is not None and leaf.gates > 1 and not match.explicit:
+                blocks[leaf.forget_block] = _init(forget, leaf, stream, seed)
+                note += f"; forget gate block {leaf.forget_block} = {float(forget_bias)!r} (forget_bias=)"
             rows.append(report_row(info, match, layout=init.layout, groups=init.groups,
                                    fans=None if plan.fans is None else (plan.fans.fan_in, plan.fans.fan_out),
-                                   kw=kw, stream=stream))
+                                   kw=dict(init.params), block_shape=shape if leaf.gates > 1 else None,
+                                   stream=stream, note=note))
             if not dry_run:
-                values[i] = init(None, leaf.shape, leaf.dtype)
+                if leaf.gates == 1:
+                    values[i] = init(None, shape, leaf.dtype)
+                else:
+                    values[i] = jnp.concatenate([_restream(b, f"{stream}[{k}]", seed)(None, shape, leaf.dtype)
+                                                 for k, b in enumerate(blocks)], axis=-1)
     return rows, values
+
+
+def _restream(init: Any, stream: str, seed: int) -> Any:
+    """``init`` drawing from ``stream`` (a gate block's own stream)."""
+    out = initializer(init.scheme, layout=init.layout, stream=stream, seed=seed, groups=init.groups,
+                      fans=init.fans, **init.params)
+    return out
