@@ -86,6 +86,11 @@ def _init(match: Match, leaf: FlaxLeaf, stream: str | None, seed: int) -> Any:
     return initializer(scheme, layout=layout, stream=stream, seed=seed if stream is not None else None, **kw)
 
 
+def _block(leaf: FlaxLeaf) -> tuple[int, ...]:
+    """The shape of one gate block of ``leaf`` (the whole shape without gates)."""
+    return leaf.shape if leaf.gates == 1 else (*leaf.shape[:-1], leaf.shape[-1] // leaf.gates)
+
+
 def _fans(init: Any, shape: tuple[int, ...]) -> tuple[float, float] | None:
     f = init.plan(shape).fans
     return None if f is None else (f.fan_in, f.fan_out)
@@ -107,9 +112,10 @@ def plan_leaves(leaves: Sequence[FlaxLeaf], rules: RuleSet, *, seed: int, prefix
 
     def kernel_fans(i: int) -> tuple[float, float]:
         k, m = leaves[i], matches[i]
-        f = _fans(_init(m, k, None, 0), k.shape) if m.rule is not None else None
+        shape = _block(k)
+        f = _fans(_init(m, k, None, 0), shape) if m.rule is not None else None
         if f is None:
-            c = compute_fans(k.shape, k.layout)
+            c = compute_fans(shape, k.layout)
             f = (c.fan_in, c.fan_out)
         return f
 
@@ -131,7 +137,7 @@ def plan_leaves(leaves: Sequence[FlaxLeaf], rules: RuleSet, *, seed: int, prefix
                         f"{match.rule[0]!r} uses fans: give the rule fans=(fan_in, fan_out) or use a scheme "
                         f"without fans. Received: {match.source}{match.rule!r}")
                 init.fans = kernel_fans(sibling)
-            shape = leaf.shape if leaf.gates == 1 else (*leaf.shape[:-1], leaf.shape[-1] // leaf.gates)
+            shape = _block(leaf)
             plan = init.plan(shape, dtype_name(leaf.dtype))
             note = ""
             if leaf.gates > 1:
@@ -139,7 +145,7 @@ def plan_leaves(leaves: Sequence[FlaxLeaf], rules: RuleSet, *, seed: int, prefix
             blocks = [init] * leaf.gates
             if forget is not None and leaf.forget_block is not None and leaf.gates > 1 and not match.explicit:
                 blocks[leaf.forget_block] = _init(forget, leaf, stream, seed)
-                note += f"; forget gate block {leaf.forget_block} = {float(forget_bias)!r} (forget_bias=)"
+                note += f"; forget gate block {leaf.forget_block} = {forget_bias!r} (forget_bias=)"
             rows.append(report_row(info, match, layout=init.layout, groups=init.groups,
                                    fans=None if plan.fans is None else (plan.fans.fan_in, plan.fans.fan_out),
                                    kw=dict(init.params), block_shape=shape if leaf.gates > 1 else None,

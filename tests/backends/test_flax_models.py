@@ -303,6 +303,9 @@ def test_init_nnx_per_gate_blocks(ij, jax):
     np.testing.assert_array_equal(np.asarray(cell.dense_h.bias.get_value()),
                                   np.r_[np.zeros(8), np.ones(8), np.zeros(16)])
     assert "4 gate blocks" in report.row("dense_h.kernel").note
+    # a bias whose scheme uses fans takes the fans of one gate block of its kernel
+    report = ij.init_nnx_(nnx.OptimizedLSTMCell(4, 8, rngs=nnx.Rngs(0)), bias="he_uniform", strict=True)
+    assert report.row("dense_h.bias").fans == (8.0, 8.0)
 
 
 def test_init_nnx_bad_input_leaves_the_model_unchanged(ij, jax):
