@@ -69,7 +69,12 @@ Modules (imports flow downwards only; none imports this package's ``__init__``):
   ``normal``/``uniform``/``truncated_normal``);
 * :mod:`~initspec.backends.jax.nn_initializers` - the drop-in ``jax.nn.initializers`` (JAX's
   names, arguments and laws; differences in ``docs/drop-in-jax.md``);
-* :mod:`~initspec.backends.jax.tree` - :func:`init_tree`;
+* :mod:`~initspec.backends.jax._walk` - roles of Flax leaves, rule matching and sampling shared by
+  the model helpers (all or nothing; :mod:`initspec.backends._model` makes the report);
+* :mod:`~initspec.backends.jax.tree` - :func:`init_tree` (pytrees, path rules);
+* :mod:`~initspec.backends.jax.linen` - :func:`init_linen` (linen modules: class rules, logical
+  attention fans, native fallback); :mod:`~initspec.backends.jax.nnx` - :func:`init_nnx_`
+  (``flax.nnx`` modules, in place). Both import Flax only when called;
 * :mod:`~initspec.backends.jax.harness`, :mod:`~initspec.backends.jax.bench` - the harness API.
 """
 
@@ -109,13 +114,16 @@ from .factories import (
     zeros,
 )
 from .harness import DEFAULT_LAYOUT, device_available, device_name, device_of, sample, to_numpy, versions
+from .linen import init_linen
+from .nnx import init_nnx_
 from .tree import init_tree
+
 
 # the factories are exactly initspec.SCHEMES (tests/backends/test_jax.py checks it)
 __all__ = [
     "DEFAULT_LAYOUT", "Initializer", "JaxBackend", "bench_cases", "constant", "delta_orthogonal",
     "device_available", "device_name", "device_of", "dirac", "glorot_normal", "glorot_truncated_normal", "glorot_uniform",
-    "he_normal", "he_truncated_normal", "he_uniform", "identity", "init_tree", "initializer",
+    "he_normal", "he_truncated_normal", "he_uniform", "identity", "init_linen", "init_nnx_", "init_tree", "initializer",
     "lecun_normal", "lecun_truncated_normal", "lecun_uniform", "normal", "ones", "orthogonal", "sample",
     "sparse", "to_numpy", "truncated_normal", "truncated_normal_abs", "uniform", "variance_scaling",
     "versions", "zeros",

@@ -1,124 +1,149 @@
 """Whole parameter pytrees from the portable stream: :func:`init_tree` walks a pytree (e.g. Flax
-``params``, or the ``jax.eval_shape`` of one) and draws each kernel and bias from the stream named
-by its path, so a tensor's values depend only on ``(seed, its path, shape, dtype, layout)``.
+``variables``, or the ``jax.eval_shape`` of one) and draws each leaf from the stream named by its
+path, so a tensor's values depend only on ``(seed, its path, shape, dtype, layout)``. Leaves get a
+role from their names (:mod:`initspec.backends.jax._walk`), rules by path pattern, and the call can
+return the init report (:class:`initspec.backends._model.InitReport`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import jax
-from initspec.layouts import compute_fans, get_layout
-from initspec.schemes import Scheme, get_scheme
+from initspec.layouts import get_layout
 
+from .._model import KEEP, InitReport, ParamInfo, RuleSet, finish
 from .._rules import split_rule
 from ..portable._spec import portable_seed
-from ._checks import DEFAULT_LAYOUT, describe
+from ._checks import DEFAULT_LAYOUT, describe, dtype_name
 from ._initializer import initializer
+from ._walk import RESERVED, FlaxLeaf, leaf_role, path_names, plan_leaves
 
-__all__ = ["init_tree"]
+__all__ = ["check_arg_rule", "check_rules_keys", "init_tree"]
 
-#: arguments :func:`init_tree` sets itself, refused in a rule's params
-_TREE_SET = ("stream", "seed", "layout", "dtype")
+#: arguments the helpers set themselves, refused in ``weight=``/``bias=`` (``layout=`` is an argument)
+_ARG_SET = ("stream", "seed", "layout", "dtype")
 
 
-def _check_rule(arg: str, rule: Any) -> tuple[Scheme, dict[str, Any]] | None:
-    """A rule of :func:`init_tree` (a scheme name, ``(scheme, {params})`` or None) as ``(scheme,
-    params)``, names and params checked now; None stays None."""
+#: leaf names that must be arrays
+_NAMED = ("kernel", "bias", "scale", "embedding")
+
+
+def check_arg_rule(helper: str, arg: str, rule: Any) -> None:
+    """The ``weight``/``bias`` rule of a Flax helper: names and params checked now."""
+    if isinstance(rule, str) and rule == KEEP:
+        return
     split = split_rule(rule, arg)
     if split is None:
-        return None
+        return
     name, params = split
-    for k in _TREE_SET:
+    for k in _ARG_SET:
         if k in params:
-            raise ValueError(f"init_tree sets `{k}` itself; remove it from `{arg}`. Received: {arg}={rule!r}")
+            raise ValueError(f"{helper} sets `{k}` itself; remove it from `{arg}`. Received: {arg}={rule!r}")
     initializer(name, **params)  # unknown schemes and parameters fail now, naming them
-    return get_scheme(name), params
 
 
-def _path_names(path: Sequence[Any]) -> list[str]:
-    """Path keys as str: ``DictKey.key``, ``GetAttrKey.name``, ``SequenceKey.idx``."""
-    out = []
-    for k in path:
-        for attr in ("key", "name", "idx"):
-            if hasattr(k, attr):
-                out.append(str(getattr(k, attr)))
-                break
-        else:
-            out.append(str(k))
-    return out
+def check_rules_keys(rules: Any, by_type: Any = None) -> None:
+    """``init_tree`` has no layer classes: a class key is a clear error."""
+    for mapping in (rules, by_type):
+        if isinstance(mapping, Mapping):
+            for key in mapping:
+                if isinstance(key, type):
+                    raise TypeError(
+                        f"init_tree sees a bare pytree, which has no layer classes: rules by layer class "
+                        f"({key.__name__}) need init_linen(module, ...) (Flax linen) or init_nnx_(model, ...) "
+                        f"(flax.nnx); on a tree use path patterns such as '*.Dense_0.kernel'. "
+                        f"Received key: {key!r}")
 
 
-def init_tree(params: Any, weight: Any = "he_normal", bias: Any = "zeros", *, seed: int | None = None,
-              prefix: str = "", layout: Any = None) -> Any:
-    """A copy of the pytree ``params`` with its kernels and biases drawn from the portable stream.
+def _leaves(params: Any, layout: Any) -> tuple[list[Any], Any, list[FlaxLeaf | None]]:
+    """The flat leaves, the treedef, and a :class:`FlaxLeaf` per array-like leaf (None for others)."""
+    flat, treedef = jax.tree_util.tree_flatten_with_path(params)
+    names = [tuple(path_names(p)) for p, _ in flat]
+    siblings: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for n in names:
+        if n:
+            siblings[n[:-1]].append(n[-1])
+    out: list[FlaxLeaf | None] = []
+    for n, (_, leaf) in zip(names, flat):
+        if not (hasattr(leaf, "shape") and hasattr(leaf, "dtype")):
+            if n and n[-1] in _NAMED:
+                raise TypeError(f"Leaf {'.'.join(n)!r} must be an array or a jax.ShapeDtypeStruct. "
+                                f"Received: {describe(leaf)}")
+            out.append(None)
+            continue
+        if not n:  # a bare array: no name, no role
+            out.append(None)
+            continue
+        shape = tuple(leaf.shape)
+        role = leaf_role(n[-1], len(shape), siblings[n[:-1]], stats=n[0] == "batch_stats")
+        info = ParamInfo(".".join(n), n[-1], shape, dtype_name(leaf.dtype), None, role)
+        out.append(FlaxLeaf(info, n, shape, leaf.dtype, layout))
+    return [leaf for _, leaf in flat], treedef, out
 
-    Each leaf whose last path key is ``"kernel"`` (rank >= 2) gets the ``weight`` rule and each
-    ``"bias"`` leaf the ``bias`` rule; other leaves are returned unchanged. A rule is a scheme
-    name, ``(scheme, {params})`` or None (leave those leaves alone). A leaf's stream is ``prefix +
-    ".".join(path keys)``, e.g. ``"params.Dense_0.kernel"`` for Flax's ``{"params": {"Dense_0":
-    {"kernel": ...}}}``, and its shape and dtype are the leaf's; so a tensor's values depend only
-    on ``(seed, its path, shape, dtype, layout)``: not on the order of initialisation nor on the
-    other leaves (a sub-tree initialised alone with ``prefix="params.Dense_0."`` equals that part
-    of the whole). A bias whose scheme uses fans takes its sibling ``"kernel"``'s fans (as the
-    ``weight`` rule computes them; an error without a sibling, unless the rule gives ``fans=``).
-    Leaves left alone are returned as they are (a ``ShapeDtypeStruct`` stays one).
 
-    Leaves may be arrays or ``jax.ShapeDtypeStruct`` (``jax.eval_shape(model.init, ...)``), so a
-    model can be initialised without first drawing native random weights; under ``jax.jit`` with
-    ``out_shardings`` each device computes only its shards. The values are those of
-    :mod:`initspec.backends.portable` (the same in NumPy, torch, TensorFlow and JAX for the same
-    ``(seed, stream)`` and logical layout, on CPU and GPU). The portable stream is deterministic:
-    ``seed=None`` means 0. ``layout`` defaults to ``"jax"`` (``(*receptive, in, out)``).
+def init_tree(params: Any, weight: Any = "he_normal", bias: Any = "zeros", *, rules: Mapping[str, Any] | None = None,
+              seed: int | None = None, prefix: str = "", layout: Any = None, strict: bool = False,
+              dry_run: bool = False, report: bool = False) -> Any:
+    """A copy of the pytree ``params`` with every leaf a rule covers drawn from the portable stream.
+
+    Each leaf gets a role from its name (``kernel`` rank >= 2 -> weight, ``bias`` -> bias or a
+    norm's shift, ``scale``, ``embedding``, ``batch_stats`` ``mean``/``var``; see
+    :mod:`initspec.models`) and the rule of that role: ``weight`` for kernels, ``bias`` for
+    biases, :data:`initspec.models.DEFAULT_ROLE_RULES` for norms and embeddings, so the
+    ``jax.eval_shape`` of a model with LayerNorm/BatchNorm/Embed comes back complete.
+    ``rules={"<pattern>": rule}`` (:func:`fnmatch.fnmatchcase` on the dotted path, e.g.
+    ``"params.*.Embed_0.embedding"``) wins over roles, first match first; layer classes are not
+    known here (use :func:`init_linen`/:func:`init_nnx_`). A rule is a scheme name, ``(scheme,
+    {params})`` (params may set ``layout``, ``groups``, ``fans``, ``in_axis``/``out_axis``) or
+    None/``"keep"`` (leave the leaf alone).
+
+    A leaf's stream is ``prefix + ".".join(path keys)``, e.g. ``"params.Dense_0.kernel"``; so a
+    tensor's values depend only on ``(seed, its path, shape, dtype, layout)``: not on the order of
+    initialisation nor on the other leaves. A bias whose scheme uses fans takes its sibling
+    ``"kernel"``'s fans (as the kernel's rule computes them; an error without a sibling, unless
+    the rule gives ``fans=``). Leaves left alone are returned as they are; a leaf no rule covers
+    (role ``other``) is reported as uncovered, and must be an array: an uncovered
+    ``ShapeDtypeStruct`` is an error naming it (give it a rule, or use :func:`init_linen`, which
+    falls back on the module's own initializer). ``strict=True`` raises naming every uncovered
+    leaf and every pattern that matched nothing (a warning otherwise); ``dry_run=True`` samples
+    nothing and returns ``params`` itself. ``report=True`` returns ``(tree, InitReport)``.
+
+    Leaves may be arrays or ``jax.ShapeDtypeStruct``; under ``jax.jit`` with ``out_shardings``
+    each device computes only its shards. The values are those of
+    :mod:`initspec.backends.portable`. ``seed=None`` means 0. ``layout`` defaults to ``"jax"``
+    (``(*receptive, in, out)``).
 
         abstract = jax.eval_shape(model.init, jax.random.key(0), x)
         params = init_tree(abstract, "he_normal", seed=1)
     """
-    rules = {"kernel": _check_rule("weight", weight), "bias": _check_rule("bias", bias)}
+    check_arg_rule("init_tree", "weight", weight)
+    check_arg_rule("init_tree", "bias", bias)
+    check_rules_keys(rules)
     seed = portable_seed(seed)
     if not isinstance(prefix, str):
         raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder.'). Received: prefix={prefix!r}")
     lay = get_layout(DEFAULT_LAYOUT if layout is None else layout)
-
-    def target(names: list[str], leaf: Any) -> str | None:
-        if not names or names[-1] not in rules or rules[names[-1]] is None:
-            return None
-        if not (hasattr(leaf, "shape") and hasattr(leaf, "dtype")):
-            raise TypeError(f"Leaf {prefix + '.'.join(names)!r} must be an array or a jax.ShapeDtypeStruct. "
-                            f"Received: {describe(leaf)}")
-        return None if names[-1] == "kernel" and len(leaf.shape) < 2 else names[-1]
-
-    flat = [(_path_names(path), leaf) for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]]
-    kernels = {tuple(n[:-1]): tuple(leaf.shape) for n, leaf in flat
-               if n and n[-1] == "kernel" and len(getattr(leaf, "shape", ())) >= 2}
-
-    def kernel_fans(shape: tuple[int, ...]) -> tuple[float, float]:
-        """The kernel's fans as its rule sees them (axes, groups, fans=), else the layout's."""
-        f = None
-        if rules["kernel"] is not None:
-            w_scheme, w_kw = rules["kernel"]
-            f = initializer(w_scheme, layout=lay, **w_kw).plan(shape).fans
-        f = compute_fans(shape, lay) if f is None else f
-        return f.fan_in, f.fan_out
-
-    def init_leaf(path: Any, leaf: Any) -> Any:
-        names = _path_names(path)
-        role = target(names, leaf)
-        if role is None:
-            return leaf
-        scheme, kw = rules[role]
-        stream = prefix + ".".join(names)
-        if role == "bias" and scheme.uses_fans and "fans" not in kw:
-            sibling = kernels.get(tuple(names[:-1]))
-            if sibling is None:
+    ruleset = RuleSet(weight, bias, rules, reserved=RESERVED)
+    leaves, treedef, found = _leaves(params, lay)
+    walked = [f for f in found if f is not None]
+    rows, values = plan_leaves(walked, ruleset, seed=seed, prefix=prefix, dry_run=dry_run)
+    rep: InitReport = finish(rows, ruleset, framework="jax", strict=strict, dry_run=dry_run, helper="init_tree")
+    if dry_run:
+        return (params, rep) if report else params
+    new, k = [], 0
+    for leaf, f in zip(leaves, found):
+        if f is not None:
+            if rows[k].action == "uncovered" and isinstance(leaf, jax.ShapeDtypeStruct):
                 raise ValueError(
-                    f"Bias {stream!r} has no sibling 'kernel' (rank >= 2) to take fans from, and scheme "
-                    f"{scheme.name!r} uses fans: give the rule fans=(fan_in, fan_out) or use a scheme "
-                    f"without fans. Received: bias={bias!r}"
-                )
-            kw = {**kw, "fans": kernel_fans(sibling)}
-        init = initializer(scheme, layout=lay, stream=stream, seed=seed, **kw)
-        return init(None, tuple(leaf.shape), leaf.dtype)
-
-    return jax.tree_util.tree_map_with_path(init_leaf, params)
+                    f"Leaf {prefix + f.info.path!r} ({f.info.name} {rows[k].name_shape()}) is a jax.ShapeDtypeStruct "
+                    f"that no rule covers, so the tree could not be applied: give it a rule (rules="
+                    f"{{'*.{f.info.name}': scheme}}) or use init_linen(module, ...), which falls back on the "
+                    f"module's own initializer.")
+            leaf = values.get(k, leaf)
+            k += 1
+        new.append(leaf)
+    out = jax.tree_util.tree_unflatten(treedef, new)
+    return (out, rep) if report else out

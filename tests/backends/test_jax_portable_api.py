@@ -213,11 +213,12 @@ def test_init_tree_matches_reference_per_leaf(ij, jax):
                                                          stream=f"params.{name}.bias", std=0.01))
         leaf = tree["params"][name]["kernel"]
         assert k.dtype == leaf.dtype and k.shape == leaf.shape
-    # a bias without a kernel sibling still gets the bias rule; other leaves are left alone
-    np.testing.assert_array_equal(_np(p["LayerNorm_0"]["bias"]), ref.sample(
-        "normal", (16,), layout="jax", seed=3, stream="params.LayerNorm_0.bias", std=0.01))
-    assert p["LayerNorm_0"]["scale"] is tree["params"]["LayerNorm_0"]["scale"]
-    assert p["Embed_0"]["embedding"] is tree["params"]["Embed_0"]["embedding"]
+    # a norm's bias (beside a scale, no kernel) and scale, and the embedding, get their role's
+    # default (initspec.models.DEFAULT_ROLE_RULES), so the eval_shape tree comes back complete
+    np.testing.assert_array_equal(_np(p["LayerNorm_0"]["bias"]), np.zeros(16, np.float32))
+    np.testing.assert_array_equal(_np(p["LayerNorm_0"]["scale"]), np.ones(16, np.float32))
+    np.testing.assert_array_equal(_np(p["Embed_0"]["embedding"]), ref.sample(
+        "normal", (10, 4), layout="jax", seed=3, stream="params.Embed_0.embedding", std=1.0))
 
 
 def test_init_tree_defaults_seed_none_and_concrete_leaves(ij, jax):
@@ -261,8 +262,9 @@ def test_init_tree_bias_gets_sibling_kernel_fans(ij, jax):
 
 
 def test_init_tree_bias_fans_without_kernel_is_an_error(ij, jax):
-    with pytest.raises(ValueError, match=r"'params.LayerNorm_0.bias'.*sibling 'kernel'.*Received: bias="):
-        ij.init_tree(_abstract_tree(jax), "he_uniform", "he_uniform")
+    tree = {"params": {"Lone": {"bias": jax.ShapeDtypeStruct((4,), "float32")}}}
+    with pytest.raises(ValueError, match=r"'params.Lone.bias'.*sibling 'kernel'.*Received: bias="):
+        ij.init_tree(tree, "he_uniform", "he_uniform")
 
 
 def test_init_tree_rules_none_and_layout(ij, jax):

@@ -1,0 +1,166 @@
+"""The part of the Flax model helpers (:func:`~initspec.backends.jax.init_tree`,
+:func:`~initspec.backends.jax.init_linen`, :func:`~initspec.backends.jax.init_nnx_`) that does not
+depend on how the parameters were found: roles from leaf names, and :func:`plan_leaves`, which
+matches every leaf to its rule (:class:`initspec.backends._model.RuleSet`), validates it, samples
+it from the portable stream and writes the report row, changing nothing itself (all or nothing:
+the caller assigns the values only after :func:`initspec.backends._model.finish` succeeded).
+
+Roles follow Flax's parameter names (``flax/linen/linear.py``, ``normalization.py``, and the
+``flax.nnx`` modules of the same names): ``kernel`` (rank >= 2) is a ``weight``; ``bias`` is a
+``bias``, except beside a ``scale`` and no ``kernel`` (LayerNorm, BatchNorm, GroupNorm: their
+``bias`` is the shift); ``scale`` is ``norm_scale``; ``embedding`` (``nn.Embed``) is
+``embedding``; ``mean``/``var`` in the ``batch_stats`` collection (linen ``BatchNorm``) or in an
+``nnx.BatchStat`` are ``norm_mean``/``norm_var``; anything else is ``other``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax.numpy as jnp
+
+from initspec.layouts import Layout, compute_fans
+from initspec.schemes import get_scheme
+
+from .._model import Match, ParamInfo, ParamReport, RuleSet, report_row, rule_error
+from ._checks import dtype_name
+from ._initializer import initializer
+
+__all__ = ["FlaxLeaf", "leaf_role", "path_names", "plan_leaves"]
+
+#: rule params the helpers set themselves
+RESERVED = ("stream", "seed", "dtype")
+
+
+def path_names(path: Sequence[Any]) -> list[str]:
+    """Pytree path keys as str: ``DictKey.key``, ``GetAttrKey.name``, ``SequenceKey.idx``."""
+    out = []
+    for k in path:
+        for attr in ("key", "name", "idx"):
+            if hasattr(k, attr):
+                out.append(str(getattr(k, attr)))
+                break
+        else:
+            out.append(str(k))
+    return out
+
+
+def leaf_role(name: str, rank: int, siblings: Sequence[str], *, stats: bool = False) -> str:
+    """The role (:data:`initspec.models.ROLES`) of a Flax leaf called ``name`` of ``rank``, beside
+    ``siblings`` (the other leaf names of its module); ``stats`` for the ``batch_stats``
+    collection / ``nnx.BatchStat`` (module docstring)."""
+    if stats:
+        return {"mean": "norm_mean", "var": "norm_var"}.get(name, "other")
+    if name == "kernel":
+        return "weight" if rank >= 2 else "other"
+    if name == "bias":
+        return "norm_shift" if "scale" in siblings and "kernel" not in siblings else "bias"
+    return {"scale": "norm_scale", "embedding": "embedding"}.get(name, "other")
+
+
+@dataclass(frozen=True)
+class FlaxLeaf:
+    """One leaf as a Flax walker sees it: its :class:`ParamInfo`, its path keys (the module's
+    keys are ``parts[:-1]``), its layout (the logical one of a DenseGeneral/LinearGeneral kernel,
+    :func:`initspec.models.dense_general_layout`), its gate blocks (one per RNN gate, each
+    initialized as its own matrix, stream ``stream[k]``) and which one is an LSTM forget gate."""
+
+    info: ParamInfo
+    parts: tuple[str, ...]
+    shape: tuple[int, ...]
+    dtype: Any
+    layout: Layout
+    gates: int = 1  #: gate blocks stacked along the last axis (nnx OptimizedLSTMCell 4, GRUCell 3)
+    forget_block: int | None = None  #: the block of an LSTM forget-gate bias (0 for a whole leaf)
+
+
+def _init(match: Match, leaf: FlaxLeaf, stream: str | None, seed: int) -> Any:
+    """The portable initializer of ``leaf`` under its rule (rule params may set ``layout``,
+    ``groups``, ``fans`` and JAX's ``in_axis``/``out_axis``/``batch_axis``)."""
+    assert match.rule is not None
+    scheme, kw = match.rule
+    kw = dict(kw)
+    layout = kw.pop("layout", leaf.layout)
+    return initializer(scheme, layout=layout, stream=stream, seed=seed if stream is not None else None, **kw)
+
+
+def _block(leaf: FlaxLeaf) -> tuple[int, ...]:
+    """The shape of one gate block of ``leaf`` (the whole shape without gates)."""
+    return leaf.shape if leaf.gates == 1 else (*leaf.shape[:-1], leaf.shape[-1] // leaf.gates)
+
+
+def _fans(init: Any, shape: tuple[int, ...]) -> tuple[float, float] | None:
+    f = init.plan(shape).fans
+    return None if f is None else (f.fan_in, f.fan_out)
+
+
+def plan_leaves(leaves: Sequence[FlaxLeaf], rules: RuleSet, *, seed: int, prefix: str, dry_run: bool,
+                forget_bias: float | None = None) -> tuple[list[ParamReport], dict[int, Any]]:
+    """The report rows of ``leaves`` and the new value of every leaf to initialize (by index; none
+    in a dry run). A bias whose scheme uses fans takes its sibling kernel's fans (as that kernel's
+    rule computes them, else its layout's); ``forget_bias`` sets an LSTM forget-gate bias that no
+    rule of the user names (``rules=`` wins)."""
+    matches = [rules.match(leaf.info) for leaf in leaves]
+    forget = None if forget_bias is None else Match(("constant", {"value": float(forget_bias)}), "forget_bias=")
+    if forget is not None:
+        matches = [forget if leaf.forget_block is not None and leaf.gates == 1 and not m.explicit else m
+                   for leaf, m in zip(leaves, matches)]
+    kernels = {leaf.parts[:-1]: i for i, leaf in enumerate(leaves) if leaf.info.role == "weight"
+               and leaf.info.name == "kernel"}
+
+    def kernel_fans(i: int) -> tuple[float, float]:
+        k, m = leaves[i], matches[i]
+        shape = _block(k)
+        f = _fans(_init(m, k, None, 0), shape) if m.rule is not None else None
+        if f is None:
+            c = compute_fans(shape, k.layout)
+            f = (c.fan_in, c.fan_out)
+        return f
+
+    rows: list[ParamReport] = []
+    values: dict[int, Any] = {}
+    for i, (leaf, match) in enumerate(zip(leaves, matches)):
+        info = leaf.info
+        if match.rule is None:
+            rows.append(report_row(info, match, action="keep" if match.covered else "uncovered"))
+            continue
+        stream = prefix + info.path
+        with rule_error(info, match):
+            init = _init(match, leaf, stream, seed)
+            if info.role == "bias" and get_scheme(match.rule[0]).uses_fans and init.fans is None:
+                sibling = kernels.get(leaf.parts[:-1])
+                if sibling is None:
+                    raise ValueError(
+                        f"Bias {stream!r} has no sibling 'kernel' (rank >= 2) to take fans from, and scheme "
+                        f"{match.rule[0]!r} uses fans: give the rule fans=(fan_in, fan_out) or use a scheme "
+                        f"without fans. Received: {match.source}{match.rule!r}")
+                init.fans = kernel_fans(sibling)
+            shape = _block(leaf)
+            plan = init.plan(shape, dtype_name(leaf.dtype))
+            note = ""
+            if leaf.gates > 1:
+                note = f"{leaf.gates} gate blocks of {'x'.join(map(str, shape))}"
+            blocks = [init] * leaf.gates
+            if forget is not None and leaf.forget_block is not None and leaf.gates > 1 and not match.explicit:
+                blocks[leaf.forget_block] = _init(forget, leaf, stream, seed)
+                note += f"; forget gate block {leaf.forget_block} = {forget_bias!r} (forget_bias=)"
+            rows.append(report_row(info, match, layout=init.layout, groups=init.groups,
+                                   fans=None if plan.fans is None else (plan.fans.fan_in, plan.fans.fan_out),
+                                   kw=dict(init.params), block_shape=shape if leaf.gates > 1 else None,
+                                   stream=stream, note=note))
+            if not dry_run:
+                if leaf.gates == 1:
+                    values[i] = init(None, shape, leaf.dtype)
+                else:
+                    values[i] = jnp.concatenate([_restream(b, f"{stream}[{k}]", seed)(None, shape, leaf.dtype)
+                                                 for k, b in enumerate(blocks)], axis=-1)
+    return rows, values
+
+
+def _restream(init: Any, stream: str, seed: int) -> Any:
+    """``init`` drawing from ``stream`` (a gate block's own stream)."""
+    out = initializer(init.scheme, layout=init.layout, stream=stream, seed=seed, groups=init.groups,
+                      fans=init.fans, **init.params)
+    return out
