@@ -12,9 +12,10 @@ rule; the walker samples it and records a :class:`ParamReport`; :func:`finish` m
 * a **path pattern** (a str, :func:`fnmatch.fnmatchcase` on the parameter's full path, e.g.
   ``"*.in_proj_weight"``, ``"*embeddings*"``, ``"encoder/*/kernel"``): its value is one rule;
 * a **layer class** (``nn.Linear``, ``keras.layers.Dense``, ``flax.linen.Dense``): a plain rule
-  sets the layer's ``weight`` role (kernels), or a dict maps keys to rules, a key being a role
-  (``"weight"``, ``"bias"``, ``"norm_scale"``, ``"embedding"``...) or a pattern over the local
-  parameter name (``"in_proj_weight"``, ``"weight_hh*"``, ``"gamma"``).
+  sets the layer's main tensor (roles :data:`PLAIN_RULE_ROLES`: kernels, an embedding table, a
+  norm's scale), or a dict maps keys to rules, a key being the local parameter name
+  (``"weight"``, ``"in_proj_weight"``, ``"gamma"``), a pattern over it (``"weight_hh*"``), or a
+  role (``"weight"``, ``"bias"``, ``"norm_scale"``, ``"embedding"``...).
 
 A rule is a scheme name, ``(scheme, {params})`` (params may also set ``layout``, ``groups``,
 ``fans``), or ``"keep"``/None (leave the parameter as it is, reported as kept).
@@ -46,6 +47,9 @@ from ._rules import Rule, split_rule
 __all__ = ["InitReport", "Match", "ParamInfo", "ParamReport", "RuleSet", "finish", "report_row", "rule_error", "tie_owner"]
 
 KEEP = "keep"
+
+#: the roles a plain (non-dict) layer-class rule sets: the layer's main tensor
+PLAIN_RULE_ROLES = ("weight", "embedding", "norm_scale")
 
 #: actions a report row can record
 ACTIONS = ("init", "keep", "tied", "uncovered")
@@ -138,8 +142,9 @@ class RuleSet:
                         f"Argument `{arg}[{key.__name__}]` must be a rule or a non-empty dict from roles "
                         f"({', '.join(ROLES)}) or local parameter-name patterns to rules. Received: {value!r}")
                 self.types[key] = {k: self._checked(v, f"{arg}[{key.__name__}][{k!r}]") for k, v in value.items()}
-            else:
-                self.types[key] = {"weight": self._checked(value, f"{arg}[{key.__name__}]")}
+            else:  # a plain rule: the layer's main tensor (kernel, embedding table or norm scale)
+                rule = self._checked(value, f"{arg}[{key.__name__}]")
+                self.types[key] = {role: rule for role in PLAIN_RULE_ROLES}
         else:
             raise TypeError(f"Argument `{arg}` keys must be path patterns (str) or layer classes. "
                             f"Received key: {key!r}")
@@ -348,17 +353,18 @@ def finish(rows: Sequence[ParamReport], rules: RuleSet, *, framework: str, stric
 
 def tie_owner(candidates: Sequence[tuple[ParamInfo, Match]]) -> int:
     """Which of the names of one tied tensor (e.g. GPT-2's ``transformer.wte.weight`` and
-    ``lm_head.weight``) initializes it: the one with an explicit rule (``rules=``) if any, else
-    the first. Two different explicit rules on one tensor are refused, naming both."""
+    ``lm_head.weight``) initializes it: the one with an explicit sampling rule (``rules=``) if
+    any, else one with an explicit keep, else the first. Two different explicit sampling rules on
+    one tensor are refused, naming both; ``"keep"`` on the other names is not a conflict."""
     explicit = [i for i, (_, m) in enumerate(candidates) if m.explicit]
-    rules = {repr(candidates[i][1].rule) for i in explicit}
-    if len(rules) > 1:
+    sampled = [i for i in explicit if candidates[i][1].rule is not None]  # an explicit keep yields
+    if len({repr(candidates[i][1].rule) for i in sampled}) > 1:
         raise InitSpecError(
             "Tied parameters (one tensor under several names) got conflicting rules: "
             + "; ".join(f"{candidates[i][0].path} <- {candidates[i][1].source} = {candidates[i][1].rule!r}"
-                        for i in explicit)
+                        for i in sampled)
             + ". Give the tensor one rule (a path pattern matching all its names, or 'keep' on all but one).")
-    return explicit[0] if explicit else 0
+    return sampled[0] if sampled else explicit[0] if explicit else 0
 
 
 class rule_error:

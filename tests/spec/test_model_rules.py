@@ -124,6 +124,19 @@ def test_tied_parameters_take_the_explicit_rule_and_refuse_two():
     assert tie_owner([(wte, default), (head, mine)]) == 1
     with pytest.raises(InitSpecError, match="conflicting rules: wte.weight"):
         tie_owner([(wte, Match(("zeros", {}), "rules['wte*']", True)), (head, mine)])
+    assert tie_owner([(wte, Match(None, "rules['wte*']", True)), (head, mine)]) == 1  # keep on one name yields
+
+
+def test_a_plain_layer_rule_sets_the_main_tensor_of_any_layer():
+    rs = RuleSet("he_normal", "zeros", {Linear: "orthogonal", Norm: "zeros"})
+    emb = info("emb.embeddings", "embedding", Linear, name="embeddings")
+    assert rs.match(emb).rule == ("orthogonal", {})
+    assert rs.match(info("ln.gamma", "norm_scale", Norm, (8,))).rule == ("zeros", {})
+    assert rs.match(info("ln.beta", "norm_shift", Norm, (8,))).source == "default norm_shift"
+    assert rs.match(info("b.bias", "bias", Linear, (8,))).source == "bias="
+    # an exact local name key comes before a role key
+    rs = RuleSet("he_normal", "zeros", {Norm: {"norm_scale": "ones", "weight": ("constant", {"value": 2.0})}})
+    assert rs.match(info("ln.weight", "norm_scale", Norm, (8,))).rule == ("constant", {"value": 2.0})
 
 
 @pytest.mark.parametrize("equation, shape, fans", [
