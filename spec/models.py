@@ -33,7 +33,8 @@ fans of the logical matrix it applies: ``fan_in`` = product of the contracted (i
 q/k/v projection is three ``E x E`` matrices, each with fans ``(E, E)``. The frameworks differ
 (``initspec.native``): Keras ``compute_fans`` treats all leading axes as a receptive field; Flax
 ``DenseGeneral`` flattens to the logical matrix (the spec's rule); torch ``MultiheadAttention``
-calls ``xavier_uniform_`` on the stacked ``(3E, E)`` matrix (fan_out ``3E``).
+calls ``xavier_uniform_`` on the stacked ``(3E, E)`` matrix (fan_out ``3E``); HF GPT-2's fused
+``c_attn`` ``(E, 3E)`` stacks q/k/v along its output axis and is three blocks too.
 
 **RNN kernels** stack one block per gate along the output axis (torch ``(G*H, in)``, Keras
 ``(in, G*H)``, ``G`` = 4 for LSTM, 3 for GRU): each gate block is initialized as its own

@@ -10,6 +10,10 @@
   ``W_ir|W_iz|W_in``); torch's ``reset_parameters`` draws ``uniform(+-1/sqrt(H))`` over the whole
   tensor. Each ``H x in`` gate block is initialized on its own (``orthogonal`` per gate), biases per
   block with the block's fans; ``weight_hr*`` (LSTM projection) is one matrix.
+* HF GPT-2-style attention (:data:`HF_FUSED_QKV`): ``c_attn`` is an HF ``Conv1D`` whose weight
+  ``(E, 3E)`` stacks q, k, v along its *output* axis (``GPT2Attention.forward``:
+  ``self.c_attn(x).split(self.split_size, dim=2)``; ``(E, 2E)`` k, v for cross-attention): three
+  ``E x E`` blocks along axis 1, as for ``in_proj_weight``.
 """
 
 from __future__ import annotations
@@ -22,11 +26,17 @@ from initspec.errors import InitSpecError
 from initspec.layouts import compute_fans
 from initspec.models import RNN_GATES
 
-__all__ = ["Blocks", "bias_fans", "blocks_of", "check_forget_bias", "forget_value", "rnn_kind"]
+__all__ = ["HF_FUSED_QKV", "Blocks", "bias_fans", "blocks_of", "check_forget_bias", "forget_value", "fused_qkv",
+           "rnn_kind"]
 
 nn = torch.nn
 
 _RNN_LABELS = {"LSTM": "i,f,g,o", "GRU": "r,z,n", "RNN": "h"}
+
+#: transformers attention classes (by ``__qualname__``, module under ``transformers.``) whose
+#: ``c_attn`` HF ``Conv1D`` fuses q, k, v along its output axis (k, v when ``is_cross_attention``):
+#: transformers/models/{gpt2,decision_transformer,imagegpt,openai}/modeling_*.py
+HF_FUSED_QKV = ("GPT2Attention", "DecisionTransformerGPT2Attention", "ImageGPTAttention", "Attention")
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,7 @@ class Blocks:
     labels: str
     kind: str  #: "blocks" (attention) or "gate blocks" (RNN)
     fans: tuple[tuple[float, float], ...] | None = None
+    axis: int = 0  #: the axis the blocks are stacked along
 
     def note(self) -> str:
         return f"{self.count} {self.kind} {self.labels} of {'x'.join(map(str, self.shape))}"
@@ -59,8 +70,28 @@ def _mha_fans(module: nn.MultiheadAttention) -> tuple[tuple[float, float], ...]:
     return ((e, e), (float(module.kdim), e), (float(module.vdim), e))
 
 
-def blocks_of(module: torch.nn.Module, name: str, shape: tuple[int, ...]) -> Blocks | None:
-    """The blocks of ``module``'s parameter ``name`` of ``shape``, or None (one matrix)."""
+def fused_qkv(root: torch.nn.Module) -> dict[int, int]:
+    """``id(c_attn) -> number of fused projections`` for the HF attention layers of :data:`HF_FUSED_QKV` in ``root``."""
+    out = {}
+    for m in root.modules():
+        cls = type(m)
+        if cls.__qualname__ in HF_FUSED_QKV and cls.__module__.startswith("transformers.") and hasattr(m, "c_attn"):
+            out[id(m.c_attn)] = 2 if getattr(m, "is_cross_attention", False) else 3
+    return out
+
+
+def blocks_of(module: torch.nn.Module, name: str, shape: tuple[int, ...],
+              fused: dict[int, int] | None = None) -> Blocks | None:
+    """The blocks of ``module``'s parameter ``name`` of ``shape``, or None (one matrix); ``fused``
+    is :func:`fused_qkv` of the model."""
+    count = (fused or {}).get(id(module))
+    if count is not None and name in ("weight", "bias") and shape[-1] % count == 0:
+        labels = "q,k,v" if count == 3 else "k,v"
+        e = shape[-1] // count
+        if name == "weight":  # (in, count*E): blocks along the output axis
+            return Blocks(count, (shape[0], e), labels, "blocks", axis=1)
+        w = module.weight
+        return Blocks(count, (e,), labels, "blocks", ((float(w.shape[0]), float(e)),) * count)
     if isinstance(module, nn.MultiheadAttention) and name in ("in_proj_weight", "in_proj_bias"):
         e = module.embed_dim
         if name == "in_proj_weight":

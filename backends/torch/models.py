@@ -22,7 +22,7 @@ from initspec.schemes import get_scheme
 from .._model import InitReport, Match, ParamInfo, ParamReport, RuleSet, finish, report_row, rule_error, tie_owner
 from .._rules import Rule, check_by_type
 from ..portable._spec import portable_seed
-from ._blocks import Blocks, bias_fans, blocks_of, check_forget_bias, forget_value
+from ._blocks import Blocks, bias_fans, blocks_of, check_forget_bias, forget_value, fused_qkv
 from ._common import spec_dtype_of
 from ._roles import layout_for_module, param_role
 from ._walk import Entry, assign_, walk
@@ -56,13 +56,14 @@ class _Job:
         if self.blocks is None:
             self._fill(new, self.fans, self.stream, generator, seed)
         else:
-            h = self.blocks.shape[0]
+            axis = self.blocks.axis
+            h = self.blocks.shape[axis]
             for k in range(self.blocks.count):
                 fans = self.fans
                 if fans is None and uses_fans and self.blocks.fans is not None:
                     fans = self.blocks.fans[k]
                 stream = None if self.stream is None else f"{self.stream}[{k}]"
-                self._fill(new[k * h:(k + 1) * h], fans, stream, generator, seed)
+                self._fill(new.narrow(axis, k * h, h), fans, stream, generator, seed)
         if not new.is_meta:
             if self.padding_idx is not None:
                 new[self.padding_idx].fill_(0)
@@ -107,7 +108,7 @@ def _info(entry: Entry, ruled: tuple[type, ...]) -> ParamInfo:
 
 
 def _plan(entry: Entry, info: ParamInfo, match: Match, stream: str | None, forget_bias: float | None,
-          also: list[str]) -> tuple[ParamReport, _Job]:
+          also: list[str], fused: dict[int, int]) -> tuple[ParamReport, _Job]:
     """The report row and sampling job of an initialized parameter (validated: raises naming it)."""
     assert match.rule is not None
     scheme, params = match.rule[0], dict(match.rule[1])
@@ -115,7 +116,7 @@ def _plan(entry: Entry, info: ParamInfo, match: Match, stream: str | None, forge
     layout = params.pop("layout", layout_for_module(mod))
     groups = int(params.pop("groups", getattr(mod, "groups", 1) if info.role == "weight" else 1))
     fans = params.pop("fans", None)
-    blocks = blocks_of(mod, entry.name, info.shape)
+    blocks = blocks_of(mod, entry.name, info.shape, fused)
     if fans is None and blocks is None and info.role == "bias" and get_scheme(scheme).uses_fans:
         fans = bias_fans(mod, entry.name, layout, int(getattr(mod, "groups", 1)))
     notes = [blocks.note()] if blocks is not None else []
@@ -198,6 +199,7 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
     ruleset = RuleSet(weight, bias, rules, by_type, reserved=RESERVED)
     fb = check_forget_bias(module, forget_bias)
     entries = walk(module)
+    fused = fused_qkv(module)
     _check_class_keys(entries, "rules", rules)
     _check_class_keys(entries, "by_type", by_type)
     ruled = tuple(ruleset.types)
@@ -222,7 +224,7 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
         else:
             also = [entries[j].path for j in tied[entry.key] if j != k]
             with rule_error(info, match):
-                row, job = _plan(entry, info, match, prefix + entry.path if portable else None, fb, also)
+                row, job = _plan(entry, info, match, prefix + entry.path if portable else None, fb, also, fused)
             rows.append(row)
             jobs.append(job)
     report = finish(rows, ruleset, framework="torch", strict=strict, dry_run=dry_run, helper="init_module_")

@@ -46,9 +46,14 @@ def assert_std(x, std: float, kurtosis: float, what: str = "") -> None:
     assert abs(got - std) <= tol, f"{what}: measured std {got:.6g}, spec {std:.6g}, n={n}, tolerance {tol:.3g}"
 
 
-def _blocks(row) -> int:
-    m = re.match(r"(\d+) (gate )?blocks", row.note)
-    return int(m.group(1)) if m else 1
+def _blocks(row) -> tuple[int, int]:
+    """``(count, axis)`` of the row's blocks from its note ("3 blocks q,k,v of 32x32"): stacked
+    along axis 1 when the block has the tensor's rows (HF Conv1D ``c_attn`` (E, 3E)), else 0."""
+    m = re.match(r"(\d+) (?:gate )?blocks \S+ of ([\dx]+)", row.note)
+    if not m:
+        return 1, 0
+    block = tuple(int(d) for d in m.group(2).split("x"))
+    return int(m.group(1)), int(len(row.shape) > 1 and block[0] == row.shape[0] and block[1] != row.shape[1])
 
 
 def check_stds(tb, model, report, min_n: int = 200) -> int:
@@ -62,7 +67,8 @@ def check_stds(tb, model, report, min_n: int = 200) -> int:
         pad = re.search(r"padding_idx row (\d+)", row.note)
         if pad:
             x = np.delete(x, int(pad.group(1)), axis=0)
-        for k, block in enumerate(np.split(x, _blocks(row))):
+        count, axis = _blocks(row)
+        for k, block in enumerate(np.split(x, count, axis=axis)):
             if block.size >= min_n:
                 assert_std(block, row.std, _kurtosis(row), f"{row.path}[{k}]")
                 checked += 1
@@ -176,6 +182,20 @@ def test_mha_in_proj_blocks_have_logical_fans_and_portable_streams(tb, torch):
     np.testing.assert_array_equal(tb.to_numpy(model.attn.in_proj_bias), bias)
 
 
+def test_hf_fused_c_attn_is_three_blocks_along_its_output_axis(tb, torch):
+    """GPT-2's ``c_attn`` (HF Conv1D, weight (E, 3E) = (in, out)) splits q, k, v along the output
+    axis (GPT2Attention.forward): three E x E blocks with fans (E, E), each its own stream."""
+    model, _ = _hf("gpt2")
+    report = tb.init_module_(model, "glorot_uniform", portable=True, seed=2)
+    row = report.row("transformer.h.0.attn.c_attn.weight")
+    assert row.fans == (32.0, 32.0) and row.note == "3 blocks q,k,v of 32x32" and row.high == pytest.approx(math.sqrt(6 / 64))
+    w = tb.to_numpy(model.transformer.h[0].attn.c_attn.weight.detach())
+    for k in range(3):
+        want = ref.sample("glorot_uniform", (32, 32), layout="keras", seed=2, stream=f"{row.path}[{k}]")
+        np.testing.assert_array_equal(w[:, 32 * k:32 * (k + 1)], want)
+    assert report.row("transformer.h.0.attn.c_proj.weight").note == ""  # not fused
+
+
 def test_mha_separate_qkv_and_bias_kv(tb, torch):
     mha = torch.nn.MultiheadAttention(16, 2, kdim=8, vdim=12, add_bias_kv=True)
     report = tb.init_module_(mha, bias="he_uniform")
@@ -248,8 +268,8 @@ def test_hf_conv1d_layout_and_padding_idx(tb, torch):
     row = report.row("embeddings.word_embeddings.weight")  # a plain class rule sets the local `weight`
     assert "padding_idx row 0" in row.note and row.std == 0.02 and row.source == "rules[Embedding]['weight']"
     gpt, _ = _build(torch, "gpt2")
-    row = tb.init_module_(gpt).row("transformer.h.0.attn.c_attn.weight")  # stored (in, out) = (32, 96)
-    assert row.layout == "hf_conv1d" and row.fans == (32.0, 96.0)
+    row = tb.init_module_(gpt).row("transformer.h.0.mlp.c_fc.weight")  # stored (in, out) = (32, 4*32)
+    assert row.layout == "hf_conv1d" and row.fans == (32.0, 128.0)
 
 
 def test_groups_enter_the_fans(tb, torch):
