@@ -66,11 +66,11 @@ def check_draw(
         check_haar_signs(rec, stack)
     elif sampler == "sparse":
         check_sparse_zeros(rec, stack)
-    if el.kind in ("point", "structured"):
+    if not el.law.statistical:
         return rec.records
     if el.is_complex:
         check_complex(rec, flat, el)
-    elif el.kind == "sparse":
+    elif el.law.zero_atom:
         check_real_continuous(rec, flat[flat != 0], nonzero_law(el))
     else:
         check_real_continuous(rec, flat, el)

@@ -208,12 +208,12 @@ def describe_plan(plan: Plan) -> str:
     """One line: the law, its std and support, and the fans it used, in spec terms."""
     e = plan.element
     parts = [f"{plan.scheme.name}({', '.join(f'{k}={_fmt(v)}' for k, v in plan.params.items())})"]
-    if e.kind in ("normal", "truncnorm", "uniform", "haar", "sparse"):
+    if e.law.continuous_part:
         parts.append(f"{e.kind} law, std {_fmt(e.std)}")
     if plan.sampler == "truncated_normal" and not e.is_complex:
         a, b = plan.element.params.get("a"), plan.element.params.get("b")
         parts.append(f"truncated at {_fmt(a)}..{_fmt(b)} sigma of the pre-truncation normal")
-    elif e.low is not None and e.high is not None and e.kind != "point":
+    elif e.low is not None and e.high is not None and not e.law.degenerate:
         parts.append(f"support [{_fmt(e.low)}, {_fmt(e.high)}]")
     if plan.fans is not None:
         parts.append(f"fan_in {_fmt(plan.fans.fan_in)}, fan_out {_fmt(plan.fans.fan_out)}")

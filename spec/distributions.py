@@ -19,10 +19,9 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from scipy import stats
 
 from .constants import (
@@ -32,92 +31,9 @@ from .constants import (
 )
 from .dtypes import ceil_to_dtype, check_representable, get_dtype, inner_bounds, next_below
 from .errors import InitSpecError, check_finite, check_shape, unknown
+from .laws import LAWS, ElementDistribution, Law  # noqa: F401  (re-exported)
 from .layouts import FAN_MODES, Fans, Layout, compute_fans, get_layout
 from .schemes import VS_DISTRIBUTIONS, Scheme, get_scheme
-
-
-@dataclass(frozen=True)
-class ElementDistribution:
-    """Marginal law of one element.
-
-    ``kind`` is one of ``point``, ``normal``, ``truncnorm``, ``uniform``, ``haar`` (entry of a
-    Haar-orthogonal matrix: ``gain * (2 Beta(a, a) - 1)``, ``a = (n - 1)/2``), ``rademacher``
-    (the n = 1 Haar case), ``sparse`` (mixture of a point mass at 0 and a normal) and
-    ``structured`` (deterministic pattern: compare arrays, not moments).
-    For complex dtypes ``mean``/``var`` are those of ``w`` (``var = E|w - mean|^2``) and
-    :meth:`modulus_sq_rv` gives the law of ``|w|^2``.
-    """
-
-    kind: str
-    mean: float
-    var: float
-    low: float | None
-    high: float | None
-    excess_kurtosis: float | None
-    params: dict[str, float] = field(default_factory=dict)
-    is_complex: bool = False
-    complex_rule: str | None = None
-
-    @property
-    def std(self) -> float:
-        return math.sqrt(self.var)
-
-    @property
-    def fourth_central_moment(self) -> float | None:
-        if self.excess_kurtosis is None:
-            return None
-        return (self.excess_kurtosis + 3.0) * self.var**2
-
-    def rv(self) -> Any:
-        """A frozen scipy.stats distribution of the (real) element, where one exists."""
-        p = self.params
-        if self.is_complex:
-            raise InitSpecError("rv() is for real dtypes; use modulus_sq_rv() for complex.")
-        if self.kind == "normal":
-            return stats.norm(loc=p["mean"], scale=p["std"])
-        if self.kind == "truncnorm":
-            return stats.truncnorm(p["a"], p["b"], loc=p["mean"], scale=p["std"])
-        if self.kind == "uniform":
-            return stats.uniform(loc=p["low"], scale=p["high"] - p["low"])
-        if self.kind == "haar":
-            a = (p["n"] - 1.0) / 2.0
-            return stats.beta(a, a, loc=-p["gain"], scale=2.0 * p["gain"])
-        return None
-
-    def modulus_sq_rv(self) -> Any:
-        """Law of ``|w|^2`` for complex elements (scipy frozen)."""
-        v, rule = self.var, self.complex_rule
-        if rule == "gaussian":
-            return stats.expon(scale=v)
-        if rule == "disk":
-            return stats.uniform(loc=0.0, scale=2.0 * v)
-        if rule == "truncated_modulus":
-            s2 = self.params["sigma"] ** 2
-            return stats.truncexpon(b=self.params["bound"] ** 2, scale=s2)
-        return None
-
-    def cdf(self, x: Any) -> Any:
-        if self.kind == "point":
-            return np.where(np.asarray(x) >= self.mean, 1.0, 0.0)
-        if self.kind == "rademacher":
-            g = self.params["gain"]
-            x = np.asarray(x)
-            return np.where(x >= g, 1.0, np.where(x >= -g, 0.5, 0.0))
-        if self.kind == "sparse":
-            z = self.params["zero_fraction"]
-            x = np.asarray(x, dtype=float)
-            return (1 - z) * stats.norm.cdf(x, scale=self.params["std"]) + z * (x >= 0)
-        rv = self.rv()
-        if rv is None:
-            raise InitSpecError(f"No CDF for a {self.kind!r} element distribution.")
-        return rv.cdf(x)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind, "mean": self.mean, "variance": self.var, "std": self.std,
-            "low": self.low, "high": self.high, "excess_kurtosis": self.excess_kurtosis,
-            "is_complex": self.is_complex, "complex_rule": self.complex_rule, "params": dict(self.params),
-        }
 
 
 def _normal(mean: float, std: float) -> ElementDistribution:
