@@ -139,7 +139,7 @@ def tests_per_plan(plan: Plan) -> int:
     """Number of budgeted statistical tests :func:`check_draw` runs for ``plan``: its element
     law's tests, plus :data:`HAAR_TESTS` for the ``orthogonal`` sampler."""
     el = plan.element
-    haar = len(HAAR_TESTS) if plan.sampler == "orthogonal" else 0
+    haar = len(HAAR_TESTS) if plan.family.structure == "orthogonality" else 0
     if not el.law.statistical:
         return haar
     if el.is_complex:
