@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import InitSpecError, check_finite
-from .families import Context, Family, Step
+from ._family_base import Context, Family, Step
 from .laws import ElementDistribution
 from .layouts import Layout
 
@@ -32,7 +32,9 @@ def fixed_order_perm(fam: str, shape: tuple[int, ...], lay: Layout | None) -> tu
 
 
 class _FixedOrder(Family):
-    conv_only, fans_in_plan, audit_size = True, False, "structured"
+    conv_only = True
+    fans_in_plan = False
+    audit_size = "structured"
 
     def resolve(self, ctx: Context) -> Step:
         perm = fixed_order_perm(self.name, ctx.shape, ctx.layout)
@@ -47,7 +49,8 @@ class _FixedOrder(Family):
 
 
 class Dirac(_FixedOrder):
-    name, structure = "dirac", "structure"
+    name = "dirac"
+    structure = "structure"
 
     def on_canonical(self, shape: tuple[int, ...], p: dict[str, Any], groups: int
                      ) -> tuple[ElementDistribution, dict[str, Any]]:
@@ -67,7 +70,8 @@ class Dirac(_FixedOrder):
 
 
 class DeltaOrthogonal(_FixedOrder):
-    name, structure = "delta_orthogonal", "delta_orthogonal"
+    name = "delta_orthogonal"
+    structure = "delta_orthogonal"
 
     def on_canonical(self, shape: tuple[int, ...], p: dict[str, Any], groups: int
                      ) -> tuple[ElementDistribution, dict[str, Any]]:
