@@ -86,10 +86,22 @@ class Step:
     element: ElementDistribution
     kw: dict[str, Any]
     fans: Fans | None = None
+    #: overrides the family's :attr:`Family.range_rule` (a family with several samplers)
+    range_rule: str | None = None
+
+
+#: Every concrete family, registered once when its class is defined (see :class:`Family`).
+REGISTRY: dict[str, Family] = {}
 
 
 class Family:
-    """One scheme family (see module docstring for the declared capabilities)."""
+    """One scheme family (see :mod:`initspec.families` for the declared capabilities).
+
+    A subclass that sets ``name`` registers one instance in :data:`REGISTRY`. ``range_rule``
+    is how :func:`initspec.distributions.resolve` checks that the values fit the dtype:
+    ``"value"`` (|value|), ``"normal"`` (|mean| + 40 std), ``"uniform"`` (``[low, high)`` holds a
+    dtype value), ``"truncated"`` (``(low, high)`` holds one), ``"gain"`` (|gain|) or None.
+    """
 
     name: ClassVar[str]
     structure: ClassVar[str | None] = None
@@ -98,6 +110,14 @@ class Family:
     audit_size: ClassVar[str | None] = None
     conv_only: ClassVar[bool] = False
     fans_in_plan: ClassVar[bool] = True
+    range_rule: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "name" in cls.__dict__:
+            if cls.name in REGISTRY:  # pragma: no cover - two classes for one family
+                raise AssertionError(f"family {cls.name!r} registered twice")
+            REGISTRY[cls.name] = cls()
 
     def resolve(self, ctx: Context) -> Step:
         raise NotImplementedError

@@ -26,6 +26,7 @@ from ._family_base import (
 
 class Constant(Family):
     name = "constant"
+    range_rule = "value"
     structure = "constant"
     audit_size = "structured"
 
@@ -46,6 +47,7 @@ class Constant(Family):
 
 class Normal(Family):
     name = "normal"
+    range_rule = "normal"
     fan_rule = "fixed"
     probe_distribution = "normal"
 
@@ -60,6 +62,7 @@ class Normal(Family):
 
 class Uniform(Family):
     name = "uniform"
+    range_rule = "uniform"
     fan_rule = "fixed"
     probe_distribution = "uniform"
 
@@ -73,6 +76,7 @@ class TruncatedNormal(Family):
     """N(mean, std^2) truncated to ``(mean + a std, mean + b std)`` (``a``/``b`` in std units)."""
 
     name = "truncated_normal"
+    range_rule = "truncated"
     fan_rule = "fixed"
     probe_distribution = "normal"
 
@@ -128,27 +132,28 @@ class VarianceScaling(Family):
         if dist == "normal":
             if cplx:
                 el = ElementDistribution("normal", 0.0, var, None, None, 0.0, {"mean": 0.0, "std": sd}, True, "gaussian")
-                return Step(el, dict(sampler="normal", mean=0.0, std=sd, complex_rule="gaussian"), f)
-            return Step(normal_element(0.0, sd), dict(sampler="normal", mean=0.0, std=sd), f)
+                return Step(el, dict(sampler="normal", mean=0.0, std=sd, complex_rule="gaussian"), f, "normal")
+            return Step(normal_element(0.0, sd), dict(sampler="normal", mean=0.0, std=sd), f, "normal")
         if dist == "uniform":
             if cplx:
                 r = math.sqrt(2.0 * var)
                 el = ElementDistribution("uniform", 0.0, var, None, None, None, {"radius": r}, True, "disk")
-                return Step(el, dict(sampler="uniform", low=-r, high=r, complex_rule="disk"), f)
+                return Step(el, dict(sampler="uniform", low=-r, high=r, complex_rule="disk"), f, "uniform")
             lim = math.sqrt(3.0 * var)
-            return Step(uniform_element(-lim, lim), dict(sampler="uniform", low=-lim, high=lim), f)
+            return Step(uniform_element(-lim, lim), dict(sampler="uniform", low=-lim, high=lim), f, "uniform")
         k = VARIANCE_SCALING_TRUNCATION
         sig = sd / (_C_CPLX if cplx else _C_REAL)
         kw = dict(sampler="truncated_normal", mean=0.0, std=sig, low=-k * sig, high=k * sig)
         if cplx:
             el = ElementDistribution("truncnorm", 0.0, var, None, None, None, {"sigma": sig, "bound": k}, True,
                                      "truncated_modulus")
-            return Step(el, {**kw, "complex_rule": "truncated_modulus"}, f)
-        return Step(truncnorm_element(0.0, sig, -k, k), kw, f)
+            return Step(el, {**kw, "complex_rule": "truncated_modulus"}, f, "truncated")
+        return Step(truncnorm_element(0.0, sig, -k, k), kw, f, "truncated")
 
 
 class Orthogonal(Family):
     name = "orthogonal"
+    range_rule = "gain"
     structure = "orthogonality"
     audit_size = "orthogonal"
     fans_in_plan = False
@@ -163,6 +168,7 @@ class Orthogonal(Family):
 
 class Identity(Family):
     name = "identity"
+    range_rule = "gain"
     structure = "structure"
     audit_size = "structured"
 
@@ -179,6 +185,7 @@ class Identity(Family):
 
 class Sparse(Family):
     name = "sparse"
+    range_rule = "normal"
     structure = "sparse_count"
     fans_in_plan = False
 

@@ -71,6 +71,7 @@ class Dirac(_FixedOrder):
 
 class DeltaOrthogonal(_FixedOrder):
     name = "delta_orthogonal"
+    range_rule = "gain"
     structure = "delta_orthogonal"
 
     def on_canonical(self, shape: tuple[int, ...], p: dict[str, Any], groups: int

@@ -128,7 +128,7 @@ def resolve(
     if f is None and sch.uses_fans and family.fans_in_plan:
         f = ctx.need_fans()
     kw.setdefault("groups", groups)
-    _check_range(sch, dt.name, p, kw)
+    _check_range(sch, dt.name, p, kw, step.range_rule or family.range_rule)
     return Plan(scheme=sch, shape=shape, dtype=dt.name, layout=lay, fans=f, params=p,
                 element=step.element, **kw)
 
@@ -138,31 +138,31 @@ def resolve(
 NORMAL_RANGE_STDS = 40.0
 
 
-def _check_range(sch: Scheme, dtype: str, params: dict[str, Any], kw: dict[str, Any]) -> None:
+def _check_range(sch: Scheme, dtype: str, params: dict[str, Any], kw: dict[str, Any], rule: str | None) -> None:
     """Refuse a plan whose values cannot all be represented in ``dtype``: a magnitude beyond the
     dtype's finite range (they would round to inf) or a truncation/uniform interval with no
-    representable value inside it (they would land on or beyond a bound)."""
+    representable value inside it (they would land on or beyond a bound). ``rule``: see
+    :class:`~initspec.families.Family`."""
     received = ", ".join(f"{k}={v!r}" for k, v in params.items() if k not in sch.fixed) or f"scheme={sch.name!r}"
-    s = kw["sampler"]
-    if s == "constant":
+    if rule == "value":
         v = complex(kw["value"])
         check_representable(dtype, max(abs(v.real), abs(v.imag)), "|value|", received)
-    elif s in ("normal", "sparse"):
+    elif rule == "normal":
         m, sd = abs(kw.get("mean", 0.0)), kw["std"]
         check_representable(dtype, m + NORMAL_RANGE_STDS * sd, f"|mean| + {NORMAL_RANGE_STDS:g} std", received)
-    elif s in ("uniform", "truncated_normal"):
+    elif rule in ("uniform", "truncated"):
         lo, hi = kw["low"], kw["high"]
         mid = kw.get("mean", lo)  # samplers compute mean + std * z (low + (high - low) * u)
         check_representable(dtype, max(abs(lo), abs(hi), hi - mid, mid - lo), "the bounds (and their span)",
                             received)
         if kw.get("complex_rule") is None:
-            inner_lo = ceil_to_dtype(lo, dtype) if s == "uniform" else inner_bounds(lo, hi, dtype)[0]
-            inner_hi = next_below(hi, dtype) if s == "uniform" else inner_bounds(lo, hi, dtype)[1]
+            inner_lo = ceil_to_dtype(lo, dtype) if rule == "uniform" else inner_bounds(lo, hi, dtype)[0]
+            inner_hi = next_below(hi, dtype) if rule == "uniform" else inner_bounds(lo, hi, dtype)[1]
             if not inner_lo <= inner_hi:
                 raise InitSpecError(
-                    f"No {dtype} value lies {'strictly inside' if s == 'truncated_normal' else 'in'} the "
-                    f"interval {'(' if s == 'truncated_normal' else '['}{lo!r}, {hi!r}); every sample would "
+                    f"No {dtype} value lies {'strictly inside' if rule == 'truncated' else 'in'} the "
+                    f"interval {'(' if rule == 'truncated' else '['}{lo!r}, {hi!r}); every sample would "
                     f"land on or beyond a bound. Received: {received}, dtype={dtype!r}"
                 )
-    elif s in ("orthogonal", "identity", "delta_orthogonal"):
+    elif rule == "gain":
         check_representable(dtype, abs(kw["gain"]), "|gain|", received)

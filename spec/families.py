@@ -21,13 +21,10 @@ range check) and dispatches to :data:`FAMILY_TABLE`.
 
 from __future__ import annotations
 
+from . import _family_steps, _fixed_order  # noqa: F401  (define and register the families)
 from ._family_base import (
-    Context, Family, Step, haar_element, normal_element, truncnorm_element, uniform_element,
+    REGISTRY, Context, Family, Step, haar_element, normal_element, truncnorm_element, uniform_element,
 )
-from ._family_steps import (
-    Constant, Identity, Normal, Orthogonal, Sparse, TruncatedNormal, TruncatedNormalAbs, Uniform, VarianceScaling,
-)
-from ._fixed_order import DeltaOrthogonal, Dirac
 from .schemes import FAMILIES
 
 __all__ = [
@@ -36,11 +33,9 @@ __all__ = [
 ]
 
 
-#: Every scheme family, registered once, keyed by ``Scheme.family``.
-FAMILY_TABLE: dict[str, Family] = {f.name: f for f in (
-    Constant(), Normal(), Uniform(), TruncatedNormal(), TruncatedNormalAbs(), VarianceScaling(),
-    Orthogonal(), Identity(), Dirac(), DeltaOrthogonal(), Sparse(),
-)}
+#: Every scheme family, registered once (each :class:`Family` subclass registers itself when
+#: its module is imported above), keyed by ``Scheme.family``.
+FAMILY_TABLE: dict[str, Family] = REGISTRY
 if set(FAMILY_TABLE) != set(FAMILIES):  # pragma: no cover - table and scheme names out of sync
     raise AssertionError(sorted(set(FAMILY_TABLE) ^ set(FAMILIES)))
 

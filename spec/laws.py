@@ -67,6 +67,11 @@ def normal_moments(std: float) -> np.ndarray:
     )
 
 
+#: Every element law, registered once when its class is defined, keyed by
+#: :attr:`ElementDistribution.kind`.
+LAWS: dict[str, Law] = {}
+
+
 class Law:
     """The exact law of one real element of kind :attr:`kind` (stateless; reads ``el.params``).
 
@@ -90,6 +95,12 @@ class Law:
     closed_low: ClassVar[bool] = False
     truncated: ClassVar[bool] = False
     degenerate: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if cls.kind in LAWS:  # pragma: no cover - two classes for one kind
+            raise AssertionError(f"law {cls.kind!r} registered twice")
+        LAWS[cls.kind] = cls()
 
     @property
     def has_density(self) -> bool:
@@ -235,10 +246,6 @@ class Sparse(Law):
         return (1.0 - z) * normal_moments(el.params["std"]) + np.eye(MAX_MOMENT + 1)[0] * z
 
 
-#: Every element law, registered once, keyed by :attr:`ElementDistribution.kind`.
-LAWS: dict[str, Law] = {law.kind: law for law in (
-    Point(), Structured(), Normal(), TruncNormal(), Uniform(), Haar(), Rademacher(), Sparse()
-)}
 
 
 @dataclass(frozen=True)
