@@ -98,11 +98,11 @@ def _variance_stat_factor(plan: Plan) -> float | None:
     if el.is_complex:
         rv = el.modulus_sq_rv()
         return None if rv is None else float(rv.var()) / el.var**2
-    if el.kind == "sparse":
+    if el.law.zero_atom:
         mu = S.central_moments(nonzero_law(el))
         return S.variance_of_variance(mu) / mu[2] ** 2 / (1.0 - el.params["zero_fraction"])
     mu = S.central_moments(el)
-    if mu is None or el.kind == "rademacher":
+    if mu is None or not el.law.has_density:  # a discrete law: no variance-of-variance rule
         return None
     return S.variance_of_variance(mu) / mu[2] ** 2
 
@@ -139,12 +139,13 @@ def tests_per_plan(plan: Plan) -> int:
     """Number of budgeted statistical tests :func:`check_draw` runs for ``plan``: its element
     law's tests, plus :data:`HAAR_TESTS` for the ``orthogonal`` sampler."""
     el = plan.element
-    haar = len(HAAR_TESTS) if plan.sampler == "orthogonal" else 0
-    if el.kind in ("point", "structured"):
+    haar = len(HAAR_TESTS) if plan.family.structure == "orthogonality" else 0
+    if not el.law.statistical:
         return haar
     if el.is_complex:
         return len(COMPLEX_TESTS) + haar
-    if el.kind == "rademacher":
+    tested = nonzero_law(el) if el.law.zero_atom else el  # what check_real_continuous measures
+    if not tested.law.has_density:
         return len(REAL_TESTS) - 2 + haar  # no pile-up, no kurtosis
     return len(REAL_TESTS) + haar
 

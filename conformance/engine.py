@@ -26,7 +26,16 @@ from .exact import (
 from .recorder import Recorder
 from .statistical import check_complex, check_haar_signs, check_real_continuous, nonzero_law
 
-__all__ = ["check_determinism", "check_draw"]
+__all__ = ["STRUCTURAL_CHECKS", "check_determinism", "check_draw"]
+
+#: The exact checks of each structure kind a family declares (:attr:`initspec.families.Family.structure`).
+STRUCTURAL_CHECKS: dict[str, tuple[Callable[[Recorder, np.ndarray], None], ...]] = {
+    "constant": (lambda rec, stack: check_equal_reference(rec, stack, "constant"),),
+    "structure": (lambda rec, stack: check_equal_reference(rec, stack, "structure"),),
+    "delta_orthogonal": (check_delta_orthogonal,),
+    "orthogonality": (check_orthogonality, check_haar_signs),
+    "sparse_count": (check_sparse_zeros,),
+}
 
 
 def check_draw(
@@ -53,24 +62,18 @@ def check_draw(
     x = check_dtype(rec, arr)
     flat = check_finite(rec, x.ravel())
     stack = x.reshape((draws, *plan.shape)) if shape_ok else None
-    el, sampler = plan.element, plan.sampler
-    structural = sampler in ("constant", "identity", "dirac", "delta_orthogonal", "orthogonal", "sparse")
-    if structural and stack is None:
-        rec.add("structure", "exact", None, "skipped: wrong shape", verdict="skip")
-    elif sampler in ("constant", "identity", "dirac"):
-        check_equal_reference(rec, stack, "constant" if sampler == "constant" else "structure")
-    elif sampler == "delta_orthogonal":
-        check_delta_orthogonal(rec, stack)
-    elif sampler == "orthogonal":
-        check_orthogonality(rec, stack)
-        check_haar_signs(rec, stack)
-    elif sampler == "sparse":
-        check_sparse_zeros(rec, stack)
-    if el.kind in ("point", "structured"):
+    el, structure = plan.element, plan.family.structure
+    if structure is not None:
+        if stack is None:
+            rec.add("structure", "exact", None, "skipped: wrong shape", verdict="skip")
+        else:
+            for check in STRUCTURAL_CHECKS[structure]:
+                check(rec, stack)
+    if not el.law.statistical:
         return rec.records
     if el.is_complex:
         check_complex(rec, flat, el)
-    elif el.kind == "sparse":
+    elif el.law.zero_atom:
         check_real_continuous(rec, flat[flat != 0], nonzero_law(el))
     else:
         check_real_continuous(rec, flat, el)

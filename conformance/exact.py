@@ -230,7 +230,7 @@ def check_support(rec: Recorder, x: np.ndarray, el: ElementDistribution) -> None
     uniform: ``[low, high)`` with ``low`` as stored in the dtype)."""
     lo, hi = el.low, el.high
     mn, mx = float(x.min()), float(x.max())
-    if el.kind == "uniform":
+    if el.law.closed_low:
         lo_d = min(lo, float(S.round_to_dtype(lo, rec.plan.dtype)))
         outside, at = (
             int(np.count_nonzero(x < lo_d)) + int(np.count_nonzero(x > hi)),

@@ -366,14 +366,14 @@ def expected_fan_terms(
         sch = get_scheme(plan_or_scheme)
         shape = probe_shapes(layout)[0]
         plan = resolve(sch, shape, layout)
-    fam, p, el = plan.scheme.family, plan.params, plan.element
+    rule, p, el = plan.family.fan_rule, plan.params, plan.element
     if el.is_complex:
         kappa2 = float(el.modulus_sq_rv().var()) / el.var**2
     elif el.excess_kurtosis is None:
         return None
     else:
         kappa2 = el.excess_kurtosis + 2.0
-    if fam == "variance_scaling":
+    if rule == "variance_scaling":
         scale = p["scale"] if "scale" in p else p["gain"] ** 2
         dist = p["distribution"]
         c = 2.0 if dist == "truncated_normal" else None
@@ -384,9 +384,9 @@ def expected_fan_terms(
             "truncation_sigma": c,
             "variance_stat_factor": kappa2,
         }
-    if fam in ("normal", "uniform", "truncated_normal", "truncated_normal_abs"):
-        dist, c = ("uniform", None) if fam == "uniform" else ("normal", None)
-        if fam.startswith("truncated"):
+    if rule == "fixed":
+        dist, c = plan.family.probe_distribution, None
+        if el.law.truncated:
             a, b = el.params["a"], el.params["b"]
             c = min(abs(a), abs(b)) if abs(abs(a) - abs(b)) < 1e-12 else None
             dist = (

@@ -30,6 +30,7 @@ from typing import Any, Callable
 import numpy as np
 
 from initspec.distributions import Plan, resolve
+from initspec.families import FAMILY_TABLE, get_family
 from initspec.layouts import compute_fans, get_layout
 from initspec.native import NATIVE, NativeInit, native_params, natives_for
 from initspec.schemes import get_scheme
@@ -52,8 +53,9 @@ CONV_RANK = 4
 STRUCTURED_SIZE = (64, 128)
 #: orthogonal natives: a square-ish matrix (QR cost grows as n^3)
 ORTHOGONAL_SIZE = (256, 384)
-#: families without a continuous element law (exact checks; no sample-size planning)
-STRUCTURED_FAMILIES = ("constant", "identity", "dirac", "delta_orthogonal", "orthogonal")
+#: families without a continuous element law (exact checks; no sample-size planning): those
+#: declaring an ``audit_size``
+STRUCTURED_FAMILIES = tuple(name for name, fam in FAMILY_TABLE.items() if fam.audit_size is not None)
 #: the most elements one audit draw may have
 MAX_AUDIT_ELEMENTS = 4_000_000
 #: relative std error resolved by complex audits: JAX's complex truncated normal has std
@@ -109,7 +111,7 @@ class AuditCase:
 def draw_rank(entry: NativeInit) -> int:
     """Rank of the audit draw: 4 for conv layouts, conv layers and conv-only schemes."""
     lay = get_layout(entry.layout)
-    conv = lay.min_rank >= 3 or get_scheme(entry.scheme).family in ("dirac", "delta_orthogonal")
+    conv = lay.min_rank >= 3 or get_family(get_scheme(entry.scheme).family).conv_only
     return CONV_RANK if conv or "Conv" in entry.name else 2
 
 
@@ -147,9 +149,9 @@ def audit_shape(case: AuditCase, alpha: float, plan_n: Callable[..., int]) -> tu
     (``plan_n``: 2% std error detected with power 99.9%; complex audits resolve 0.3%)."""
     e = case.entry
     rank = draw_rank(e)
-    fam = get_scheme(e.scheme).family
-    if fam in STRUCTURED_FAMILIES:
-        n_in, n_out = ORTHOGONAL_SIZE if fam == "orthogonal" else STRUCTURED_SIZE
+    size = get_family(get_scheme(e.scheme).family).audit_size
+    if size is not None:
+        n_in, n_out = ORTHOGONAL_SIZE if size == "orthogonal" else STRUCTURED_SIZE
         return layout_shape(e.layout, rank, n_in if rank == 2 else CONV_IN, n_out if rank == 2 else 2 * CONV_IN)
     n_in = DENSE_IN if rank == 2 else CONV_IN
     rec = 1 if rank == 2 else math.prod(CONV_KERNEL)
@@ -208,12 +210,12 @@ def describe_plan(plan: Plan) -> str:
     """One line: the law, its std and support, and the fans it used, in spec terms."""
     e = plan.element
     parts = [f"{plan.scheme.name}({', '.join(f'{k}={_fmt(v)}' for k, v in plan.params.items())})"]
-    if e.kind in ("normal", "truncnorm", "uniform", "haar", "sparse"):
+    if e.law.continuous_part:
         parts.append(f"{e.kind} law, std {_fmt(e.std)}")
     if plan.sampler == "truncated_normal" and not e.is_complex:
         a, b = plan.element.params.get("a"), plan.element.params.get("b")
         parts.append(f"truncated at {_fmt(a)}..{_fmt(b)} sigma of the pre-truncation normal")
-    elif e.low is not None and e.high is not None and e.kind != "point":
+    elif e.low is not None and e.high is not None and not e.law.degenerate:
         parts.append(f"support [{_fmt(e.low)}, {_fmt(e.high)}]")
     if plan.fans is not None:
         parts.append(f"fan_in {_fmt(plan.fans.fan_in)}, fan_out {_fmt(plan.fans.fan_out)}")
@@ -327,7 +329,7 @@ def audit_case(case: AuditCase, *, backend: str, seed: int, alpha: float, probes
 def _probe_applies(e: NativeInit) -> bool:
     """Probe natives whose variance is a fan rule (weights; a bias vector has no fans of its own,
     its fan_in dependence is checked by the claimed law's bounds at the audit shape)."""
-    return get_scheme(e.scheme).family == "variance_scaling" and e.role != "bias"
+    return get_family(get_scheme(e.scheme).family).fan_rule == "variance_scaling" and e.role != "bias"
 
 
 def _probe(case: AuditCase, seed: int, alpha: float, plan: Plan, meta: dict[str, Any]

@@ -89,7 +89,7 @@ def check_moments(rec: Recorder, x: np.ndarray, el: ElementDistribution, *, kurt
 
 
 def check_ks(rec: Recorder, x: np.ndarray, el: ElementDistribution) -> None:
-    bounded = el.kind in ("truncnorm", "uniform")
+    bounded = el.law.bounded
     res = S.ks_test(
         x,
         S.fast_cdf(el),
@@ -105,14 +105,14 @@ def check_ks(rec: Recorder, x: np.ndarray, el: ElementDistribution) -> None:
 
 def check_real_continuous(rec: Recorder, x: np.ndarray, el: ElementDistribution) -> None:
     x = np.sort(x)  # once, for the pile-up and KS checks
-    if el.low is not None and el.high is not None and el.kind in ("truncnorm", "uniform"):
+    if el.low is not None and el.high is not None and el.law.bounded:
         check_support(rec, x, el)
     if x.size == 0:
         rec.add("moments", "statistical", False, "no finite values to measure", n=0)
         return
-    if el.kind != "rademacher":
+    if el.law.has_density:  # a discrete law (Rademacher): no pile-up bound, degenerate kurtosis
         check_pileup(rec, x, el)
-    check_moments(rec, x, el, kurtosis=el.kind != "rademacher")
+    check_moments(rec, x, el, kurtosis=el.law.has_density)
     check_ks(rec, x, el)
 
 

@@ -28,12 +28,13 @@ from functools import lru_cache
 from typing import Any, Callable
 
 import numpy as np
+from initspec import laws
 from initspec.distributions import ElementDistribution
 from initspec.dtypes import get_dtype
 from scipy import special, stats
 
 #: Highest central moment the kurtosis interval needs.
-MAX_MOMENT = 8
+MAX_MOMENT = laws.MAX_MOMENT
 
 #: Dtypes whose rounding is coarse enough to matter for a KS test (values arrive on a float32
 #: or float16 carrier; their CDF is compared with the rounded law's CDF).
@@ -130,63 +131,10 @@ def chi2_test(statistic: float, dof: int, alpha: float, n: int) -> TestResult:
 # ---------------------------------------------------------------------------------------------
 # moments of the spec's element law
 # ---------------------------------------------------------------------------------------------
-def _standard_central_moments(rv: Any) -> np.ndarray:
-    """Central moments 0..MAX_MOMENT of a frozen scipy law (from its raw moments)."""
-    raw = [1.0] + [float(rv.moment(k)) for k in range(1, MAX_MOMENT + 1)]
-    m = raw[1]
-    out = np.zeros(MAX_MOMENT + 1)
-    for k in range(MAX_MOMENT + 1):
-        out[k] = sum(math.comb(k, j) * raw[j] * (-m) ** (k - j) for j in range(k + 1))
-    out[1] = 0.0
-    return out
-
-
-@lru_cache(maxsize=256)
-def _truncnorm_moments(a: float, b: float) -> tuple[float, ...]:
-    return tuple(_standard_central_moments(stats.truncnorm(a, b)))
-
-
-def _haar_moments(n: float) -> np.ndarray:
-    """Moments of one coordinate of a uniform point on the sphere S^{n-1} (a Haar-orthogonal
-    entry): ``E x^{2m} = (2m-1)!! / (n (n+2) ... (n+2m-2))``, odd moments 0."""
-    out = np.zeros(MAX_MOMENT + 1)
-    for k in range(0, MAX_MOMENT + 1, 2):
-        out[k] = math.prod(range(k - 1, 0, -2)) / math.prod(n + 2 * j for j in range(k // 2))
-    return out
-
-
-def _normal_moments(std: float) -> np.ndarray:
-    # E d^k = (k-1)!! std^k for even k, 0 for odd k
-    return np.array(
-        [0.0 if k % 2 else float(math.prod(range(k - 1, 0, -2))) * std**k for k in range(MAX_MOMENT + 1)]
-    )
-
-
 def central_moments(element: ElementDistribution) -> np.ndarray | None:
     """Central moments ``mu_0..mu_8`` of a real element law, or None where undefined
-    (point masses, structured patterns, complex laws)."""
-    p, kind = element.params, element.kind
-    if element.is_complex:
-        return None
-    if kind == "normal":
-        return _normal_moments(p["std"])
-    if kind == "sparse":  # (1 - z) N(0, std^2) + z delta_0, mean 0
-        return (1.0 - p["zero_fraction"]) * _normal_moments(p["std"]) + np.eye(MAX_MOMENT + 1)[0] * p[
-            "zero_fraction"
-        ]
-    if kind == "uniform":
-        h = (p["high"] - p["low"]) / 2.0
-        return np.array([0.0 if k % 2 else h**k / (k + 1) for k in range(MAX_MOMENT + 1)])
-    if kind == "truncnorm":
-        s = p["std"]
-        return np.array(_truncnorm_moments(float(p["a"]), float(p["b"]))) * s ** np.arange(MAX_MOMENT + 1)
-    if kind == "haar":
-        g = p["gain"]
-        return _haar_moments(float(p["n"])) * g ** np.arange(MAX_MOMENT + 1)
-    if kind == "rademacher":
-        g = p["gain"]
-        return np.array([0.0 if k % 2 else g**k for k in range(MAX_MOMENT + 1)])
-    return None
+    (point masses, structured patterns, complex laws): :meth:`initspec.laws.Law.central_moments`."""
+    return None if element.is_complex else element.law.central_moments(element)
 
 
 def variance_of_variance(mu: np.ndarray) -> float:
@@ -216,29 +164,8 @@ def sample_moments(x: np.ndarray) -> tuple[float, float, float]:
 
 
 def fast_cdf(element: ElementDistribution) -> Callable[[np.ndarray], np.ndarray]:
-    """Vectorised CDF of a real element law via ``scipy.special`` (``rv().cdf`` of a frozen
-    truncnorm/beta is an order of magnitude slower on 10^5 points); same values."""
-    p, kind = element.params, element.kind
-    if kind == "normal":
-        m, s = p["mean"], p["std"]
-        return lambda x: special.ndtr((np.asarray(x, dtype=np.float64) - m) / s)
-    if kind == "truncnorm":
-        m, s, a, b = p["mean"], p["std"], p["a"], p["b"]
-        fa, fb = float(special.ndtr(a)), float(special.ndtr(b))
-        if fb - fa < 0.5:  # far tail: the CDF difference loses precision, use scipy's
-            return element.cdf
-        return lambda x: np.clip(
-            (special.ndtr((np.asarray(x, dtype=np.float64) - m) / s) - fa) / (fb - fa), 0.0, 1.0
-        )
-    if kind == "uniform":
-        lo, hi = p["low"], p["high"]
-        return lambda x: np.clip((np.asarray(x, dtype=np.float64) - lo) / (hi - lo), 0.0, 1.0)
-    if kind == "haar":
-        g, a = p["gain"], (p["n"] - 1.0) / 2.0
-        return lambda x: special.betainc(
-            a, a, np.clip((np.asarray(x, dtype=np.float64) / g + 1.0) / 2.0, 0.0, 1.0)
-        )
-    return element.cdf
+    """Vectorised CDF of a real element law (:meth:`initspec.laws.Law.fast_cdf`)."""
+    return element.law.fast_cdf(element)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -386,7 +313,7 @@ def max_cell_mass(element: ElementDistribution, dtype: str) -> float | None:
     """Upper bound on the probability that one draw equals any single value, for a continuous
     law stored in ``dtype``: ``max(pdf x cell width over the dtype grid, RNG_GRANULARITY)`` times
     :data:`CELL_MASS_SAFETY`. None where the law has atoms (nothing to bound)."""
-    if element.kind not in ("normal", "truncnorm", "uniform", "haar") or element.is_complex:
+    if not element.law.has_density or element.is_complex:
         return None
     return _max_cell_mass(
         element.kind,

@@ -17,7 +17,7 @@ import hashlib
 import math
 import numbers
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from scipy import special
@@ -225,32 +225,94 @@ def recipe_for(plan: Plan) -> Recipe:
     return recipe
 
 
+def _complex_gaussian_recipe(plan: Plan) -> Recipe:
+    return Recipe("complex_gaussian", (DRAW_MAIN, DRAW_SECOND),
+                  {"s": f32(plan.std / math.sqrt(2.0)), "mean": f32(plan.mean)})
+
+
+def _complex_disk_recipe(plan: Plan) -> Recipe:
+    return Recipe("complex_disk", (DRAW_MAIN, DRAW_SECOND), {"radius": f32(plan.high)})
+
+
+def _complex_truncated_recipe(plan: Plan) -> Recipe:
+    bound = plan.high / plan.std
+    e0 = math.exp(-bound * bound)
+    return Recipe("complex_truncated", (DRAW_MAIN, DRAW_SECOND),
+                  {"e0": f32(e0), "c": f32(-math.expm1(-bound * bound)), "sigma": f32(plan.std)})
+
+
+def _normal_recipe(plan: Plan) -> Recipe:
+    return Recipe("normal", (DRAW_MAIN,), {**STANDARD_NORMAL, "std": f32(plan.std), "mean": f32(plan.mean)})
+
+
+def _truncated_normal_recipe(plan: Plan) -> Recipe:
+    post = inner_bounds(plan.low, plan.high, plan.dtype) if _low_precision(plan.dtype) else None
+    return Recipe("normal", (DRAW_MAIN,), truncation_params(plan.mean, plan.std, plan.low, plan.high), post)
+
+
+def _uniform_recipe(plan: Plan) -> Recipe:
+    post = _uniform_bounds(plan.low, plan.high, plan.dtype) if _low_precision(plan.dtype) else None
+    return Recipe("uniform", (DRAW_MAIN,), uniform_params(plan.low, plan.high), post)
+
+
+#: The portable recipe of each element-wise plan: complex plans keyed by ``plan.complex_rule``,
+#: real ones by ``plan.sampler``; any other sampler is ``structured`` (the generic ``_core``
+#: sampler over the portable primitives).
+COMPLEX_RECIPES: dict[str, Callable[[Plan], Recipe]] = {
+    "gaussian": _complex_gaussian_recipe, "disk": _complex_disk_recipe,
+    "truncated_modulus": _complex_truncated_recipe,
+}
+REAL_RECIPES: dict[str, Callable[[Plan], Recipe]] = {
+    "normal": _normal_recipe, "truncated_normal": _truncated_normal_recipe, "uniform": _uniform_recipe,
+}
+
+
 def _recipe(plan: Plan) -> Recipe:
-    s, dt = plan.sampler, plan.dtype
-    if s == "constant":
+    if plan.sampler == "constant":
         return Recipe("constant")
-    rule = plan.complex_rule
-    if rule == "gaussian":
-        return Recipe("complex_gaussian", (DRAW_MAIN, DRAW_SECOND),
-                      {"s": f32(plan.std / math.sqrt(2.0)), "mean": f32(plan.mean)})
-    if rule == "disk":
-        return Recipe("complex_disk", (DRAW_MAIN, DRAW_SECOND), {"radius": f32(plan.high)})
-    if rule == "truncated_modulus":
-        bound = plan.high / plan.std
-        e0 = math.exp(-bound * bound)
-        return Recipe("complex_truncated", (DRAW_MAIN, DRAW_SECOND),
-                      {"e0": f32(e0), "c": f32(-math.expm1(-bound * bound)), "sigma": f32(plan.std)})
-    if s == "normal":
-        params = {**STANDARD_NORMAL, "std": f32(plan.std), "mean": f32(plan.mean)}
-        return Recipe("normal", (DRAW_MAIN,), params)
-    if s == "truncated_normal":
-        post = inner_bounds(plan.low, plan.high, dt) if _low_precision(dt) else None
-        params = truncation_params(plan.mean, plan.std, plan.low, plan.high)
-        return Recipe("normal", (DRAW_MAIN,), params, post)
-    if s == "uniform":
-        post = _uniform_bounds(plan.low, plan.high, dt) if _low_precision(dt) else None
-        return Recipe("uniform", (DRAW_MAIN,), uniform_params(plan.low, plan.high), post)
-    return Recipe("structured")
+    build = COMPLEX_RECIPES.get(plan.complex_rule or "") or REAL_RECIPES.get(plan.sampler)
+    return build(plan) if build is not None else Recipe("structured")
+
+
+# -- element-wise transforms: float32 values (real, imag or None) from the words of the draws ----
+def _uniform_t(ops: FloatOps, words: tuple[Any, ...], prm: dict[str, Any]) -> tuple[Any, Any]:
+    return clip(ops, ops.rnd(u01(ops, words[0]) * prm["span"]) + prm["low"], prm["lo"], prm["hi"]), None
+
+
+def _normal_t(ops: FloatOps, words: tuple[Any, ...], prm: dict[str, Any]) -> tuple[Any, Any]:
+    """Inverse CDF of a (truncated, mirrored) normal: ``p = pa + V dp``, ``z = sign ndtri(p)``."""
+    p = clip(ops, ops.rnd(v_open(ops, words[0]) * prm["dp"]) + prm["pa"], FLT_MIN, ONE_MINUS_ULP)
+    x = ops.rnd(ndtri(ops, p) * prm["sign"] * prm["std"]) + prm["mean"]
+    return clip(ops, x, prm["lo"], prm["hi"]), None
+
+
+def _complex_gaussian_t(ops: FloatOps, words: tuple[Any, ...], prm: dict[str, Any]) -> tuple[Any, Any]:
+    re = ops.rnd(ndtri(ops, v_open(ops, words[0])) * prm["s"]) + prm["mean"]
+    return re, ndtri(ops, v_open(ops, words[1])) * prm["s"]
+
+
+def _polar(ops: FloatOps, r: Any, w1: Any) -> tuple[Any, Any]:
+    x, y = unit_circle(ops, w1)
+    return r * x, r * y
+
+
+def _complex_disk_t(ops: FloatOps, words: tuple[Any, ...], prm: dict[str, Any]) -> tuple[Any, Any]:
+    return _polar(ops, ops.sqrt(u01(ops, words[0])) * prm["radius"], words[1])
+
+
+def _complex_truncated_t(ops: FloatOps, words: tuple[Any, ...], prm: dict[str, Any]) -> tuple[Any, Any]:
+    # |w|^2 / sigma^2 ~ Exp(1) truncated to [0, bound^2]
+    r = ops.sqrt(log_pos(ops, ops.rnd(v_open(ops, words[0]) * prm["c"]) + prm["e0"]) * -1.0) * prm["sigma"]
+    return _polar(ops, r, words[1])
+
+
+#: The transform of each element-wise recipe kind.
+TRANSFORMS: dict[str, Callable[[FloatOps, tuple[Any, ...], dict[str, Any]], tuple[Any, Any]]] = {
+    "uniform": _uniform_t, "normal": _normal_t, "complex_gaussian": _complex_gaussian_t,
+    "complex_disk": _complex_disk_t, "complex_truncated": _complex_truncated_t,
+}
+if set(TRANSFORMS) != set(ELEMENTWISE_KINDS):  # pragma: no cover - table and kinds out of sync
+    raise AssertionError(sorted(set(TRANSFORMS) ^ set(ELEMENTWISE_KINDS)))
 
 
 def transform(ops: FloatOps, kind: str, words: tuple[Any, ...], prm: dict[str, Any]) -> tuple[Any, Any]:
@@ -259,25 +321,7 @@ def transform(ops: FloatOps, kind: str, words: tuple[Any, ...], prm: dict[str, A
 
     ``prm`` maps the recipe's parameter names to float32 scalars (Python floats or 0-d arrays).
     """
-    w0 = words[0]
-    if kind == "uniform":
-        return clip(ops, ops.rnd(u01(ops, w0) * prm["span"]) + prm["low"], prm["lo"], prm["hi"]), None
-    if kind == "normal":
-        p = clip(ops, ops.rnd(v_open(ops, w0) * prm["dp"]) + prm["pa"], FLT_MIN, ONE_MINUS_ULP)
-        x = ops.rnd(ndtri(ops, p) * prm["sign"] * prm["std"]) + prm["mean"]
-        return clip(ops, x, prm["lo"], prm["hi"]), None
-    w1 = words[1]
-    if kind == "complex_gaussian":
-        re = ops.rnd(ndtri(ops, v_open(ops, w0)) * prm["s"]) + prm["mean"]
-        return re, ndtri(ops, v_open(ops, w1)) * prm["s"]
-    if kind == "complex_disk":
-        r = ops.sqrt(u01(ops, w0)) * prm["radius"]
-    elif kind == "complex_truncated":  # |w|^2 / sigma^2 ~ Exp(1) truncated to [0, bound^2]
-        r = ops.sqrt(log_pos(ops, ops.rnd(v_open(ops, w0) * prm["c"]) + prm["e0"]) * -1.0) * prm["sigma"]
-    else:  # pragma: no cover - recipe table and transforms out of sync
-        raise AssertionError(kind)
-    x, y = unit_circle(ops, w1)
-    return r * x, r * y
+    return TRANSFORMS[kind](ops, words, prm)
 
 
 def uniform_params(low: float, high: float) -> dict[str, float]:
