@@ -79,6 +79,7 @@ class FlaxLeaf:
     layer: str = ""  #: canonical layer path (:mod:`initspec.backends._names`)
     canonical: str = ""  #: built-in canonical name (``layer.weight``)
     dense: bool = False  #: a Dense/Linear ``(in, out)`` kernel, which a ``flatten=`` declaration may name
+    groups: int = 1  #: a grouped convolution's ``feature_group_count`` (enters the kernel's fans, as torch/Keras)
 
 
 def canonical_leaf(module_path: Sequence[str], name: str, role: str, attention: bool) -> tuple[str, str]:
@@ -99,6 +100,8 @@ def _init(match: Match, leaf: FlaxLeaf, stream: str | None, seed: int) -> Any:
     scheme, kw = match.rule
     kw = dict(kw)
     layout = kw.pop("layout", leaf.layout)
+    if leaf.groups > 1 and leaf.info.role == "weight":
+        kw.setdefault("groups", leaf.groups)
     return initializer(scheme, layout=layout, stream=stream, seed=seed if stream is not None else None, **kw)
 
 

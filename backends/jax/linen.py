@@ -94,8 +94,9 @@ def _leaf(names: tuple[str, ...], leaf: Any, owners: Mapping[tuple[str, ...], An
                      type(owner) if owner is not None else None, role)
     layer, canonical = canonical_leaf(mpath, name, role, isinstance(parent, nn.MultiHeadDotProductAttention))
     dense = name == "kernel" and isinstance(owner, nn.Dense) and len(shape) == 2
+    groups = int(getattr(owner, "feature_group_count", 1)) if name == "kernel" and isinstance(owner, nn.Conv) else 1
     return FlaxLeaf(info, names, shape, leaf.dtype, layout, forget_block=forget, layer=layer, canonical=canonical,
-                    dense=dense)
+                    dense=dense, groups=groups)
 
 
 def init_linen(module: Any, *args: Any, weight: Any = "he_normal", bias: Any = "zeros",

@@ -86,8 +86,10 @@ def _walk(model: Any, default: Layout) -> tuple[list[FlaxLeaf], list[Any]]:
                          type(owner) if owner is not None else None, role)
         layer, canonical = canonical_leaf(key[:-1], name, role, isinstance(parent, nnx.MultiHeadAttention))
         dense = name == "kernel" and isinstance(owner, nnx.Linear) and len(shape) == 2
+        grouped = name == "kernel" and isinstance(owner, nnx.Conv)
         leaves.append(FlaxLeaf(info, key, shape, value.dtype, layout, gates=gates, forget_block=forget, layer=layer,
-                               canonical=canonical, dense=dense))
+                               canonical=canonical, dense=dense,
+                               groups=int(getattr(owner, "feature_group_count", 1)) if grouped else 1))
     return leaves, [var for _, var in found]
 
 
