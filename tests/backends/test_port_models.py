@@ -197,3 +197,29 @@ def test_planted_mismatches_are_caught(frameworks):
         it.init_module_(_torch_cnn(torch), portable=True, names={"fc9.weight": "x"})
     with pytest.raises(InitSpecError, match="has 36 features"):
         it.init_module_(_torch_cnn(torch), portable=True, names="canonical", flatten={"fc1": ("chw", (4, 3, 3))})
+
+
+def test_nnx_block_matches_torch(frameworks):
+    torch, keras, jax, fnn, it, ik, ij = frameworks
+    from flax import nnx
+
+    class Block(nnx.Module):
+        def __init__(self, rngs):
+            self.ln1 = nnx.LayerNorm(E, epsilon=EPS, rngs=rngs)
+            self.attn = nnx.MultiHeadAttention(num_heads=HEADS, in_features=E, qkv_features=E, out_features=E,
+                                               decode=False, rngs=rngs)
+            self.ln2 = nnx.LayerNorm(E, epsilon=EPS, rngs=rngs)
+            self.fc1 = nnx.Linear(E, HIDDEN, rngs=rngs)
+            self.fc2 = nnx.Linear(HIDDEN, E, rngs=rngs)
+
+        def __call__(self, x):
+            x = x + self.attn(self.ln1(x))
+            return x + self.fc2(nnx.relu(self.fc1(self.ln2(x))))
+
+    x = np.random.default_rng(1).standard_normal((2, SEQ, E)).astype(np.float32)
+    y_t, r_t = _run_torch(torch, it, _torch_block(torch), x)
+    model = Block(nnx.Rngs(0))
+    r_n = ij.init_nnx_(model, WEIGHT, BIAS, seed=SEED, names="canonical")
+    from initspec.backends._names import missing_streams
+    assert missing_streams(r_t, r_n) == {}
+    assert np.abs(y_t - np.asarray(model(x))).max() <= TOL
