@@ -15,20 +15,22 @@ Roles follow Flax's parameter names (``flax/linen/linear.py``, ``normalization.p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import jax.numpy as jnp
 
-from initspec.layouts import Layout, compute_fans
+from initspec.layouts import Layout, compute_fans, get_layout
 from initspec.schemes import get_scheme
 
 from .._model import Match, ParamInfo, ParamReport, RuleSet, report_row, rule_error
+from .._names import ATTENTION_PROJECTIONS, BIAS_LAYOUT, Namer, canonical_param, join
 from ._checks import dtype_name
 from ._initializer import initializer
 
-__all__ = ["FlaxLeaf", "leaf_role", "path_names", "plan_leaves"]
+__all__ = ["FlaxLeaf", "canonical_leaf", "leaf_role", "path_names", "plan_leaves"]
 
 #: rule params the helpers set themselves
 RESERVED = ("stream", "seed", "dtype")
@@ -74,6 +76,21 @@ class FlaxLeaf:
     layout: Layout
     gates: int = 1  #: gate blocks stacked along the last axis (nnx OptimizedLSTMCell 4, GRUCell 3)
     forget_block: int | None = None  #: the block of an LSTM forget-gate bias (0 for a whole leaf)
+    layer: str = ""  #: canonical layer path (:mod:`initspec.backends._names`)
+    canonical: str = ""  #: built-in canonical name (``layer.weight``)
+    dense: bool = False  #: a Dense/Linear ``(in, out)`` kernel, which a ``flatten=`` declaration may name
+    groups: int = 1  #: a grouped convolution's ``feature_group_count`` (enters the kernel's fans, as torch/Keras)
+
+
+def canonical_leaf(module_path: Sequence[str], name: str, role: str, attention: bool) -> tuple[str, str]:
+    """``(canonical layer path, built-in canonical name)`` of the leaf ``name`` of the module at
+    ``module_path`` (no collection); ``attention``: the module is a projection of an attention
+    layer (``query``/``key``/``value``/``out`` -> ``q``/``k``/``v``/``o``)."""
+    parts = list(module_path)
+    if attention and parts and parts[-1] in ATTENTION_PROJECTIONS:
+        parts[-1] = ATTENTION_PROJECTIONS[parts[-1]]
+    layer = join(*parts)
+    return layer, join(layer, canonical_param(role, name))
 
 
 def _init(match: Match, leaf: FlaxLeaf, stream: str | None, seed: int) -> Any:
@@ -83,6 +100,8 @@ def _init(match: Match, leaf: FlaxLeaf, stream: str | None, seed: int) -> Any:
     scheme, kw = match.rule
     kw = dict(kw)
     layout = kw.pop("layout", leaf.layout)
+    if leaf.groups > 1 and leaf.info.role == "weight":
+        kw.setdefault("groups", leaf.groups)
     return initializer(scheme, layout=layout, stream=stream, seed=seed if stream is not None else None, **kw)
 
 
@@ -97,11 +116,17 @@ def _fans(init: Any, shape: tuple[int, ...]) -> tuple[float, float] | None:
 
 
 def plan_leaves(leaves: Sequence[FlaxLeaf], rules: RuleSet, *, seed: int, prefix: str, dry_run: bool,
-                forget_bias: float | None = None) -> tuple[list[ParamReport], dict[int, Any]]:
+                forget_bias: float | None = None, namer: Namer | None = None) -> tuple[list[ParamReport], dict[int, Any]]:
     """The report rows of ``leaves`` and the new value of every leaf to initialize (by index; none
     in a dry run). A bias whose scheme uses fans takes its sibling kernel's fans (as that kernel's
     rule computes them, else its layout's); ``forget_bias`` sets an LSTM forget-gate bias that no
-    rule of the user names (``rules=`` wins)."""
+    rule of the user names (``rules=`` wins). ``namer``: canonical stream names and ``flatten=``
+    (:mod:`initspec.backends._names`); a multi-axis bias is then drawn in C order."""
+    namer = namer or Namer(helper="init_tree")
+    if namer.canonical:
+        bias_layout = get_layout(BIAS_LAYOUT)
+        leaves = [dataclasses.replace(leaf, layout=bias_layout) if leaf.info.role == "bias" and len(leaf.shape) >= 2
+                  else leaf for leaf in leaves]
     matches = [rules.match(leaf.info) for leaf in leaves]
     forget = None if forget_bias is None else Match(("constant", {"value": float(forget_bias)}), "forget_bias=")
     if forget is not None:
@@ -126,7 +151,8 @@ def plan_leaves(leaves: Sequence[FlaxLeaf], rules: RuleSet, *, seed: int, prefix
         if match.rule is None:
             rows.append(report_row(info, match, action="keep" if match.covered else "uncovered"))
             continue
-        stream = prefix + info.path
+        stream = prefix + namer.name(info.path, leaf.canonical or info.path)
+        perm = namer.permutation(leaf.layer, leaf.shape[0]) if leaf.dense else None
         with rule_error(info, match):
             init = _init(match, leaf, stream, seed)
             if info.role == "bias" and get_scheme(match.rule[0]).uses_fans and init.fans is None:
@@ -139,7 +165,7 @@ def plan_leaves(leaves: Sequence[FlaxLeaf], rules: RuleSet, *, seed: int, prefix
                 init.fans = kernel_fans(sibling)
             shape = _block(leaf)
             plan = init.plan(shape, dtype_name(leaf.dtype))
-            note = ""
+            note = "input axis permuted (flatten=)" if perm is not None else ""
             if leaf.gates > 1:
                 note = f"{leaf.gates} gate blocks of {'x'.join(map(str, shape))}"
             blocks = [init] * leaf.gates
@@ -153,6 +179,8 @@ def plan_leaves(leaves: Sequence[FlaxLeaf], rules: RuleSet, *, seed: int, prefix
             if not dry_run:
                 if leaf.gates == 1:
                     values[i] = init(None, shape, leaf.dtype)
+                    if perm is not None:
+                        values[i] = jnp.take(values[i], jnp.asarray(perm), axis=0)
                 else:
                     values[i] = jnp.concatenate([_restream(b, f"{stream}[{k}]", seed)(None, shape, leaf.dtype)
                                                  for k, b in enumerate(blocks)], axis=-1)

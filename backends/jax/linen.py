@@ -29,9 +29,10 @@ from initspec.layouts import Layout, get_layout
 from initspec.models import dense_general_layout
 
 from .._model import InitReport, ParamInfo, RuleSet, finish
+from .._names import FlattenSpec, Namer, NameHook
 from ..portable._spec import portable_seed
 from ._checks import DEFAULT_LAYOUT, dtype_name
-from ._walk import RESERVED, FlaxLeaf, leaf_role, path_names, plan_leaves
+from ._walk import RESERVED, FlaxLeaf, canonical_leaf, leaf_role, path_names, plan_leaves
 from .tree import check_arg_rule
 
 __all__ = ["init_linen", "native_key"]
@@ -91,13 +92,18 @@ def _leaf(names: tuple[str, ...], leaf: Any, owners: Mapping[tuple[str, ...], An
                    and isinstance(parent, (nn.LSTMCell, nn.OptimizedLSTMCell))) else None
     info = ParamInfo(".".join(names), name, shape, dtype_name(leaf.dtype),
                      type(owner) if owner is not None else None, role)
-    return FlaxLeaf(info, names, shape, leaf.dtype, layout, forget_block=forget)
+    layer, canonical = canonical_leaf(mpath, name, role, isinstance(parent, nn.MultiHeadDotProductAttention))
+    dense = name == "kernel" and isinstance(owner, nn.Dense) and len(shape) == 2
+    groups = int(getattr(owner, "feature_group_count", 1)) if name == "kernel" and isinstance(owner, nn.Conv) else 1
+    return FlaxLeaf(info, names, shape, leaf.dtype, layout, forget_block=forget, layer=layer, canonical=canonical,
+                    dense=dense, groups=groups)
 
 
 def init_linen(module: Any, *args: Any, weight: Any = "he_normal", bias: Any = "zeros",
                rules: Mapping[Any, Any] | None = None, by_type: Mapping[type, Any] | None = None,
                seed: int | None = None, prefix: str = "", strict: bool = False, dry_run: bool = False,
-               forget_bias: float | None = None, method: Any = None, **kwargs: Any) -> tuple[Any, InitReport]:
+               forget_bias: float | None = None, names: NameHook = None, flatten: FlattenSpec | None = None,
+               method: Any = None, **kwargs: Any) -> tuple[Any, InitReport]:
     """``(variables, report)``: the variables of ``module.init(key, *args, method=method, **kwargs)``
     with every leaf a rule covers drawn from the portable stream, the others from the module's own
     initializer, so ``module.apply(variables, *args)`` always runs.
@@ -119,7 +125,12 @@ def init_linen(module: Any, *args: Any, weight: Any = "he_normal", bias: Any = "
     * ``forget_bias=1.0`` sets the forget-gate bias (``hf.bias``) of ``LSTMCell``/``OptimizedLSTMCell``.
 
     Each leaf's stream is ``prefix + path`` (as :func:`init_tree`: both give the same values for
-    the same leaf, rule and seed). ``seed=None`` means 0.
+    the same leaf, rule and seed). ``seed=None`` means 0. ``names="canonical"`` (or a mapping
+    ``{path: name}`` / a callable ``path -> name or None``) names it ``prefix + canonical name``
+    instead (:mod:`initspec.backends._names`: ``params.conv1.kernel`` -> ``conv1.weight``,
+    ``params.attn.query.kernel`` -> ``attn.q.weight``), as torch ``init_module_`` and Keras
+    ``init_model`` name the same layers; ``flatten={"fc1": ("hwc", (H, W, C))}`` declares that the
+    ``nn.Dense`` ``fc1`` reads a flattened channels-last map (``docs/porting.md``).
     """
     check_arg_rule("init_linen", "weight", weight)
     check_arg_rule("init_linen", "bias", bias)
@@ -129,13 +140,16 @@ def init_linen(module: Any, *args: Any, weight: Any = "he_normal", bias: Any = "
     ruleset = RuleSet(weight, bias, rules, by_type, reserved=RESERVED)
     abstract, owners = _trace(module, args, method, kwargs)
     flat, treedef = jax.tree_util.tree_flatten_with_path(abstract)
-    names = [tuple(path_names(p)) for p, _ in flat]
+    paths = [tuple(path_names(p)) for p, _ in flat]
     siblings: dict[tuple[str, ...], list[str]] = defaultdict(list)
-    for n in names:
+    for n in paths:
         siblings[n[:-1]].append(n[-1])
     default = get_layout(DEFAULT_LAYOUT)
-    leaves = [_leaf(n, leaf, owners, siblings[n[:-1]], default) for n, (_, leaf) in zip(names, flat)]
-    rows, values = plan_leaves(leaves, ruleset, seed=seed, prefix=prefix, dry_run=dry_run, forget_bias=forget_bias)
+    namer = Namer(names, flatten, helper="init_linen")
+    leaves = [_leaf(n, leaf, owners, siblings[n[:-1]], default) for n, (_, leaf) in zip(paths, flat)]
+    rows, values = plan_leaves(leaves, ruleset, seed=seed, prefix=prefix, dry_run=dry_run, forget_bias=forget_bias,
+                               namer=namer)
+    namer.check_used(leaf.layer for leaf in leaves if leaf.dense)
     rows = [r if r.action == "init" else dataclasses.replace(r, note=NATIVE_NOTE) for r in rows]
     report = finish(rows, ruleset, framework="flax.linen", strict=strict, dry_run=dry_run, helper="init_linen")
     if dry_run:

@@ -26,9 +26,10 @@ from initspec.layouts import Layout, get_layout
 from initspec.models import LSTM_FORGET_GATE, RNN_GATES, dense_general_layout
 
 from .._model import InitReport, ParamInfo, RuleSet, finish
+from .._names import FlattenSpec, Namer, NameHook
 from ..portable._spec import portable_seed
 from ._checks import DEFAULT_LAYOUT, describe, dtype_name
-from ._walk import RESERVED, FlaxLeaf, leaf_role, plan_leaves
+from ._walk import RESERVED, FlaxLeaf, canonical_leaf, leaf_role, plan_leaves
 from .tree import check_arg_rule
 
 __all__ = ["init_nnx_"]
@@ -83,13 +84,19 @@ def _walk(model: Any, default: Layout) -> tuple[list[FlaxLeaf], list[Any]]:
             forget = 0
         info = ParamInfo(".".join(key), name, shape, dtype_name(value.dtype),
                          type(owner) if owner is not None else None, role)
-        leaves.append(FlaxLeaf(info, key, shape, value.dtype, layout, gates=gates, forget_block=forget))
+        layer, canonical = canonical_leaf(key[:-1], name, role, isinstance(parent, nnx.MultiHeadAttention))
+        dense = name == "kernel" and isinstance(owner, nnx.Linear) and len(shape) == 2
+        grouped = name == "kernel" and isinstance(owner, nnx.Conv)
+        leaves.append(FlaxLeaf(info, key, shape, value.dtype, layout, gates=gates, forget_block=forget, layer=layer,
+                               canonical=canonical, dense=dense,
+                               groups=int(getattr(owner, "feature_group_count", 1)) if grouped else 1))
     return leaves, [var for _, var in found]
 
 
 def init_nnx_(model: Any, weight: Any = "he_normal", bias: Any = "zeros", *, rules: Mapping[Any, Any] | None = None,
               by_type: Mapping[type, Any] | None = None, seed: int | None = None, prefix: str = "",
-              strict: bool = False, dry_run: bool = False, forget_bias: float | None = None) -> InitReport:
+              strict: bool = False, dry_run: bool = False, forget_bias: float | None = None,
+              names: NameHook = None, flatten: FlattenSpec | None = None) -> InitReport:
     """Initialize the ``nnx.Param``/``nnx.BatchStat`` variables of the ``flax.nnx`` module
     ``model`` in place from the portable stream; returns the :class:`~initspec.backends._model.InitReport`.
 
@@ -107,7 +114,8 @@ def init_nnx_(model: Any, weight: Any = "he_normal", bias: Any = "zeros", *, rul
 
     An ``nnx.State`` (from ``nnx.split``) is refused: call this on the module (``nnx.merge``
     first), or use :func:`init_tree` on ``state.to_pure_dict()``. ``seed=None`` means 0; each
-    variable's stream is ``prefix + path``.
+    variable's stream is ``prefix + path``, or ``prefix + canonical name`` with ``names=`` and
+    ``flatten=`` as :func:`init_linen` (``docs/porting.md``).
     """
     from flax import nnx
 
@@ -123,8 +131,11 @@ def init_nnx_(model: Any, weight: Any = "he_normal", bias: Any = "zeros", *, rul
     if not isinstance(prefix, str):
         raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder.'). Received: prefix={prefix!r}")
     ruleset = RuleSet(weight, bias, rules, by_type, reserved=RESERVED)
+    namer = Namer(names, flatten, helper="init_nnx_")
     leaves, variables = _walk(model, get_layout(DEFAULT_LAYOUT))
-    rows, values = plan_leaves(leaves, ruleset, seed=seed, prefix=prefix, dry_run=dry_run, forget_bias=forget_bias)
+    rows, values = plan_leaves(leaves, ruleset, seed=seed, prefix=prefix, dry_run=dry_run, forget_bias=forget_bias,
+                               namer=namer)
+    namer.check_used(leaf.layer for leaf in leaves if leaf.dense)
     report = finish(rows, ruleset, framework="flax.nnx", strict=strict, dry_run=dry_run, helper="init_nnx_")
     for i, value in values.items():
         variables[i].set_value(value)

@@ -15,17 +15,21 @@ import jax
 from initspec.layouts import get_layout
 
 from .._model import KEEP, InitReport, ParamInfo, RuleSet, finish
+from .._names import FlattenSpec, Namer, NameHook
 from .._rules import split_rule
 from ..portable._spec import portable_seed
 from ._checks import DEFAULT_LAYOUT, describe, dtype_name
 from ._initializer import initializer
-from ._walk import RESERVED, FlaxLeaf, leaf_role, path_names, plan_leaves
+from ._walk import RESERVED, FlaxLeaf, canonical_leaf, leaf_role, path_names, plan_leaves
 
 __all__ = ["check_arg_rule", "check_rules_keys", "init_tree"]
 
 #: arguments the helpers set themselves, refused in ``weight=``/``bias=`` (``layout=`` is an argument)
 _ARG_SET = ("stream", "seed", "layout", "dtype")
 
+
+#: leading collection keys of Flax variables, left out of canonical names
+_COLLECTIONS = ("params", "batch_stats")
 
 #: leaf names that must be arrays
 _NAMED = ("kernel", "bias", "scale", "embedding")
@@ -80,13 +84,17 @@ def _leaves(params: Any, layout: Any) -> tuple[list[Any], Any, list[FlaxLeaf | N
         shape = tuple(leaf.shape)
         role = leaf_role(n[-1], len(shape), siblings[n[:-1]], stats=n[0] == "batch_stats")
         info = ParamInfo(".".join(n), n[-1], shape, dtype_name(leaf.dtype), None, role)
-        out.append(FlaxLeaf(info, n, shape, leaf.dtype, layout))
+        module_path = n[1:-1] if n[0] in _COLLECTIONS else n[:-1]
+        layer, canonical = canonical_leaf(module_path, n[-1], role, attention=False)
+        out.append(FlaxLeaf(info, n, shape, leaf.dtype, layout, layer=layer, canonical=canonical,
+                            dense=n[-1] == "kernel" and len(shape) == 2))
     return [leaf for _, leaf in flat], treedef, out
 
 
 def init_tree(params: Any, weight: Any = "he_normal", bias: Any = "zeros", *, rules: Mapping[str, Any] | None = None,
               seed: int | None = None, prefix: str = "", layout: Any = None, strict: bool = False,
-              dry_run: bool = False, report: bool = False) -> Any:
+              dry_run: bool = False, report: bool = False, names: NameHook = None,
+              flatten: FlattenSpec | None = None) -> Any:
     """A copy of the pytree ``params`` with every leaf a rule covers drawn from the portable stream.
 
     Each leaf gets a role from its name (``kernel`` rank >= 2 -> weight, ``bias`` -> bias or a
@@ -118,6 +126,13 @@ def init_tree(params: Any, weight: Any = "he_normal", bias: Any = "zeros", *, ru
 
         abstract = jax.eval_shape(model.init, jax.random.key(0), x)
         params = init_tree(abstract, "he_normal", seed=1)
+
+    ``names="canonical"`` (or a mapping ``{path: name}`` / a callable ``path -> name or None``)
+    names each stream ``prefix + canonical name`` (:mod:`initspec.backends._names`: the path
+    without ``params.``, ``kernel`` -> ``weight``...); a bare tree has no module classes, so
+    attention projections keep their names and DenseGeneral kernels need a ``layout`` rule: use
+    :func:`init_linen` for attention. ``flatten={"fc1": ("hwc", (H, W, C))}`` permutes the input
+    axis of the rank-2 kernel of ``fc1`` (``docs/porting.md``).
     """
     check_arg_rule("init_tree", "weight", weight)
     check_arg_rule("init_tree", "bias", bias)
@@ -127,9 +142,11 @@ def init_tree(params: Any, weight: Any = "he_normal", bias: Any = "zeros", *, ru
         raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder.'). Received: prefix={prefix!r}")
     lay = get_layout(DEFAULT_LAYOUT if layout is None else layout)
     ruleset = RuleSet(weight, bias, rules, reserved=RESERVED)
+    namer = Namer(names, flatten, helper="init_tree")
     leaves, treedef, found = _leaves(params, lay)
     walked = [f for f in found if f is not None]
-    rows, values = plan_leaves(walked, ruleset, seed=seed, prefix=prefix, dry_run=dry_run)
+    rows, values = plan_leaves(walked, ruleset, seed=seed, prefix=prefix, dry_run=dry_run, namer=namer)
+    namer.check_used(leaf.layer for leaf in walked if leaf.dense)
     rep: InitReport = finish(rows, ruleset, framework="jax", strict=strict, dry_run=dry_run, helper="init_tree")
     if dry_run:
         return (params, rep) if report else params

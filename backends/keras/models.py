@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import keras
+from initspec.backends._names import (
+    ATTENTION_PROJECTIONS, BIAS_LAYOUT, FlattenSpec, Namer, NameHook, canonical_param, join)
 from initspec.backends._model import (
     InitReport, Match, ParamInfo, ParamReport, RuleSet, finish, report_row, rule_error, tie_owner)
 from initspec.backends._rules import Rule, check_by_type
@@ -49,6 +51,7 @@ class _Job:
     blocks: int
     stream: str | None
     forget: float | None
+    perm: Any = None  #: input permutation of a Dense kernel after a flatten (``flatten=``)
 
 
 def _info(entry: VariableEntry, layer: keras.layers.Layer | None) -> ParamInfo:
@@ -93,8 +96,21 @@ def _kernel_fans(layer: keras.layers.Layer, blocks: int, groups: int) -> tuple[f
     return f.fan_in, f.fan_out
 
 
+def canonical_layer(entry: VariableEntry) -> str:
+    """The canonical layer path (:mod:`initspec.backends._names`) of ``entry``'s creating layer:
+    the layer names below the model, ``.``-joined; an attention projection (``query``,
+    ``attention_output``...) of a ``MultiHeadAttention`` by its canonical name (``q``, ``o``)."""
+    if not entry.owners or not entry.ancestors:
+        return ""
+    layer = entry.owners[0]
+    last = layer.name
+    if isinstance(entry.ancestors[0], keras.layers.MultiHeadAttention) and last in ATTENTION_PROJECTIONS:
+        last = ATTENTION_PROJECTIONS[last]
+    return join(*[a.name for a in reversed(entry.ancestors[:-1])], last)
+
+
 def _plan(entry: VariableEntry, rules: RuleSet, *, forget_bias: float | None, portable: bool,
-          prefix: str) -> tuple[ParamReport, _Job | None]:
+          prefix: str, namer: Namer) -> tuple[ParamReport, _Job | None]:
     """The report row of one variable and, if it is initialized, its job (validated now)."""
     info, match, layer = _match(rules, entry)
     if match.rule is None:
@@ -125,11 +141,19 @@ def _plan(entry: VariableEntry, rules: RuleSet, *, forget_bias: float | None, po
         block_shape = None
     if len(entry.owners) > 1:
         notes.append("shared by layers " + ", ".join(o.name for o in entry.owners))
-    stream = prefix + info.path if portable else None
+    layer_path = canonical_layer(entry)
+    perm = None
+    if isinstance(layer, keras.layers.Dense) and info.name == "kernel" and len(info.shape) == 2:
+        perm = namer.permutation(layer_path, info.shape[0])
+        if perm is not None:
+            notes.append("input axis permuted (flatten=)")
+    if namer.canonical and info.role == "bias" and len(info.shape) >= 2 and "layout" not in match.rule[1]:
+        layout = BIAS_LAYOUT  # C order, as torch's fused (E,) q/k/v bias blocks (initspec.backends._names)
+    stream = prefix + namer.name(info.path, join(layer_path, canonical_param(info.role, info.name))) if portable else None
     with rule_error(info, match):
         row = report_row(info, match, layout=layout, groups=groups, fans=fans, kw=params, block_shape=block_shape,
                          stream=stream, note="; ".join(notes))
-    return row, _Job(entry.variable, scheme, params, layout, groups, fans, blocks, stream, forget)
+    return row, _Job(entry.variable, scheme, params, layout, groups, fans, blocks, stream, forget, perm)
 
 
 def _value(job: _Job, seed: Any) -> Any:
@@ -137,8 +161,9 @@ def _value(job: _Job, seed: Any) -> Any:
     var = job.variable
     shape, dtype = tuple(int(d) for d in var.shape), keras.backend.standardize_dtype(var.dtype)
     if job.blocks == 1:
-        return sample_tensor(job.scheme, shape, dtype, layout=job.layout, groups=job.groups, fans=job.fans,
-                             params=job.params, seed=seed, stream=job.stream)
+        value = sample_tensor(job.scheme, shape, dtype, layout=job.layout, groups=job.groups, fans=job.fans,
+                              params=job.params, seed=seed, stream=job.stream)
+        return value if job.perm is None else keras.ops.take(value, keras.ops.convert_to_tensor(job.perm), axis=0)
     block = shape[:-1] + (shape[-1] // job.blocks,)
     parts = [sample_tensor(job.scheme, block, dtype, layout=job.layout, groups=job.groups, fans=job.fans,
                            params=job.params, seed=seed, stream=None if job.stream is None else f"{job.stream}[{k}]")
@@ -148,7 +173,7 @@ def _value(job: _Job, seed: Any) -> Any:
     return keras.ops.concatenate(parts, axis=-1)
 
 
-def _check_args(model: Any, portable: Any, prefix: Any, strict: Any, dry_run: Any, seed: Any) -> Any:
+def _check_args(model: Any, portable: Any, prefix: Any, strict: Any, dry_run: Any, seed: Any, names: Any) -> Any:
     if not isinstance(model, keras.layers.Layer):
         raise TypeError(f"Argument `model` must be a keras Model or Layer. Received: model={model!r}")
     for name, value in (("portable", portable), ("strict", strict), ("dry_run", dry_run)):
@@ -158,9 +183,9 @@ def _check_args(model: Any, portable: Any, prefix: Any, strict: Any, dry_run: An
         raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder/'). Received: prefix={prefix!r}")
     if portable:
         return portable_seed(seed, "portable=True")
-    if prefix:
-        raise InitSpecError("Argument `prefix` names the portable streams; pass portable=True. "
-                            f"Received: prefix={prefix!r}, portable=False")
+    if prefix or names is not None:
+        raise InitSpecError("Arguments `prefix` and `names` name the portable streams; pass portable=True. "
+                            f"Received: prefix={prefix!r}, names={names!r}, portable=False")
     try:
         seed = check_seed(seed)
     except ValueError as e:
@@ -171,7 +196,8 @@ def _check_args(model: Any, portable: Any, prefix: Any, strict: Any, dry_run: An
 def init_model(model: keras.layers.Layer, weight: Rule = "glorot_uniform", bias: Rule = "zeros", *,
                rules: Mapping[Any, Any] | None = None, by_type: Mapping[type, Any] | None = None,
                strict: bool = False, dry_run: bool = False, forget_bias: float | None = None, seed: Any = None,
-               portable: bool = False, prefix: str = "") -> InitReport:
+               portable: bool = False, prefix: str = "", names: NameHook = None,
+               flatten: FlattenSpec | None = None) -> InitReport:
     """Re-initialize every variable of the built Keras ``model`` (or layer) in place
     (``variable.assign``) and return the :class:`~initspec.backends._model.InitReport` (one row per
     variable of ``model.variables``: print it, ``.to_json()``).
@@ -200,12 +226,19 @@ def init_model(model: keras.layers.Layer, weight: Rule = "glorot_uniform", bias:
     for all variables (``seed`` an int or a generator; None: random). ``portable=True``: variable
     ``v`` draws the portable stream ``prefix + v.path`` (a gate block ``[k]`` appended) with
     ``seed`` (an int in ``[0, 2**64)``, None means 0), the same values on every framework.
+    ``names="canonical"`` (or a mapping ``{variable.path: name}`` / a callable ``path -> name or
+    None``) names the stream ``prefix + canonical name`` instead (:mod:`initspec.backends._names`:
+    ``conv1.weight``, ``ln1.scale``, ``attn.q.weight``), the names torch ``init_module_`` and the
+    Flax helpers give the same layers. ``flatten={"fc1": ("hwc", (H, W, C))}`` declares that the
+    Dense ``fc1`` reads a flattened map in that order (``Flatten`` of channels-last data); the
+    stream's kernel is defined channels-first and its input axis permuted (``docs/porting.md``).
 
     ``strict=True`` raises naming every uncovered variable and unused rule; ``dry_run=True``
     validates and reports without sampling. All or nothing: every value is computed before the
     first ``assign``. An unbuilt model raises: build it first.
     """
-    seed = _check_args(model, portable, prefix, strict, dry_run, seed)
+    seed = _check_args(model, portable, prefix, strict, dry_run, seed, names)
+    namer = Namer(names, flatten, helper=_HELPER)
     check_by_type(by_type, "layer")
     ruleset = RuleSet(weight, bias, rules, by_type, reserved=("seed", "stream"))
     entries = list(walk_variables(model))
@@ -218,7 +251,9 @@ def init_model(model: keras.layers.Layer, weight: Rule = "glorot_uniform", bias:
                 f"Argument `forget_bias` sets the forget gate of LSTM biases, but model {model.name!r} has no "
                 f"LSTM cell" + (f" (GRU layers have no forget gate: {', '.join(rnn)})" if rnn else "")
                 + f". Received: forget_bias={forget_bias!r}")
-    planned = [_plan(e, ruleset, forget_bias=forget_bias, portable=portable, prefix=prefix) for e in entries]
+    planned = [_plan(e, ruleset, forget_bias=forget_bias, portable=portable, prefix=prefix, namer=namer)
+               for e in entries]
+    namer.check_used(canonical_layer(e) for e in entries if e.owners and isinstance(e.owners[0], keras.layers.Dense))
     report = finish([row for row, _ in planned], ruleset, framework=f"keras/{keras.backend.backend()}",
                     strict=strict, dry_run=dry_run, helper=_HELPER)
     if dry_run:

@@ -20,6 +20,8 @@ from initspec.models import LSTM_FORGET_GATE, ROLES
 from initspec.schemes import get_scheme
 
 from .._model import InitReport, Match, ParamInfo, ParamReport, RuleSet, finish, report_row, rule_error, tie_owner
+from .._names import (
+    ATTENTION_PROJECTIONS, TORCH_ATTENTION_PARAMS, FlattenSpec, Namer, NameHook, canonical_param, expand_streams, join)
 from .._rules import Rule, check_by_type
 from ..portable._spec import portable_seed
 from ._blocks import Blocks, bias_fans, blocks_of, check_forget_bias, forget_value, fused_qkv
@@ -48,6 +50,8 @@ class _Job:
     stream: str | None
     padding_idx: int | None = None
     forget: float | None = None
+    block_streams: tuple[str, ...] = ()  #: per-block streams (canonical q/k/v), else ``stream[k]``
+    perm: Any = None  #: input permutation of a Linear after a flatten (:func:`initspec.backends._names.flatten_permutation`)
 
     def sample(self, generator: torch.Generator | None, seed: int | None) -> torch.Tensor:
         """A fresh tensor of the parameter's shape, dtype and device with the new values."""
@@ -62,8 +66,11 @@ class _Job:
                 fans = self.fans
                 if fans is None and uses_fans and self.blocks.fans is not None:
                     fans = self.blocks.fans[k]
-                stream = None if self.stream is None else f"{self.stream}[{k}]"
+                stream = None if self.stream is None else (
+                    self.block_streams[k] if self.block_streams else f"{self.stream}[{k}]")
                 self._fill(new.narrow(axis, k * h, h), fans, stream, generator, seed)
+        if self.perm is not None:
+            new = new.index_select(1, torch.as_tensor(self.perm, device=new.device))
         if not new.is_meta:
             if self.padding_idx is not None:
                 new[self.padding_idx].fill_(0)
@@ -107,8 +114,24 @@ def _info(entry: Entry, ruled: tuple[type, ...]) -> ParamInfo:
                      param_role(entry.module, entry.name, ruled))
 
 
+def _canonical(entry: Entry, role: str, modules: Mapping[str, torch.nn.Module]) -> tuple[str, str]:
+    """``(canonical layer path, built-in canonical name)`` of ``entry`` (:mod:`initspec.backends._names`):
+    a fused ``in_proj_weight`` is ``attn.{q,k,v}.weight``, an ``out_proj`` of an attention layer ``o``."""
+    layer = entry.path[:-len(entry.name)].rstrip(".")
+    mod = entry.module
+    if isinstance(mod, torch.nn.MultiheadAttention) and entry.name in TORCH_ATTENTION_PARAMS:
+        blocks = TORCH_ATTENTION_PARAMS[entry.name]
+        local = blocks[0] if len(blocks) == 1 else "{" + ",".join(b.split(".")[0] for b in blocks) + "}." + (
+            blocks[0].split(".")[1])
+        return layer, join(layer, local)
+    parent, _, last = layer.rpartition(".")
+    if last in ATTENTION_PROJECTIONS and isinstance(modules.get(parent), torch.nn.MultiheadAttention):
+        layer = join(parent, ATTENTION_PROJECTIONS[last])
+    return layer, join(layer, canonical_param(role, entry.name))
+
+
 def _plan(entry: Entry, info: ParamInfo, match: Match, stream: str | None, forget_bias: float | None,
-          also: list[str], fused: dict[int, int]) -> tuple[ParamReport, _Job]:
+          also: list[str], fused: dict[int, int], perm: Any = None) -> tuple[ParamReport, _Job]:
     """The report row and sampling job of an initialized parameter (validated: raises naming it)."""
     assert match.rule is not None
     scheme, params = match.rule[0], dict(match.rule[1])
@@ -130,17 +153,24 @@ def _plan(entry: Entry, info: ParamInfo, match: Match, stream: str | None, forge
         notes.append(f"forget gate block set to {forget:g}" + (" (bias_ih holds forget_bias)" if not forget else ""))
     if also:
         notes.append("also " + ", ".join(also))
+    if perm is not None:
+        notes.append("input axis permuted (flatten=)")
+    streams = tuple(expand_streams(stream)) if blocks is not None and stream and "{" in stream else ()
     row_fans = fans if fans is not None or blocks is None or blocks.fans is None else blocks.fans[0]
     row = report_row(info, match, layout=layout, groups=groups, fans=row_fans,
                      block_shape=blocks.shape if blocks is not None else None, stream=stream, note="; ".join(notes))
-    return row, _Job(entry, scheme, params, layout, groups, fans, blocks, stream, pad, forget)
+    return row, _Job(entry, scheme, params, layout, groups, fans, blocks, stream, pad, forget, streams, perm)
+
+
+def _linear_layers(entries: list[Entry], modules: Mapping[str, torch.nn.Module]) -> list[str]:
+    return [_canonical(e, "weight", modules)[0] for e in entries if isinstance(e.module, torch.nn.Linear) and e.name == "weight"]
 
 
 def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule = "zeros", *,
                  rules: Mapping[Any, Any] | None = None, by_type: Mapping[type, Any] | None = None,
                  strict: bool = False, dry_run: bool = False, forget_bias: float | None = None,
                  generator: torch.Generator | None = None, portable: bool = False, seed: int | None = None,
-                 prefix: str = "") -> InitReport:
+                 prefix: str = "", names: NameHook = None, flatten: FlattenSpec | None = None) -> InitReport:
     """Initialize every parameter of ``module`` in place and return the init report.
 
     Each name of ``module.named_parameters(remove_duplicate=False)`` gets one report row. Its role
@@ -177,7 +207,15 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
     ``(seed, name)``, scheme and layout, not on the other layers or the framework.
     ``init_module_(model.encoder, portable=True, prefix="encoder.")`` gives the encoder exactly the
     values ``init_module_(model, portable=True)`` would. ``generator`` cannot be combined with
-    ``portable=True``; ``seed`` and ``prefix`` need it."""
+    ``portable=True``; ``seed`` and ``prefix`` need it.
+
+    ``names="canonical"`` (or a mapping ``{path: name}`` / a callable ``path -> name or None``)
+    names each stream ``prefix + canonical name`` instead (:mod:`initspec.backends._names`:
+    ``conv1.weight``, ``ln1.scale``, the q/k/v blocks of ``attn.in_proj_weight`` are
+    ``attn.q.weight``...), the names Keras ``init_model`` and the Flax helpers give the same
+    layers, so one portable call per framework gives the same model. ``flatten={"fc1": ("chw",
+    (C, H, W))}`` declares that the Linear ``fc1`` reads a flattened map in that order; the
+    stream's weight is defined channels-first and permuted for another order (``docs/porting.md``)."""
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"Argument `module` must be a torch.nn.Module. Received: module={module!r}")
     for arg, val in (("portable", portable), ("strict", strict), ("dry_run", dry_run)):
@@ -191,10 +229,11 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
             raise InitSpecError(
                 "Arguments `generator` and `portable=True` cannot be used together: the portable "
                 f"stream is seeded by seed=. Received: generator={generator!r}, portable=True")
-    elif seed is not None or prefix:
+    elif seed is not None or prefix or names is not None:
         raise InitSpecError(
-            "Arguments `seed` and `prefix` name the portable stream; pass portable=True (or use "
-            f"generator= for torch's generator). Received: seed={seed!r}, prefix={prefix!r}, portable=False")
+            "Arguments `seed`, `prefix` and `names` name the portable stream; pass portable=True (or use "
+            f"generator= for torch's generator). Received: seed={seed!r}, prefix={prefix!r}, names={names!r}, "
+            "portable=False")
     check_by_type(by_type, "module")
     ruleset = RuleSet(weight, bias, rules, by_type, reserved=RESERVED)
     fb = check_forget_bias(module, forget_bias)
@@ -202,6 +241,8 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
     fused = fused_qkv(module)
     _check_class_keys(entries, "rules", rules)
     _check_class_keys(entries, "by_type", by_type)
+    namer = Namer(names, flatten, helper="init_module_")
+    modules = dict(module.named_modules(remove_duplicate=False))
     ruled = tuple(ruleset.types)
     infos = [_info(e, ruled) for e in entries]
     matches = [ruleset.match(i) for i in infos]
@@ -223,10 +264,16 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
             rows.append(report_row(info, match, action="keep"))
         else:
             also = [entries[j].path for j in tied[entry.key] if j != k]
+            layer, builtin = _canonical(entry, info.role, modules)
+            perm = None
+            if isinstance(entry.module, torch.nn.Linear) and entry.name == "weight":
+                perm = namer.permutation(layer, info.shape[1])
+            stream = prefix + namer.name(entry.path, builtin) if portable else None
             with rule_error(info, match):
-                row, job = _plan(entry, info, match, prefix + entry.path if portable else None, fb, also, fused)
+                row, job = _plan(entry, info, match, stream, fb, also, fused, perm)
             rows.append(row)
             jobs.append(job)
+    namer.check_used(_linear_layers(entries, modules))
     report = finish(rows, ruleset, framework="torch", strict=strict, dry_run=dry_run, helper="init_module_")
     if dry_run:
         return report
