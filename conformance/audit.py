@@ -38,7 +38,7 @@ from scipy import stats as sps
 from . import stats as S
 from .budget import DEFAULT_ALPHA_TOTAL, STD_POWER, STD_REL_ERROR, Budget
 
-__all__ = ["AuditResult", "Finding", "audit_sample", "identify_values"]
+__all__ = ["AuditResult", "Finding", "audit_sample", "diff_audits", "identify_values"]
 
 #: scales a fitted variance-scaling scale snaps to (1/3: torch a=sqrt(5); 1: LeCun/Glorot; 2: He)
 SIMPLE_SCALES = (Fraction(1, 6), Fraction(1, 4), Fraction(1, 3), Fraction(1, 2), Fraction(2, 3), Fraction(1),
@@ -194,7 +194,8 @@ def identify_values(x: np.ndarray, t: AuditTensor, alpha: float) -> dict[str, An
                                "scale": float(scale), "distribution": dist, "fan": fan, "fan_set": fan_set,
                                "label": f"variance_scaling({_frac(scale)}, {mode}, {dist})",
                                "fan_text": f"{_mode_text(mode, t.axes, fan_set)} = {fan:g}", "_law": law})
-    std0 = _snap_std(s)
+    # a plain law: uniform by its bound (Keras' +-0.05), others by their std (BERT's 0.02)
+    std0 = _snap_std(s * math.sqrt(3)) / math.sqrt(3) if dist == "uniform" else _snap_std(s)
     if abs(math.log(std0 / s)) <= SNAP_LOG_TOL:
         law = _family_law(dist, std0)
         label = (f"uniform(+-{std0 * math.sqrt(3):.4g})" if dist == "uniform" else
@@ -334,3 +335,42 @@ def _audit_tensor(t: AuditTensor, x: np.ndarray, alpha: float) -> Finding:
         verdict = "matches" if t.expected is not None else "identified"
     return Finding(t.path, t.layer, t.role, list(t.shape), int(x.size), idf, measured, exp, verdict, deps, notes,
                    None if idf["family"] == "constant" else _resolution(x.size, alpha))
+
+
+# ------------------------------------------------------------------------ diff
+def _norm(path: str) -> str:
+    """A path compared across frameworks: lower case, ``/`` -> ``.``, a leading ``params.`` dropped."""
+    p = path.replace("/", ".").lower()
+    return p[len("params."):] if p.startswith("params.") else p
+
+
+def diff_audits(a: AuditResult, b: AuditResult, mapping: dict[str, str] | None = None, *,
+                strict: bool = True) -> dict[str, Any]:
+    """One row per logical tensor of two audits of the same architecture: each side's identified
+    law and the variance ratio ``var_b / var_a`` (measured). Tensors are matched by ``mapping``
+    (a path of ``a`` -> a path of ``b``) else by identical normalised paths; ``strict`` raises
+    :class:`AuditError` listing every unmatched tensor of each side."""
+    mapping = dict(mapping or {})
+    by_b = {f.path: f for f in b.findings}
+    norm_b = {_norm(f.path): f for f in b.findings}
+    rows, used = [], set()
+    unmatched_a = []
+    for fa in a.findings:
+        fb = by_b.get(mapping[fa.path]) if fa.path in mapping else norm_b.get(_norm(fa.path))
+        if fb is None or fb.path in used:
+            unmatched_a.append(fa.path)
+            continue
+        used.add(fb.path)
+        va, vb = fa.measured["std"] ** 2, fb.measured["std"] ** 2
+        rows.append({"a": fa.path, "b": fb.path, "shape_a": fa.shape, "shape_b": fb.shape,
+                     "a_identified": fa.identified["label"], "b_identified": fb.identified["label"],
+                     "variance_ratio": (vb / va) if va > 0 else (1.0 if vb == 0 else math.inf),
+                     "same_size": math.prod(fa.shape) == math.prod(fb.shape)})
+    unmatched_b = [f.path for f in b.findings if f.path not in used]
+    if strict and (unmatched_a or unmatched_b):
+        raise AuditError(f"The two models do not match tensor for tensor. Unmatched in {a.model} ({a.framework}): "
+                         f"{unmatched_a}; unmatched in {b.model} ({b.framework}): {unmatched_b}. "
+                         "Pass a name mapping (a path -> b path).")
+    return {"kind": "audit_diff", "a": {"framework": a.framework, "model": a.model},
+            "b": {"framework": b.framework, "model": b.model}, "rows": rows,
+            "unmatched_a": unmatched_a, "unmatched_b": unmatched_b}
