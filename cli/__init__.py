@@ -7,7 +7,7 @@ import importlib
 import sys
 
 #: subcommand modules, in help order
-COMMANDS = ("show", "conform", "identify", "report", "bench", "experiments", "portable")
+COMMANDS = ("show", "conform", "identify", "audit", "report", "bench", "experiments", "portable")
 
 
 def build_app():
