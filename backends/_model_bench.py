@@ -10,8 +10,9 @@ that (re-)initialize every parameter of the same model in place (or return a fre
 ``native`` (the framework's own default init, what a freshly built model already did) first, then
 initspec's (``initspec``: native sampling mode, ``portable``: the portable stream). In order:
 
-1. ``cold``: the first call of each variant except ``native`` in the fresh process (portable
-   first: jit tracing and compilation included), after the model was built;
+1. ``cold``: the first call of each variant in the fresh process, after the model was built, in
+   the order of :data:`COLD_ORDER` (portable first; jit tracing and compilation included: for
+   torch and Keras the native default already ran once while the model was built);
 2. ``warmup`` untimed calls of every variant;
 3. ``repeats`` timed rounds, each calling every variant once, the order rotating from round to
    round (drift and cache effects hit all alike); ``ratio`` = the median over rounds of
@@ -48,6 +49,8 @@ DEFAULT_REPEATS = 5
 DEFAULT_WARMUP = 1
 RSS_INTERVAL_S = 0.001
 NATIVE = "native"
+#: the order of the first calls: initspec's portable mode truly first in the process
+COLD_ORDER = ("portable", "initspec", NATIVE)
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def run_model_bench(bench: ModelBench, repeats: int = DEFAULT_REPEATS,
     variants = bench.variants
     if not variants or variants[0].name != NATIVE:
         raise ValueError(f"The first variant must be {NATIVE!r}. Received: {[v.name for v in variants]}")
-    cold = {v.name: time_call(v.call, v.sync) for v in sorted(variants[1:], key=lambda v: v.name != "portable")}
+    cold = {v.name: time_call(v.call, v.sync) for v in sorted(variants, key=COLD_ORDER.index)}
     for _ in range(warmup):
         for v in variants:
             v.sync(v.call())
@@ -133,7 +136,7 @@ def run_model_bench(bench: ModelBench, repeats: int = DEFAULT_REPEATS,
             "variant": v.name, "call": v.call_name,
             "median_ms": statistics.median(times[v.name]) * SECONDS_TO_MS,
             "all_ms": [t * SECONDS_TO_MS for t in times[v.name]],
-            "cold_ms": cold[v.name] * SECONDS_TO_MS if v.name in cold else None,
+            "cold_ms": cold[v.name] * SECONDS_TO_MS,
             "ratio": ratio,
             "peak_rss_extra_bytes": extra,
             "peak_rss_extra_x_params": None if extra is None else extra / max(bench.param_bytes, 1),
