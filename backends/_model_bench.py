@@ -118,7 +118,7 @@ def run_model_bench(bench: ModelBench, repeats: int = DEFAULT_REPEATS,
     variants = bench.variants
     if not variants or variants[0].name != NATIVE:
         raise ValueError(f"The first variant must be {NATIVE!r}. Received: {[v.name for v in variants]}")
-    cold = {v.name: time_call(v.call, v.sync) for v in sorted(variants, key=COLD_ORDER.index)}
+    cold = {v.name: time_call(v.call, v.sync) for v in sorted(variants, key=lambda v: COLD_ORDER.index(v.name))}
     for _ in range(warmup):
         for v in variants:
             v.sync(v.call())
