@@ -161,7 +161,8 @@ def register(app) -> None:  # noqa: ANN001
                                       help="With --models: comma-separated frameworks (Keras runs in tensorflow)"),
         quick: bool = typer.Option(False, "--quick", help="With --models: tiny configs of the same architectures"),
     ) -> int:
-        """Time each adapter against its framework's native initializer (one subprocess per backend)."""
+        """Time each adapter against its framework's native initializer (one subprocess per backend);
+        with --models, whole-model init of the zoo models (one subprocess per framework and model)."""
         from rich.console import Console
 
         from initspec.cli import fail
@@ -177,6 +178,9 @@ def register(app) -> None:  # noqa: ANN001
         console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
         start = time.perf_counter()
         if models:
+            if device != "cpu" or clock != "wall":
+                raise fail("--models times CPU models by wall clock: drop --device/--clock. "
+                           f"Received: --device={device!r} --clock={clock!r}")
             return bench_models_command(console, framework, model, quick, repeats, warmup, timeout_s, threads,
                                         json_path, strict, start)
         records = []

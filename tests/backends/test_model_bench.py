@@ -65,6 +65,7 @@ def test_models_cli_argument_errors():
 
     assert main(["bench", "--models", "--model", "bert,vit"]) == 2
     assert main(["bench", "--models", "--framework", "numpy"]) == 2
+    assert main(["bench", "--models", "--device", "gpu"]) == 2
 
 
 @pytest.mark.torch
