@@ -93,8 +93,28 @@ def render(records: list[dict[str, Any]]) -> Any:
         cold = " / ".join(_ms(by_name[n]["cold_ms"]) if n in by_name else "-" for n in ("portable", "initspec", "native"))
         table.add_row(fw, f"{rec['label']} [dim]{rec['description']}[/dim]", f"{rec['n_params'] / 1e6:.3g} M",
                       _ms(by_name["native"]["median_ms"]), *(_variant_cell(by_name.get(n)) for n in VARIANT_COLUMNS),
-                      cold, _rss_cell({k: v for k, v in by_name.items()}))
+                      cold, _rss_cell(by_name))
     return table
+
+
+def markdown(records: list[dict[str, Any]]) -> str:
+    """The table of :func:`render` as GitHub markdown (for ``docs/measurements``)."""
+    head = ("framework", "model", "params", "native ms", "initspec ms (ratio)", "portable ms (ratio)",
+            "cold ms: portable / initspec / native", "peak extra RSS (x param bytes)")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for rec in records:
+        fw = FRAMEWORK_LABELS.get(rec["framework"], rec["framework"])
+        if rec["status"] != "ok":
+            lines.append(f"| {fw} | {rec['model']} | | {rec['status']}: {rec.get('reason')} | | | | |")
+            continue
+        by_name = {v["variant"]: v for v in rec["variants"]}
+        cells = [fw, f"{rec['label']} (`{rec['description']}`)", f"{rec['n_params'] / 1e6:.3g} M",
+                 _ms(by_name["native"]["median_ms"]),
+                 *(_variant_cell(by_name.get(n)).replace("[dim]-[/dim]", "-") for n in VARIANT_COLUMNS),
+                 " / ".join(_ms(by_name[n]["cold_ms"]) if n in by_name else "-" for n in ("portable", "initspec", "native")),
+                 _rss_cell(by_name)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def calls(records: list[dict[str, Any]]) -> list[str]:
@@ -116,4 +136,4 @@ def run_all(frameworks: list[str], models: list[str], quick: bool, repeats: int,
     return records
 
 
-__all__ = ["FRAMEWORKS", "calls", "model_names", "parse_list", "render", "run_all", "run_model_subprocess"]
+__all__ = ["FRAMEWORKS", "calls", "markdown", "model_names", "parse_list", "render", "run_all", "run_model_subprocess"]

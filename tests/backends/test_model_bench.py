@@ -132,3 +132,21 @@ def test_flax_zoo_full_sizes_match_the_reference_counts():
     assert _flax_count("resnet50", quick=False) == 25_557_032
     assert _flax_count("bert", quick=False) == 109_482_240
     assert _flax_count("gpt2", quick=False) == 124_439_808
+
+
+def test_models_table_renders_ok_unavailable_and_error_records():
+    pytest.importorskip("rich")
+    from initspec.cli import bench_models
+
+    row = {"variant": "native", "call": "init()", "median_ms": 2.0, "cold_ms": 3.0, "ratio": 1.0,
+           "peak_rss_extra_x_params": 0.5}
+    records = [
+        {"framework": "torch", "model": "bert", "label": "BERT-base", "description": "d", "status": "ok",
+         "n_params": 1e6, "variants": [row, {**row, "variant": "portable", "ratio": 2.0, "median_ms": 4.0}]},
+        {"framework": "jax", "model": "bert", "status": "unavailable", "reason": "no jax", "variants": []},
+        {"framework": "tensorflow", "model": "gpt2", "status": "error", "reason": "boom", "variants": []},
+    ]
+    assert bench_models.render(records).row_count == 3
+    md = bench_models.markdown(records).splitlines()
+    assert len(md) == 5 and "| 4 (2.00x) |" in md[2] and "| - |" in md[2] and "no jax" in md[3]
+    assert bench_models.calls(records) == ["torch native: init()", "torch portable: init()"]
