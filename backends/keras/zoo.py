@@ -121,7 +121,8 @@ def build(model: str, quick: bool = False) -> keras.Model:
 
 
 #: a variable's short name -> the layer attributes that may hold its initializer, in order
-#: (``DepthwiseConv2D`` stores its ``kernel`` with ``depthwise_initializer``)
+#: (``DepthwiseConv2D`` stores its ``kernel`` with ``depthwise_initializer``: Keras 3
+#: ``keras/src/layers/convolutional/base_depthwise_conv.py``, ``BaseDepthwiseConv.build``)
 INITIALIZER_ATTRS: dict[str, tuple[str, ...]] = {"kernel": ("kernel_initializer", "depthwise_initializer")}
 
 
