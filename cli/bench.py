@@ -1,5 +1,8 @@
 """``initspec bench [--backends numpy,torch,tensorflow,jax] [--device cpu|gpu] [--repeats N] [--json PATH]``.
 
+``initspec bench --models [--framework ...] [--model ...] [--quick]`` times whole-model init
+instead (torch/Keras/Flax default vs initspec's model helpers): :mod:`initspec.cli.bench_models`.
+
 Each backend runs in its own subprocess (``python -m initspec.backends._bench_runner``), so one
 framework's threads, allocator or import never slow another's timings; the table shows, per case,
 the native call, the median times, ``ratio = ours / native`` and the target (``<= 1.10x`` or
@@ -21,9 +24,15 @@ from pathlib import Path
 from typing import Any, Optional
 
 from initspec import registry
+from initspec.backends._model_bench import FRAMEWORKS as MODEL_FRAMEWORKS
+from initspec.backends._zoo import model_names
+
+#: the models of ``--models`` (these imports are framework-free)
+MODEL_NAMES = model_names()
 
 BENCH_SCHEMA = "initspec.bench"
 BENCH_SCHEMA_VERSION = 1
+MODELS_BENCH_SCHEMA = "initspec.bench.models"
 DEFAULT_BACKENDS = ",".join(registry.names())
 #: wall-clock limit for one backend's subprocess
 DEFAULT_TIMEOUT_S = 1800
@@ -113,18 +122,21 @@ def all_ok(records: list[dict[str, Any]]) -> bool:
 
 
 def bench_document(records: list[dict[str, Any]], config: dict[str, Any], command: str,
-                   duration_s: float) -> dict[str, Any]:
+                   duration_s: float, schema: str = BENCH_SCHEMA, key: str = "backends",
+                   ok: bool | None = None) -> dict[str, Any]:
+    """The JSON document of a run: ``records`` under ``key`` (``backends``; ``models`` for
+    ``--models``), ``all_ok`` = ``ok`` or :func:`all_ok` of the records."""
     import platform
 
     from initspec import __version__
 
     return {
-        "schema": BENCH_SCHEMA, "version": BENCH_SCHEMA_VERSION,
+        "schema": schema, "version": BENCH_SCHEMA_VERSION,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "duration_s": duration_s, "command": command,
         "environment": {"python": platform.python_version(), "platform": platform.platform(),
                         "processor": platform.processor(), "initspec": __version__},
-        "config": config, "backends": records, "all_ok": all_ok(records),
+        "config": config, key: records, "all_ok": all_ok(records) if ok is None else ok,
     }
 
 
@@ -143,8 +155,14 @@ def register(app) -> None:  # noqa: ANN001
         threads: Optional[int] = typer.Option(
             None, "--threads", min=1, help="Cap CPU threads (OMP/MKL/TF pools, XLA) in each backend process"),
         clock: str = typer.Option("wall", "--clock", help="wall, or cpu (process CPU time; CPU device only)"),
+        models: bool = typer.Option(False, "--models", help="Time whole-model init (zoo models) instead"),
+        model: str = typer.Option(",".join(MODEL_NAMES), "--model", help="With --models: comma-separated models"),
+        framework: str = typer.Option(",".join(MODEL_FRAMEWORKS), "--framework",
+                                      help="With --models: comma-separated frameworks (Keras runs in tensorflow)"),
+        quick: bool = typer.Option(False, "--quick", help="With --models: tiny configs of the same architectures"),
     ) -> int:
-        """Time each adapter against its framework's native initializer (one subprocess per backend)."""
+        """Time each adapter against its framework's native initializer (one subprocess per backend);
+        with --models, whole-model init of the zoo models (one subprocess per framework and model)."""
         from rich.console import Console
 
         from initspec.cli import fail
@@ -159,6 +177,12 @@ def register(app) -> None:  # noqa: ANN001
             raise fail(f"--clock must be 'wall', or 'cpu' with --device cpu. Received: --clock={clock!r}")
         console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
         start = time.perf_counter()
+        if models:
+            if device != "cpu" or clock != "wall":
+                raise fail("--models times CPU models by wall clock: drop --device/--clock. "
+                           f"Received: --device={device!r} --clock={clock!r}")
+            return bench_models_command(console, framework, model, quick, repeats, warmup, timeout_s, threads,
+                                        json_path, strict, start)
         records = []
         for name in names:
             with console.status(f"bench {name} on {device}..."):
@@ -178,3 +202,36 @@ def register(app) -> None:  # noqa: ANN001
         if code:
             raise typer.Exit(code)
         return 0
+
+
+def bench_models_command(console: Any, framework: str, model: str, quick: bool, repeats: int, warmup: int,
+                         timeout_s: float, threads: int | None, json_path: Path | None, strict: bool,
+                         start: float) -> int:
+    """``initspec bench --models``: see :mod:`initspec.cli.bench_models`."""
+    import typer
+
+    from initspec.cli import fail
+
+    from . import bench_models
+
+    try:
+        frameworks = bench_models.parse_list(framework, MODEL_FRAMEWORKS, "--framework")
+        names = bench_models.parse_list(model, MODEL_NAMES, "--model")
+    except ValueError as e:
+        raise fail(str(e)) from None
+    records = bench_models.run_all(frameworks, names, quick, repeats, warmup, timeout_s, child_env(threads), console)
+    console.print(bench_models.render(records))
+    for line in bench_models.calls(records):
+        console.print(f"  {line}", highlight=False)
+    ok = all(r["status"] != "error" for r in records)
+    if json_path is not None:
+        from initspec.conformance.results import write_atomic
+
+        config = {"frameworks": frameworks, "models": names, "quick": quick, "repeats": repeats, "warmup": warmup,
+                  "threads": threads}
+        write_atomic(json_path, bench_document(records, config, " ".join(["initspec", *sys.argv[1:]]),
+                                               time.perf_counter() - start, MODELS_BENCH_SCHEMA, "models", ok))
+        console.print(f"wrote {json_path}")
+    if strict and not ok:
+        raise typer.Exit(1)
+    return 0

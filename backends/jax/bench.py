@@ -7,6 +7,7 @@ pair, shape and available device. The portable stream's own case is
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -15,7 +16,10 @@ from .._bench import BenchCase
 from ._initializer import initializer
 from .harness import DEVICES, device_available, jax_device
 
-__all__ = ["bench_cases"]
+if TYPE_CHECKING:
+    from .._model_bench import ModelBench
+
+__all__ = ["bench_cases", "model_bench"]
 
 BENCH_PAIRS: tuple[tuple[str, dict[str, float], str, tuple[float, ...]], ...] = (
     ("he_truncated_normal", {}, "he_normal", ()),
@@ -53,3 +57,40 @@ def bench_cases(devices: Sequence[str] | None = None) -> list[BenchCase]:
             cases += [_bench_case(device, s, p, n, a, shape) for s, p, n, a in BENCH_PAIRS]
         cases.append(_bench_case(device, "orthogonal", {}, "orthogonal", (), BENCH_ORTHOGONAL_SHAPE))
     return cases
+
+
+def model_bench(model: str, quick: bool = False) -> "ModelBench":
+    """Whole-model init of a :mod:`initspec.backends.jax.zoo` linen model (``initspec bench
+    --models``): Flax's own default (``jax.jit(model.init)(key, *inputs)``: every module's
+    initializers, traced through the forward pass) vs :func:`~initspec.backends.jax.init_tree` on
+    the ``jax.eval_shape`` tree of the same call (portable stream), inside ``jax.jit``; leaves
+    ``init_tree`` does not fill (still ``ShapeDtypeStruct``) are dropped from the jitted output."""
+    import math
+
+    from .._model_bench import ModelBench, Variant
+    from . import zoo
+    from .harness import versions
+    from .tree import init_tree
+
+    net, inputs = zoo.build(model, quick)
+    key = jax.random.key(0)
+    native_init = jax.jit(net.init)
+    abstract = jax.eval_shape(net.init, key, *inputs)
+
+    @jax.jit
+    def ours() -> list[Any]:
+        return [leaf for leaf in jax.tree.leaves(init_tree(abstract, seed=0))
+                if not isinstance(leaf, jax.ShapeDtypeStruct)]
+
+    params = jax.tree.leaves(abstract["params"])
+    return ModelBench(
+        framework="jax", model=model, description=f"flax.linen {type(net).__name__}",
+        n_params=sum(math.prod(p.shape) for p in params), n_tensors=len(params),
+        param_bytes=sum(math.prod(p.shape) * p.dtype.itemsize for p in params),
+        versions=versions(),
+        variants=(
+            Variant("native", "jax.jit(model.init)(key, *inputs)", lambda: native_init(key, *inputs),
+                    jax.block_until_ready),
+            Variant("portable", "jax.jit(lambda: init_tree(jax.eval_shape(model.init, key, *inputs), seed=0))",
+                    ours, jax.block_until_ready),
+        ))

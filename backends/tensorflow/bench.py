@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import tensorflow as tf
@@ -13,7 +13,11 @@ from initspec.backends._bench import BenchCase
 from . import initializers
 from .harness import DEVICE_SCOPE, device_available
 
-__all__ = ["BENCH_SEED", "BENCH_SHAPES", "KERAS_DEFAULT_SPREAD", "ORTHOGONAL_BENCH_SHAPE", "bench_cases"]
+if TYPE_CHECKING:
+    from .._model_bench import ModelBench
+
+__all__ = ["BENCH_SEED", "BENCH_SHAPES", "KERAS_DEFAULT_SPREAD", "ORTHOGONAL_BENCH_SHAPE", "bench_cases",
+           "model_bench"]
 
 BENCH_SHAPES = ((4096, 4096), (3, 3, 256, 256))
 ORTHOGONAL_BENCH_SHAPE = (1024, 1024)
@@ -76,3 +80,32 @@ def bench_cases(device: str | None = None) -> list[BenchCase]:
                     device=dev,
                 ))
     return cases
+
+
+def model_bench(model: str, quick: bool = False) -> "ModelBench":
+    """Whole-model init of a :mod:`initspec.backends.keras.zoo` model (``initspec bench --models``):
+    Keras's own default (every layer's configured initializers re-run into its variables,
+    :func:`~initspec.backends.keras.zoo.native_reinit`) vs :func:`~initspec.backends.tensorflow.init_model`
+    in native sampling and portable mode, all ``variable.assign`` on the same built model."""
+    import numpy as np
+
+    from .._model_bench import ModelBench, Variant
+    from ..keras import zoo
+    from .harness import versions
+    from .models import init_model
+
+    net = zoo.build(model, quick)
+    plan = zoo.initializer_plan(net)
+    variables = net.trainable_weights  # the parameter count (moving statistics are re-initialized too)
+    return ModelBench(
+        framework="tensorflow", model=model, description=f"keras {net.name} ({keras.backend.backend()} backend)",
+        n_params=sum(int(np.prod(v.shape)) for v in variables), n_tensors=len(variables),
+        param_bytes=sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables),
+        versions=versions(),
+        variants=(
+            Variant("native", "v.assign(layer.<name>_initializer(v.shape, v.dtype)) for each variable",
+                    lambda: zoo.native_reinit(plan)),
+            Variant("initspec", "init_model(model)", lambda: init_model(net)),
+            Variant("portable", "init_model(model, portable=True, seed=0)",
+                    lambda: init_model(net, portable=True, seed=0)),
+        ))

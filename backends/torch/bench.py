@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from initspec.constants import TRUNCATED_NORMAL_STD_CORRECTION
@@ -15,7 +15,10 @@ from ._common import torch_device
 from .harness import device_available
 from .inplace import INPLACE
 
-__all__ = ["BENCH_SHAPES", "ORTHOGONAL_BENCH_SHAPES", "TRUNC_MIN_SPEEDUP", "bench_cases"]
+if TYPE_CHECKING:
+    from .._model_bench import ModelBench
+
+__all__ = ["BENCH_SHAPES", "ORTHOGONAL_BENCH_SHAPES", "TRUNC_MIN_SPEEDUP", "bench_cases", "model_bench"]
 
 #: (label, torch-layout shape) of the benchmarked weights
 BENCH_SHAPES: tuple[tuple[str, tuple[int, ...]], ...] = (
@@ -72,3 +75,37 @@ def bench_cases(device: str = "cpu") -> list[BenchCase]:
         add(f"orthogonal {name}", shape, "orthogonal", {},
             lambda w, g: nn_init.orthogonal_(w, generator=g), "torch.nn.init.orthogonal_")
     return cases
+
+
+def model_bench(model: str, quick: bool = False) -> "ModelBench":
+    """Whole-model init of a :mod:`~initspec.backends.torch.zoo` model (``initspec bench --models``):
+    the native default (each module's ``reset_parameters()`` over ``model.modules()``, what
+    building the model already did; ``transformers`` models also run their ``_init_weights`` in
+    ``post_init``, not timed here) vs :func:`~initspec.backends.torch.init_module_` in native
+    sampling and portable mode, all in place on the same CPU model."""
+    from .._model_bench import ModelBench, Variant
+    from . import zoo
+    from .harness import versions
+    from .models import init_module_
+
+    net = zoo.build(model, quick)
+    resettable = [m for m in net.modules() if callable(getattr(m, "reset_parameters", None))]
+
+    def native() -> None:
+        for m in resettable:
+            m.reset_parameters()
+
+    params = list(net.parameters())  # unique tensors (a tied weight once)
+    transformers = zoo.transformers_module()
+    return ModelBench(
+        framework="torch", model=model, description=f"transformers.{type(net).__name__}",
+        n_params=sum(p.numel() for p in params), n_tensors=len(params),
+        param_bytes=sum(p.numel() * p.element_size() for p in params),
+        versions={**versions(), "transformers": transformers.__version__},
+        variants=(
+            Variant("native", "m.reset_parameters() for m in model.modules()", native),
+            Variant("initspec", 'init_module_(model, "he_normal", "zeros")',
+                    lambda: init_module_(net, "he_normal", "zeros")),
+            Variant("portable", 'init_module_(model, "he_normal", "zeros", portable=True, seed=0)',
+                    lambda: init_module_(net, "he_normal", "zeros", portable=True, seed=0)),
+        ))

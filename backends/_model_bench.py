@@ -1,0 +1,195 @@
+"""Whole-model init bench (``initspec bench --models``): one framework, one model, one process.
+
+Run as ``python -m initspec.backends._model_bench --framework torch --model bert [--quick]
+--repeats 5 --json out.json``; ``initspec bench --models`` starts one such FRESH process per
+(framework, model), so the first call of each variant really is the first of the process.
+
+A framework's bench module (``initspec.backends.<framework>.bench``) provides
+``model_bench(model, quick) -> ModelBench``: the built model's size and its *variants*, callables
+that (re-)initialize every parameter of the same model in place (or return a fresh tree, Flax):
+``native`` (the framework's own default init, what a freshly built model already did) first, then
+initspec's (``initspec``: native sampling mode, ``portable``: the portable stream). In order:
+
+1. ``cold``: the first call of each variant in the fresh process, after the model was built, in
+   the order of :data:`COLD_ORDER` (portable first; jit tracing and compilation included: for
+   torch and Keras the native default already ran once while the model was built);
+2. ``warmup`` untimed calls of every variant;
+3. ``repeats`` timed rounds, each calling every variant once, the order rotating from round to
+   round (drift and cache effects hit all alike); ``ratio`` = the median over rounds of
+   ``variant / native`` within each round (paired), plus the median times;
+4. one extra call per variant with a background thread sampling the process RSS
+   (``/proc/self/statm``, every :data:`RSS_INTERVAL_S`): the peak above the RSS before the call
+   (``peak_rss_extra``), reported relative to the model's parameter bytes. Linux only (``None``
+   elsewhere); a coarse figure (allocator reuse hides memory that was already mapped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import statistics
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from initspec._jsonio import write_atomic
+
+from . import BackendUnavailable
+from ._bench_runner import MIN_SECONDS, SECONDS_TO_MS, time_call
+from ._zoo import MODELS, model_names
+
+#: frameworks with a ``model_bench`` (registry names; Keras runs in the ``tensorflow`` backend)
+FRAMEWORKS = ("torch", "tensorflow", "jax")
+DEFAULT_REPEATS = 5
+DEFAULT_WARMUP = 1
+RSS_INTERVAL_S = 0.001
+NATIVE = "native"
+#: the order of the first calls: initspec's portable mode truly first in the process
+COLD_ORDER = ("portable", "initspec", NATIVE)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to initialize the whole model: ``call()`` does it, ``sync(result)`` blocks until it
+    is done (``jax.block_until_ready``); ``call_name`` names the code it runs."""
+
+    name: str
+    call_name: str
+    call: Callable[[], Any]
+    sync: Callable[[Any], Any] = lambda r: r
+
+
+@dataclass(frozen=True)
+class ModelBench:
+    """A built model and its variants (``variants[0]`` is the native default)."""
+
+    framework: str
+    model: str
+    description: str
+    n_params: int
+    n_tensors: int
+    param_bytes: int
+    variants: tuple[Variant, ...]
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def _rss_bytes() -> int | None:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def peak_rss_extra(fn: Callable[[], Any], sync: Callable[[Any], Any]) -> int | None:
+    """Peak process RSS during ``sync(fn())`` above the RSS just before it (bytes), or None
+    without ``/proc``. The result of ``fn`` is kept until the peak is read (it is part of it)."""
+    before = _rss_bytes()
+    if before is None:
+        return None
+    peak = [before]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_bytes() or 0)
+            done.wait(RSS_INTERVAL_S)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        result = sync(fn())
+        peak[0] = max(peak[0], _rss_bytes() or 0)
+    finally:
+        done.set()
+        thread.join()
+    del result
+    return max(peak[0] - before, 0)
+
+
+def run_model_bench(bench: ModelBench, repeats: int = DEFAULT_REPEATS,
+                    warmup: int = DEFAULT_WARMUP) -> list[dict[str, Any]]:
+    """Time ``bench``'s variants as the module docstring says; one JSON-able record per variant."""
+    variants = bench.variants
+    if not variants or variants[0].name != NATIVE:
+        raise ValueError(f"The first variant must be {NATIVE!r}. Received: {[v.name for v in variants]}")
+    cold = {v.name: time_call(v.call, v.sync) for v in sorted(variants, key=lambda v: COLD_ORDER.index(v.name))}
+    for _ in range(warmup):
+        for v in variants:
+            v.sync(v.call())
+    times: dict[str, list[float]] = {v.name: [] for v in variants}
+    for i in range(repeats):
+        k = i % len(variants)
+        for v in variants[k:] + variants[:k]:
+            times[v.name].append(time_call(v.call, v.sync))
+    native = times[NATIVE]
+    rows = []
+    for v in variants:
+        ratio = statistics.median(a / max(b, MIN_SECONDS) for a, b in zip(times[v.name], native))
+        extra = peak_rss_extra(v.call, v.sync)
+        rows.append({
+            "variant": v.name, "call": v.call_name,
+            "median_ms": statistics.median(times[v.name]) * SECONDS_TO_MS,
+            "all_ms": [t * SECONDS_TO_MS for t in times[v.name]],
+            "cold_ms": cold[v.name] * SECONDS_TO_MS,
+            "ratio": ratio,
+            "peak_rss_extra_bytes": extra,
+            "peak_rss_extra_x_params": None if extra is None else extra / max(bench.param_bytes, 1),
+        })
+    return rows
+
+
+def run(framework: str, model: str, quick: bool = False, repeats: int = DEFAULT_REPEATS,
+        warmup: int = DEFAULT_WARMUP) -> dict[str, Any]:
+    """The record of one (framework, model): ``status`` ``ok``, ``unavailable`` (framework or
+    ``transformers`` missing, with the reason) or ``error`` (with the traceback)."""
+    record: dict[str, Any] = {"framework": framework, "model": model, "label": MODELS.get(model, model),
+                              "quick": quick, "status": "ok", "reason": None, "versions": {}, "variants": []}
+    try:
+        from . import load
+
+        load(framework)  # the registry's availability check: a missing framework is "unavailable"
+        module = importlib.import_module(f"initspec.backends.{framework}.bench")
+        bench = module.model_bench(model, quick=quick)
+    except (BackendUnavailable, ModuleNotFoundError) as e:
+        return {**record, "status": "unavailable", "reason": str(e)}
+    except Exception as e:  # noqa: BLE001 - reported, the other models still run
+        return {**record, "status": "error", "reason": f"{type(e).__name__}: {e}",
+                "traceback": traceback.format_exc()}
+    record.update(description=bench.description, n_params=bench.n_params, n_tensors=bench.n_tensors,
+                  param_bytes=bench.param_bytes, versions=dict(bench.versions))
+    try:
+        record["variants"] = run_model_bench(bench, repeats, warmup)
+    except Exception as e:  # noqa: BLE001
+        return {**record, "status": "error", "reason": f"{type(e).__name__}: {e}",
+                "traceback": traceback.format_exc()}
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: one (framework, model), JSON to ``--json PATH`` (or stdout)."""
+    ap = argparse.ArgumentParser(prog="python -m initspec.backends._model_bench",
+                                 description=__doc__.split("\n")[0])
+    ap.add_argument("--framework", required=True, choices=FRAMEWORKS)
+    ap.add_argument("--model", required=True, choices=model_names())
+    ap.add_argument("--quick", action="store_true", help="tiny configs of the same architectures")
+    ap.add_argument("--repeats", type=int, default=DEFAULT_REPEATS)
+    ap.add_argument("--warmup", type=int, default=DEFAULT_WARMUP)
+    ap.add_argument("--json", dest="json_path", default=None)
+    args = ap.parse_args(argv)
+    record = run(args.framework, args.model, args.quick, max(args.repeats, 1), max(args.warmup, 0))
+    if args.json_path:
+        write_atomic(args.json_path, record)
+    else:
+        json.dump(record, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

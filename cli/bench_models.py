@@ -1,0 +1,139 @@
+"""``initspec bench --models [--framework torch,tensorflow,jax] [--model resnet50,bert,gpt2] [--quick]``.
+
+Whole-model init: for each (framework, model) of the zoo (:mod:`initspec.backends._zoo`), one
+FRESH subprocess (``python -m initspec.backends._model_bench``) builds the model and times, paired
+and interleaved (median of ``--repeats`` rounds), the framework's own default init against
+initspec's whole-model helper in native sampling mode (torch ``init_module_``, Keras
+``init_model``) and in portable mode (the same, ``portable=True``; Flax ``init_tree`` on the
+``jax.eval_shape`` tree, jitted); the first ("cold") call of each variant in the process, jit
+compilation included; and the peak extra RSS of one call relative to the parameter bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from initspec.backends._model_bench import FRAMEWORKS
+from initspec.backends._zoo import model_names
+
+#: wall-clock limit for one (framework, model) subprocess
+DEFAULT_TIMEOUT_S = 1800
+STDERR_TAIL_CHARS = 2000
+#: how each registry backend's column is labelled (Keras runs in the tensorflow backend, Flax in jax)
+FRAMEWORK_LABELS = {"torch": "torch", "tensorflow": "keras (tf)", "jax": "flax (jax)"}
+VARIANT_COLUMNS = ("initspec", "portable")
+
+
+def parse_list(text: str, known: tuple[str, ...], option: str) -> list[str]:
+    """Comma-separated names, each one of ``known`` (``ValueError`` naming the unknown ones)."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in known]
+    if bad or not names:
+        raise ValueError(f"{option} must be a comma-separated list of {', '.join(known)}. Received: {option}={text!r}")
+    return names
+
+
+def run_model_subprocess(framework: str, model: str, quick: bool, repeats: int, warmup: int,
+                         timeout_s: float = DEFAULT_TIMEOUT_S, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """One (framework, model) bench in a fresh interpreter; its record (``status`` error on a crash
+    or timeout, with the tail of stderr)."""
+    base = {"framework": framework, "model": model, "quick": quick, "versions": {}, "variants": []}
+    with tempfile.TemporaryDirectory(prefix="initspec-bench-models-") as tmp:
+        out = Path(tmp) / "record.json"
+        cmd = [sys.executable, "-m", "initspec.backends._model_bench", "--framework", framework, "--model", model,
+               "--repeats", str(repeats), "--warmup", str(warmup), "--json", str(out), *(["--quick"] if quick else [])]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env)
+        except subprocess.TimeoutExpired:
+            return {**base, "status": "error", "reason": f"timed out after {timeout_s:g} s"}
+        if proc.returncode != 0 or not out.is_file():
+            tail = (proc.stderr or proc.stdout or "")[-STDERR_TAIL_CHARS:].strip()
+            return {**base, "status": "error", "reason": f"exit status {proc.returncode}: {tail}"}
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
+def _ms(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+def _variant_cell(v: dict[str, Any] | None) -> str:
+    if v is None:
+        return "[dim]-[/dim]"
+    return f"{_ms(v['median_ms'])} ({v['ratio']:.2f}x)"
+
+
+def _rss_cell(variants: dict[str, dict[str, Any]]) -> str:
+    parts = [f"{name} {v['peak_rss_extra_x_params']:.2f}x" for name, v in variants.items()
+             if v.get("peak_rss_extra_x_params") is not None]
+    return ", ".join(parts) or "[dim]n/a[/dim]"
+
+
+def render(records: list[dict[str, Any]]) -> Any:
+    """A rich Table: one row per (framework, model); times are medians in ms, ``(r x)`` the paired
+    ratio to the native default, cold = first call in a fresh process."""
+    from rich.table import Table
+
+    table = Table(title="initspec bench --models: whole-model init (median ms; ratio to the native default)")
+    for col, just in (("framework", "left"), ("model", "left"), ("params", "right"), ("native ms", "right"),
+                      ("initspec ms", "right"), ("portable ms", "right"), ("cold ms: portable / initspec / native", "right"),
+                      ("peak extra RSS (x param bytes)", "left")):
+        table.add_column(col, justify=just)
+    for rec in records:
+        fw = FRAMEWORK_LABELS.get(rec["framework"], rec["framework"])
+        if rec["status"] != "ok":
+            mark = "SKIP" if rec["status"] == "unavailable" else "[red]ERROR[/red]"
+            table.add_row(fw, rec["model"], "", f"{mark} [dim]{rec.get('reason')}[/dim]", "", "", "", "")
+            continue
+        by_name = {v["variant"]: v for v in rec["variants"]}
+        cold = " / ".join(_ms(by_name[n]["cold_ms"]) if n in by_name else "-" for n in ("portable", "initspec", "native"))
+        table.add_row(fw, f"{rec['label']} [dim]{rec['description']}[/dim]", f"{rec['n_params'] / 1e6:.3g} M",
+                      _ms(by_name["native"]["median_ms"]), *(_variant_cell(by_name.get(n)) for n in VARIANT_COLUMNS),
+                      cold, _rss_cell(by_name))
+    return table
+
+
+def markdown(records: list[dict[str, Any]]) -> str:
+    """The table of :func:`render` as GitHub markdown (for ``docs/measurements``)."""
+    head = ("framework", "model", "params", "native ms", "initspec ms (ratio)", "portable ms (ratio)",
+            "cold ms: portable / initspec / native", "peak extra RSS (x param bytes)")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for rec in records:
+        fw = FRAMEWORK_LABELS.get(rec["framework"], rec["framework"])
+        if rec["status"] != "ok":
+            lines.append(f"| {fw} | {rec['model']} | | {rec['status']}: {rec.get('reason')} | | | | |")
+            continue
+        by_name = {v["variant"]: v for v in rec["variants"]}
+        cells = [fw, f"{rec['label']} (`{rec['description']}`)", f"{rec['n_params'] / 1e6:.3g} M",
+                 _ms(by_name["native"]["median_ms"]),
+                 *(_variant_cell(by_name.get(n)).replace("[dim]-[/dim]", "-") for n in VARIANT_COLUMNS),
+                 " / ".join(_ms(by_name[n]["cold_ms"]) if n in by_name else "-" for n in ("portable", "initspec", "native")),
+                 _rss_cell(by_name)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def calls(records: list[dict[str, Any]]) -> list[str]:
+    """``framework variant: call`` once per framework and variant (the table's legend)."""
+    seen: dict[tuple[str, str], str] = {}
+    for rec in records:
+        for v in rec.get("variants", ()):
+            seen.setdefault((rec["framework"], v["variant"]), v["call"])
+    return [f"{FRAMEWORK_LABELS.get(fw, fw)} {name}: {call}" for (fw, name), call in seen.items()]
+
+
+def run_all(frameworks: list[str], models: list[str], quick: bool, repeats: int, warmup: int,
+            timeout_s: float, env: dict[str, str] | None, console: Any) -> list[dict[str, Any]]:
+    records = []
+    for fw in frameworks:
+        for model in models:
+            with console.status(f"bench --models: {fw} {model}{' (quick)' if quick else ''}..."):
+                records.append(run_model_subprocess(fw, model, quick, repeats, warmup, timeout_s, env))
+    return records
+
+
+__all__ = ["FRAMEWORKS", "calls", "markdown", "model_names", "parse_list", "render", "run_all", "run_model_subprocess"]
