@@ -298,9 +298,9 @@ def test_init_module_portable_errors(tb, torch):
     lin = torch.nn.Linear(2, 2)
     with pytest.raises(ValueError, match=r"`generator` and `portable=True`.*Received: generator="):
         tb.init_module_(lin, portable=True, generator=torch.Generator())
-    with pytest.raises(ValueError, match=r"portable=True.*Received: seed=3, prefix='', portable=False"):
+    with pytest.raises(ValueError, match=r"portable=True.*Received: seed=3, prefix='', names=None, portable=False"):
         tb.init_module_(lin, seed=3)
-    with pytest.raises(ValueError, match=r"Received: seed=None, prefix='enc.', portable=False"):
+    with pytest.raises(ValueError, match=r"Received: seed=None, prefix='enc.', names=None, portable=False"):
         tb.init_module_(lin, prefix="enc.")
     with pytest.raises(TypeError, match=r"`portable`.*Received: portable=1"):
         tb.init_module_(lin, portable=1)
