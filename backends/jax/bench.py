@@ -63,8 +63,8 @@ def model_bench(model: str, quick: bool = False) -> "ModelBench":
     """Whole-model init of a :mod:`initspec.backends.jax.zoo` linen model (``initspec bench
     --models``): Flax's own default (``jax.jit(model.init)(key, *inputs)``: every module's
     initializers, traced through the forward pass) vs :func:`~initspec.backends.jax.init_tree` on
-    the ``jax.eval_shape`` tree of the same call (portable stream), inside ``jax.jit``; leaves
-    ``init_tree`` does not fill (still ``ShapeDtypeStruct``) are dropped from the jitted output."""
+    the ``jax.eval_shape`` tree of the same call (portable stream), inside ``jax.jit``: every leaf
+    (kernels, biases, norms, embeddings, batch statistics) comes back as an array."""
     import math
 
     from .._model_bench import ModelBench, Variant
@@ -78,9 +78,8 @@ def model_bench(model: str, quick: bool = False) -> "ModelBench":
     abstract = jax.eval_shape(net.init, key, *inputs)
 
     @jax.jit
-    def ours() -> list[Any]:
-        return [leaf for leaf in jax.tree.leaves(init_tree(abstract, seed=0))
-                if not isinstance(leaf, jax.ShapeDtypeStruct)]
+    def ours() -> Any:
+        return init_tree(abstract, seed=0)
 
     params = jax.tree.leaves(abstract["params"])
     return ModelBench(

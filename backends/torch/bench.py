@@ -77,6 +77,13 @@ def bench_cases(device: str = "cpu") -> list[BenchCase]:
     return cases
 
 
+#: torch's own Linear/Conv default in spec terms (``reset_parameters``: ``kaiming_uniform_(a=sqrt(5))``;
+#: the bias ``U(+-1/sqrt(fan_in))`` is the same rule with the weight's fans): the model bench draws
+#: the native default's laws (embeddings normal(1), norms ones/zeros are the helpers' defaults too),
+#: so its ratio is initspec's own cost, not a different distribution's
+TORCH_DEFAULT = ("variance_scaling", {"scale": 1.0 / 3.0, "mode": "fan_in", "distribution": "uniform"})
+
+
 def model_bench(model: str, quick: bool = False) -> "ModelBench":
     """Whole-model init of a :mod:`~initspec.backends.torch.zoo` model (``initspec bench --models``):
     the native default (each module's ``reset_parameters()`` over ``model.modules()``, what
@@ -104,8 +111,8 @@ def model_bench(model: str, quick: bool = False) -> "ModelBench":
         versions={**versions(), "transformers": transformers.__version__},
         variants=(
             Variant("native", "m.reset_parameters() for m in model.modules()", native),
-            Variant("initspec", 'init_module_(model, "he_normal", "zeros")',
-                    lambda: init_module_(net, "he_normal", "zeros")),
-            Variant("portable", 'init_module_(model, "he_normal", "zeros", portable=True, seed=0)',
-                    lambda: init_module_(net, "he_normal", "zeros", portable=True, seed=0)),
+            Variant("initspec", "init_module_(model, TORCH_DEFAULT, TORCH_DEFAULT)",
+                    lambda: init_module_(net, TORCH_DEFAULT, TORCH_DEFAULT)),
+            Variant("portable", "init_module_(model, TORCH_DEFAULT, TORCH_DEFAULT, portable=True, seed=0)",
+                    lambda: init_module_(net, TORCH_DEFAULT, TORCH_DEFAULT, portable=True, seed=0)),
         ))

@@ -28,7 +28,7 @@ from ._blocks import Blocks, bias_fans, blocks_of, check_forget_bias, forget_val
 from ._common import spec_dtype_of
 from ._roles import layout_for_module, param_role
 from ._walk import Entry, assign_, walk
-from .inplace import initialize_
+from .inplace import _check_tensor, initialize_, plan_for
 
 __all__ = ["init_module_", "layout_for_module"]
 
@@ -53,30 +53,51 @@ class _Job:
     block_streams: tuple[str, ...] = ()  #: per-block streams (canonical q/k/v), else ``stream[k]``
     perm: Any = None  #: input permutation of a Linear after a flatten (:func:`initspec.backends._names.flatten_permutation`)
 
-    def sample(self, generator: torch.Generator | None, seed: int | None) -> torch.Tensor:
-        """A fresh tensor of the parameter's shape, dtype and device with the new values."""
-        new = torch.empty_like(self.entry.tensor.detach())
-        uses_fans = get_scheme(self.scheme).uses_fans
+    @property
+    def in_place(self) -> bool:
+        """Sampled straight into the parameter (a parametrized tensor or a flatten permutation
+        needs a separate value)."""
+        return not self.entry.parametrization and self.perm is None
+
+    def _targets(self, t: torch.Tensor) -> list[tuple[torch.Tensor, Any, str | None]]:
+        """``(view of t, fans, stream)`` per block (one for an unblocked tensor)."""
         if self.blocks is None:
-            self._fill(new, self.fans, self.stream, generator, seed)
-        else:
-            axis = self.blocks.axis
-            h = self.blocks.shape[axis]
-            for k in range(self.blocks.count):
-                fans = self.fans
-                if fans is None and uses_fans and self.blocks.fans is not None:
-                    fans = self.blocks.fans[k]
-                stream = None if self.stream is None else (
-                    self.block_streams[k] if self.block_streams else f"{self.stream}[{k}]")
-                self._fill(new.narrow(axis, k * h, h), fans, stream, generator, seed)
-        if self.perm is not None:
-            new = new.index_select(1, torch.as_tensor(self.perm, device=new.device))
-        if not new.is_meta:
-            if self.padding_idx is not None:
-                new[self.padding_idx].fill_(0)
-            if self.forget is not None and self.blocks is not None:
-                h = self.blocks.shape[0]
-                new[LSTM_FORGET_GATE * h:(LSTM_FORGET_GATE + 1) * h].fill_(self.forget)
+            return [(t, self.fans, self.stream)]
+        uses_fans = get_scheme(self.scheme).uses_fans
+        axis = self.blocks.axis
+        h = self.blocks.shape[axis]
+        out = []
+        for k in range(self.blocks.count):
+            fans = self.fans
+            if fans is None and uses_fans and self.blocks.fans is not None:
+                fans = self.blocks.fans[k]
+            stream = None if self.stream is None else (
+                self.block_streams[k] if self.block_streams else f"{self.stream}[{k}]")
+            out.append((t.narrow(axis, k * h, h), fans, stream))
+        return out
+
+    def check(self) -> None:
+        """Everything ``initialize_`` checks before it samples (the tensor, each block's plan),
+        without sampling: run for every job before any parameter changes."""
+        dtype = _check_tensor(self.entry.tensor)
+        for t, fans, _ in self._targets(self.entry.tensor):
+            plan_for(self.scheme, tuple(t.shape), self.layout, dtype, groups=self.groups, fans=fans, **self.params)
+
+    def sample(self, generator: torch.Generator | None, seed: int | None,
+               into: torch.Tensor | None = None) -> torch.Tensor:
+        """The new values, written into ``into`` (the parameter itself) or a fresh tensor."""
+        new = torch.empty_like(self.entry.tensor.detach()) if into is None else into
+        with torch.no_grad():
+            for t, fans, stream in self._targets(new):
+                self._fill(t, fans, stream, generator, seed)
+            if self.perm is not None:
+                new = new.index_select(1, torch.as_tensor(self.perm, device=new.device))
+            if not new.is_meta:
+                if self.padding_idx is not None:
+                    new[self.padding_idx].fill_(0)
+                if self.forget is not None and self.blocks is not None:
+                    h = self.blocks.shape[0]
+                    new[LSTM_FORGET_GATE * h:(LSTM_FORGET_GATE + 1) * h].fill_(self.forget)
         return new
 
     def _fill(self, t: torch.Tensor, fans: Any, stream: str | None, generator: torch.Generator | None,
@@ -255,6 +276,7 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
         owner.update({k: own for k in idx})
     rows: list[ParamReport] = []
     jobs: list[_Job] = []
+    checked: list[tuple[ParamInfo, Match]] = []
     for k, (entry, info, match) in enumerate(zip(entries, infos, matches)):
         if owner[k] != k:
             rows.append(report_row(info, matches[owner[k]], action="tied", note=f"tied to {entries[owner[k]].path}"))
@@ -273,11 +295,27 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
                 row, job = _plan(entry, info, match, stream, fb, also, fused, perm)
             rows.append(row)
             jobs.append(job)
+            checked.append((info, match))
     namer.check_used(_linear_layers(entries, modules))
     report = finish(rows, ruleset, framework="torch", strict=strict, dry_run=dry_run, helper="init_module_")
     if dry_run:
         return report
-    values = [job.sample(generator, seed) for job in jobs]
-    for job, value in zip(jobs, values):
-        assign_(job.entry, value)
+    for job, (info, match) in zip(jobs, checked):  # every input error surfaces here, before any change
+        with rule_error(info, match):
+            job.check()
+    done: list[str] = []
+    for job in jobs:
+        try:
+            if job.in_place:  # no staging copy: validated above, so only a runtime failure can stop it
+                job.sample(generator, seed, into=job.entry.tensor)
+            else:
+                assign_(job.entry, job.sample(generator, seed))
+        except Exception as e:
+            if not done:
+                raise
+            raise InitSpecError(
+                f"init_module_ failed while sampling {job.entry.path!r} ({type(e).__name__}: {e}) after every "
+                f"rule had been validated; {len(done)} parameter(s) were already re-initialized: "
+                f"{', '.join(done)}; {job.entry.path!r} may be partly changed, the others are unchanged.") from e
+        done.append(job.entry.path)
     return report

@@ -336,12 +336,22 @@ def test_bad_rules_name_the_parameter_and_rule(tb, torch):
 
 
 def test_failed_call_leaves_the_model_unchanged(tb, torch, monkeypatch):
+    """Every input error (a rule that does not fit, a tensor initialize_ refuses) is found before
+    any parameter changes; a runtime failure while sampling (after validation) names the
+    parameters already re-initialized."""
     from initspec.backends.torch import models
 
     model, _ = _build(torch, "transformer")
     before = {k: v.clone() for k, v in model.state_dict().items()}
     with pytest.raises(InitSpecError, match="orthogonal"):  # the last parameters cannot take it
         tb.init_module_(model, rules={"*norm*.weight": "orthogonal"})
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    # a tensor initialize_ refuses (overlapping memory), found by the pre-sampling check
+    model.register_parameter("shared", torch.nn.Parameter(torch.zeros(7).as_strided((4, 4), (1, 1))))
+    with pytest.raises(InitSpecError, match=r"'shared'.*overlapping memory"):
+        tb.init_module_(model, rules={"shared": "he_normal"})
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items() if k in before)
+    del model.shared
     calls = []
 
     def failing(*a, **k):  # sampling fails at the 5th tensor, after 4 were sampled
@@ -352,6 +362,7 @@ def test_failed_call_leaves_the_model_unchanged(tb, torch, monkeypatch):
 
     real = models.initialize_
     monkeypatch.setattr(models, "initialize_", failing)
-    with pytest.raises(RuntimeError, match="device lost"):
+    with pytest.raises(InitSpecError, match=r"device lost.*1 parameter\(s\) were already re-initialized: "
+                                            r"encoder\.layers\.0\.self_attn\.in_proj_weight; 'encoder\.layers\.0"
+                                            r"\.self_attn\.in_proj_bias' may be partly changed"):
         tb.init_module_(model)
-    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
