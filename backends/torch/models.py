@@ -1,8 +1,8 @@
 """Whole ``nn.Module`` initialization: :func:`init_module_` gives every parameter a role
 (:mod:`._roles`), a rule (:class:`initspec.backends._model.RuleSet`), its layer's layout and groups,
-splits stacked matrices into blocks (:mod:`._blocks`: attention q/k/v, RNN gates), samples every
-new value into a fresh tensor and only then writes them all (through parametrizations, once per
-tied tensor), and returns the :class:`~initspec.backends._model.InitReport`.
+splits stacked matrices into blocks (:mod:`._blocks`: attention q/k/v, RNN gates), validates every
+job before any change, then samples each parameter in place (parametrized ones through their
+parametrization, once per tied tensor), and returns the :class:`~initspec.backends._model.InitReport`.
 The model-level behaviour is the spec's: :mod:`initspec.models`; the user guide is
 ``docs/model-init-torch.md``.
 """
@@ -219,7 +219,8 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
     sampled once (an explicit rule's name, else its first name) and its other names reported as
     ``tied``; ``nn.Embedding(padding_idx=p)`` keeps row ``p`` at zero.
 
-    All or nothing: every value is computed first and assigned only when all succeeded;
+    All or nothing for input errors: every rule and tensor is validated before the first parameter
+    changes; then each is sampled in place (a runtime failure names those already changed);
     ``dry_run=True`` samples and changes nothing (the RNG state is untouched) and returns the report.
 
     ``portable=True`` fills each parameter from the portable stream (:mod:`initspec.backends.portable`)
