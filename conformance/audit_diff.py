@@ -39,12 +39,13 @@ def _norm(path: str) -> str:
 
 
 def ratio_text(r: float | None) -> str:
-    """``3`` / ``1/3`` for a ratio within 1e-6 of a fraction with denominator <= 12, else 4 digits."""
+    """``3`` / ``1/3`` / ``1/32`` for a ratio within 1e-6 of a fraction with denominator <= 256 (an
+    embedding of width 32: ``1/32``), else 4 significant digits."""
     if r is None:
         return "-"
     if not math.isfinite(r) or r == 0:
         return f"{r:g}"
-    fr = Fraction(r).limit_denominator(12)
+    fr = Fraction(r).limit_denominator(256)
     if abs(float(fr) / r - 1) < 1e-6:
         return str(fr.numerator) if fr.denominator == 1 else f"{fr.numerator}/{fr.denominator}"
     return f"{r:.4g}"
