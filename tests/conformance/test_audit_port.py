@@ -91,3 +91,15 @@ def test_real_audit_html(tmp_path):
     assert main(["audit", "tests.conformance.test_audit_port:Block", "--html", str(out)]) == 0
     html = out.read_text(encoding="utf-8")
     assert "Audit: Block (torch)" in html and "attn.q.weight" in html and "matches" in html
+
+
+def test_cli_diff_html(tmp_path, capsys):
+    from initspec.cli import main
+
+    out = tmp_path / "diff.html"
+    target = "tests.conformance.test_audit_port:Block"
+    assert main(["diff", target, target, "--html", str(out)]) == 0
+    assert "initspec diff: Block (torch) vs Block (torch)" in capsys.readouterr().out
+    html = out.read_text(encoding="utf-8")
+    assert html.count("<section") == 3 and "Diff: Block (torch) vs Block (torch)" in html
+    assert main(["diff", target, "torch.nn:ReLU"]) == 2
