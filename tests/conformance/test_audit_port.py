@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.torch  # every test builds the torch model; the other side adds its marker
 torch = pytest.importorskip("torch")
 
 from initspec.conformance.audit_api import audit, diff  # noqa: E402
