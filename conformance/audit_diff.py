@@ -105,6 +105,7 @@ def diff_audits(a: AuditResult, b: AuditResult, mapping: Mapping[str, str] | Non
         if fa.path in forced:
             rows.append(_row(fa, forced[fa.path], "mapping"))
             continue
+        fb: Finding | None
         if fa.canonical and fa.canonical in canon_b:
             fb, how = canon_b[fa.canonical], "canonical"
         else:

@@ -54,7 +54,8 @@ def _check(doc: Any) -> Mapping[str, Any]:
 
 
 def _audit_view(doc: Mapping[str, Any]) -> AuditView:
-    rows, counts = [], {}
+    rows: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
     for f in doc.get("findings") or []:
         idf, m, exp = f.get("identified") or {}, f.get("measured") or {}, f.get("expected")
         counts[f["verdict"]] = counts.get(f["verdict"], 0) + 1
