@@ -10,6 +10,7 @@ the model's OWN initialization on a fresh copy. The statistics live in
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -61,7 +62,10 @@ class AuditTensor:
     class name, role, logical ``shape``, the fan sets it may have been drawn with (name ->
     ``(fan_in, fan_out)``: ``"layout"`` = the spec layout's, plus e.g. the stacked matrix's or
     the framework's raw convention; a bias gets its layer weight's), how the fans' axes read
-    (``"fan_in = axis 1 (in), fan_out = axis 0 (out)"``) and the expected law, if any."""
+    (``"fan_in = axis 1 (in), fan_out = axis 0 (out)"``), the expected law, if any, and the
+    tensor's **canonical name** (:mod:`initspec.backends._names`: ``attn.q.weight`` for torch's
+    ``attn.in_proj_weight[0]``, Keras' ``attn/query/kernel`` and Flax's ``attn.query.kernel``),
+    by which ``initspec diff`` matches the tensors of two frameworks (empty: none known)."""
 
     path: str
     layer: str
@@ -71,6 +75,7 @@ class AuditTensor:
     axes: str = ""
     expected: Expected | None = None
     notes: tuple[str, ...] = ()
+    canonical: str = ""
 
 
 @dataclass
@@ -124,8 +129,7 @@ def apply_expect(tensors: list[AuditTensor], expect: Mapping[str, Any] | None) -
             continue
         used.add(key)
         fans = t.fans.get("layout")
-        out.append(AuditTensor(t.path, t.layer, t.role, t.shape, t.fans, t.axes, _as_expected(expect[key], fans),
-                               t.notes))
+        out.append(dataclasses.replace(t, expected=_as_expected(expect[key], fans)))
     unused = [k for k in expect if k not in used]
     if unused:
         raise AuditError(f"`expect` keys match no tensor: {unused}. Tensors: {[t.path for t in tensors][:20]}")

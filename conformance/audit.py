@@ -36,6 +36,7 @@ from initspec.distributions import ElementDistribution, resolve
 from scipy import stats as sps
 
 from . import stats as S
+from .audit_diff import diff_audits
 from .budget import DEFAULT_ALPHA_TOTAL, STD_POWER, STD_REL_ERROR, Budget
 
 __all__ = ["AuditResult", "Finding", "audit_sample", "diff_audits", "identify_values"]
@@ -70,6 +71,7 @@ class Finding:
     departures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     resolution: float | None = None  #: smallest relative std error detectable with power STD_POWER
+    canonical: str = ""  #: canonical name across frameworks (:mod:`initspec.backends._names`), "" if none
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -334,43 +336,5 @@ def _audit_tensor(t: AuditTensor, x: np.ndarray, alpha: float) -> Finding:
     else:
         verdict = "matches" if t.expected is not None else "identified"
     return Finding(t.path, t.layer, t.role, list(t.shape), int(x.size), idf, measured, exp, verdict, deps, notes,
-                   None if idf["family"] == "constant" else _resolution(x.size, alpha))
+                   None if idf["family"] == "constant" else _resolution(x.size, alpha), t.canonical)
 
-
-# ------------------------------------------------------------------------ diff
-def _norm(path: str) -> str:
-    """A path compared across frameworks: lower case, ``/`` -> ``.``, a leading ``params.`` dropped."""
-    p = path.replace("/", ".").lower()
-    return p[len("params."):] if p.startswith("params.") else p
-
-
-def diff_audits(a: AuditResult, b: AuditResult, mapping: dict[str, str] | None = None, *,
-                strict: bool = True) -> dict[str, Any]:
-    """One row per logical tensor of two audits of the same architecture: each side's identified
-    law and the variance ratio ``var_b / var_a`` (measured). Tensors are matched by ``mapping``
-    (a path of ``a`` -> a path of ``b``) else by identical normalised paths; ``strict`` raises
-    :class:`AuditError` listing every unmatched tensor of each side."""
-    mapping = dict(mapping or {})
-    by_b = {f.path: f for f in b.findings}
-    norm_b = {_norm(f.path): f for f in b.findings}
-    rows, used = [], set()
-    unmatched_a = []
-    for fa in a.findings:
-        fb = by_b.get(mapping[fa.path]) if fa.path in mapping else norm_b.get(_norm(fa.path))
-        if fb is None or fb.path in used:
-            unmatched_a.append(fa.path)
-            continue
-        used.add(fb.path)
-        va, vb = fa.measured["std"] ** 2, fb.measured["std"] ** 2
-        rows.append({"a": fa.path, "b": fb.path, "shape_a": fa.shape, "shape_b": fb.shape,
-                     "a_identified": fa.identified["label"], "b_identified": fb.identified["label"],
-                     "variance_ratio": (vb / va) if va > 0 else (1.0 if vb == 0 else math.inf),
-                     "same_size": math.prod(fa.shape) == math.prod(fb.shape)})
-    unmatched_b = [f.path for f in b.findings if f.path not in used]
-    if strict and (unmatched_a or unmatched_b):
-        raise AuditError(f"The two models do not match tensor for tensor. Unmatched in {a.model} ({a.framework}): "
-                         f"{unmatched_a}; unmatched in {b.model} ({b.framework}): {unmatched_b}. "
-                         "Pass a name mapping (a path -> b path).")
-    return {"kind": "audit_diff", "a": {"framework": a.framework, "model": a.model},
-            "b": {"framework": b.framework, "model": b.model}, "rows": rows,
-            "unmatched_a": unmatched_a, "unmatched_b": unmatched_b}

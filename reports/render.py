@@ -171,11 +171,16 @@ def write_report(results: "Mapping[str, Any] | str | os.PathLike[str]", out: "st
         results = validate(results, source or "results")
     if against is not None:
         against = validate(against, "against") if isinstance(against, Mapping) else load(against)
-    html = render_html(results, against, source)
+    path, size = write_atomic(out, render_html(results, against, source).encode("utf-8"))
+    return ReportInfo(path, size, time.perf_counter() - t0)
+
+
+def write_atomic(out: "str | os.PathLike[str]", data: bytes) -> tuple[Path, int]:
+    """Write ``data`` to ``out`` atomically (temp file in the same folder, then ``os.replace``;
+    missing parent folders are created); raises ``OSError`` when ``out`` cannot be written."""
     out = Path(out)
     if out.is_dir():
         raise IsADirectoryError(f"{str(out)!r} is a folder, not a file name")
-    data = html.encode("utf-8")
     for parent in (out.parent, *out.parent.parents):
         if parent.exists() and not parent.is_dir():
             raise NotADirectoryError(f"{str(parent)!r} is a file, not a folder")
@@ -189,4 +194,4 @@ def write_report(results: "Mapping[str, Any] | str | os.PathLike[str]", out: "st
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return ReportInfo(out, len(data), time.perf_counter() - t0)
+    return out, len(data)

@@ -19,8 +19,8 @@ import numpy as np
 from initspec.backends._audit import AuditError, AuditTensor, Expected, ModelSample, apply_expect, expected_from_native
 from initspec.layouts import compute_fans
 
-from ._walk import leaf_role, path_names
-from .linen import _trace
+from ._walk import canonical_leaf, leaf_role, path_names
+from .linen import _trace, dense_general_kernel_layout
 
 __all__ = ["sample_linen"]
 
@@ -49,6 +49,15 @@ def _expected(owner: Any, name: str, fans: tuple[float, float] | None) -> Expect
     return None
 
 
+def _kernel_layout(owner: Any, shape: tuple[int, ...]) -> Any:
+    """A kernel's layout: a ``DenseGeneral``'s logical one (its initializer sees the kernel
+    flattened to ``(prod(axis dims), prod(features))``, flax/linen/linear.py
+    ``DenseGeneral.__call__``: ``kernel_init_wrap``), else JAX's ``(..., in, out)``."""
+    import flax.linen as nn
+
+    return dense_general_kernel_layout(owner, len(shape)) if isinstance(owner, nn.DenseGeneral) else "jax"
+
+
 def sample_linen(module: Any, *args: Any, expect: Mapping[str, Any] | None = None) -> ModelSample:
     """The :class:`~initspec.backends._audit.ModelSample` of a linen ``module`` called on ``args``
     (arrays or ``jax.ShapeDtypeStruct``)."""
@@ -75,16 +84,19 @@ def sample_linen(module: Any, *args: Any, expect: Mapping[str, Any] | None = Non
             f = compute_fans(shape, "torch")  # (num_embeddings, features): out axis 0 (native.py)
             fans["layout"] = (f.fan_in, f.fan_out)
             axes = "Embed: fan_in = features (axis 1)"
-        elif len(shape) >= 2:
-            f = compute_fans(shape, "jax")
+        elif len(shape) >= 2 and names[-1] != "bias":  # a DenseGeneral bias (H, D) is a bias
+            f = compute_fans(shape, _kernel_layout(owner, shape))
             fans["layout"] = (f.fan_in, f.fan_out)
-            axes = "fan_in axis -2 x receptive, fan_out axis -1"
+            axes = ("DenseGeneral: fan_in = the contracted axes, fan_out = the features" if
+                    isinstance(owner, nn.DenseGeneral) else "fan_in axis -2 x receptive, fan_out axis -1")
         elif names[:-1] in kernels:
-            f = compute_fans(kernels[names[:-1]], "jax")
+            f = compute_fans(kernels[names[:-1]], _kernel_layout(owner, kernels[names[:-1]]))
             fans["layout"] = (f.fan_in, f.fan_out)
-        tensors.append(AuditTensor(".".join(names), type(owner).__name__ if owner is not None else "?",
-                                   leaf_role(names[-1], len(shape), siblings), shape, fans, axes,
-                                   _expected(owner, names[-1], fans.get("layout"))))
+        role = leaf_role(names[-1], len(shape), siblings)
+        attention = isinstance(owners.get(names[:-2]), nn.MultiHeadDotProductAttention) if len(names) > 1 else False
+        tensors.append(AuditTensor(".".join(names), type(owner).__name__ if owner is not None else "?", role, shape,
+                                   fans, axes, _expected(owner, names[-1], fans.get("layout")),
+                                   canonical=canonical_leaf(names[:-1], names[-1], role, attention)[1]))
     if not tensors:
         raise AuditError(f"The Flax module {type(module).__name__} has no parameters to audit.")
     tensors = apply_expect(tensors, expect)

@@ -20,10 +20,12 @@ from typing import Any
 import keras
 import numpy as np
 from initspec.backends._audit import AuditError, AuditTensor, Expected, ModelSample, apply_expect, expected_from_native
+from initspec.backends._names import canonical_param, join
 from initspec.layouts import compute_fans
 from initspec.native import NATIVE_BY_KEY
 
 from ._layers import layout_for_variable, variable_role, walk_variables
+from .models import canonical_layer
 
 __all__ = ["sample_model"]
 
@@ -110,8 +112,9 @@ def sample_model(model: Any, *, expect: Mapping[str, Any] | None = None) -> Mode
             if kf is not None:
                 fans["layout"] = kf
             axes = "the layer kernel's fans"
-        tensors.append(AuditTensor(var.path, type(layer).__name__, variable_role(layer, name), shape, fans, axes,
-                                   _expected(init, raw)))
+        role = variable_role(layer, name)
+        tensors.append(AuditTensor(var.path, type(layer).__name__, role, shape, fans, axes, _expected(init, raw),
+                                   canonical=join(canonical_layer(entry), canonical_param(role, name))))
         inits[var.path] = (init, shape, var.dtype, k)
     if not tensors:
         raise AuditError(f"The Keras model {model.name!r} has no variables with an initializer to audit.")

@@ -25,11 +25,13 @@ from typing import Any
 import numpy as np
 import torch
 from initspec.backends._audit import AuditError, AuditTensor, Expected, ModelSample, apply_expect, expected_from_native
+from initspec.backends._names import expand_streams
 from initspec.layouts import compute_fans, get_layout
 
 from ._blocks import bias_fans, blocks_of, rnn_kind
 from ._roles import layout_for_module, param_role
-from ._walk import walk
+from ._walk import Entry, walk
+from .models import _canonical
 
 __all__ = ["sample_module"]
 
@@ -112,10 +114,21 @@ def _parents(model: nn.Module) -> dict[int, nn.Module]:
     return {id(c): m for m in model.modules() for c in m.children()}
 
 
+def _canonical_names(e: Entry, role: str, modules: Mapping[str, nn.Module], count: int | None) -> list[str]:
+    """The canonical name of ``e`` (:mod:`initspec.backends._names`), one per block when it has
+    ``count`` blocks: a fused ``in_proj_weight`` is ``attn.q.weight``..., an RNN gate block
+    ``lstm.weight_ih_l0[k]``."""
+    names = expand_streams(_canonical(e, role, modules)[1])
+    if count is None:
+        return names
+    return names if len(names) == count else [f"{names[0]}[{k}]" for k in range(count)]
+
+
 def _tensors(model: nn.Module) -> tuple[list[AuditTensor], dict[str, tuple[str, Any]]]:
     """The logical tensors and, per tensor path, ``(parameter path, index)`` to read it."""
     tensors, where, seen = [], {}, set()
     parents = _parents(model)
+    modules = dict(model.named_modules(remove_duplicate=False))
     for e in walk(model):
         if e.key in seen:
             continue
@@ -133,6 +146,7 @@ def _tensors(model: nn.Module) -> tuple[list[AuditTensor], dict[str, tuple[str, 
             shape = (shape[0] - 1, *shape[1:])
         parts = [(e.path, shape, idx)] if blocks is None else [
             (f"{e.path}[{k}]", blocks.shape, ("block", k, blocks.shape[0])) for k in range(blocks.count)]
+        canonical = _canonical_names(e, role, modules, None if blocks is None else blocks.count)
         for k, (path, bshape, bidx) in enumerate(parts):
             fans: dict[str, tuple[float, float]] = {}
             if len(bshape) >= 2:
@@ -149,7 +163,8 @@ def _tensors(model: nn.Module) -> tuple[list[AuditTensor], dict[str, tuple[str, 
                     fans["layout"] = (float(bf[0]), float(bf[1]))
                 axes = "the layer weight's fans"
             exp = _expected(model, mod, parent, name, role, fans)
-            tensors.append(AuditTensor(path, type(mod).__name__, role, tuple(bshape), fans, axes, exp, notes))
+            tensors.append(AuditTensor(path, type(mod).__name__, role, tuple(bshape), fans, axes, exp, notes,
+                                       canonical[k]))
             where[path] = (e.path, bidx)
     return tensors, where
 

@@ -35,13 +35,22 @@ class Wide(nn.Module):
         return nn.Dense(64)(x)
 
 
-def test_expect_departure_and_no_false_departure():
+def test_expect_departure():
     # a 2% std error planted by stating the intended law (expect=): the native default is 2% away
     r = audit(Wide(), jnp.zeros((1, 64)), expect={"Dense_0.kernel": (
         "variance_scaling", {"scale": 1.0404, "mode": "fan_in", "distribution": "truncated_normal"})})
     assert r.finding("Dense_0.kernel").verdict == "departure"
-    for s in range(10):
-        assert not _audit(seed=s).departures
+
+
+@pytest.mark.parametrize("n_seeds", [pytest.param(50, marks=pytest.mark.slow), 10])
+def test_no_false_departure(n_seeds):
+    """Embed, Dense and Conv over ``n_seeds`` audits (family-wise level 1e-3 each): no departure
+    (docs/audit.md records the 50-seed run). One sample, so ``module.init`` is jitted once."""
+    from initspec.conformance.audit import audit_sample
+    from initspec.conformance.audit_api import sample
+
+    m = sample(M(), jnp.zeros((2, 3), jnp.int32), jnp.zeros((1, 5, 5, 4)))
+    assert [s for s in range(n_seeds) if audit_sample(m, seed=s).departures] == []
 
 
 @pytest.mark.torch

@@ -34,13 +34,20 @@ def test_native_layers_identified():
     assert e.findings[0].identified["label"] == "uniform(+-0.05)"
 
 
-def test_planted_and_no_false_departure():
+def test_planted_departure():
     p = keras.Sequential([keras.Input((64,)), keras.layers.Dense(64, kernel_initializer=Off(seed=1))])
     f = audit(p).findings[0]
     assert f.verdict == "departure" and "std 1.0" in f.departures[0]
-    m = keras.Sequential([keras.Input((16,)), keras.layers.Dense(24)])
-    for s in range(10):
-        assert not audit(m, seed=s).departures
+
+
+@pytest.mark.parametrize("n_seeds", [pytest.param(50, marks=pytest.mark.slow), 10])
+def test_no_false_departure(n_seeds):
+    """A conforming model over ``n_seeds`` audits (each at family-wise level 1e-3): no departure
+    (docs/audit.md records the 50-seed run)."""
+    inp = keras.Input((6, 8))
+    m = keras.Model(inp, keras.layers.Conv1D(8, 3)(keras.layers.Dense(12)(inp)))
+    e = keras.Sequential([keras.Input((5,), dtype="int32"), keras.layers.Embedding(20, 8)])
+    assert [s for s in range(n_seeds) for r in (audit(m, seed=s), audit(e, seed=s)) if r.departures] == []
 
 
 def test_unbuilt():

@@ -70,8 +70,7 @@ def test_planted_departures():
 @pytest.mark.parametrize("n_seeds", [pytest.param(50, marks=pytest.mark.slow), 10])
 def test_no_false_departure(n_seeds):
     m = nn.Sequential(nn.Linear(16, 24), nn.Conv1d(4, 8, 3), nn.Embedding(20, 8))
-    for s in range(n_seeds):
-        assert not audit(m, seed=s).departures, s
+    assert [s for s in range(n_seeds) if audit(m, seed=s).departures] == []
 
 
 def test_bad_inputs():
