@@ -18,13 +18,14 @@ Shared rules implemented here (once, for all backends):
 
 from __future__ import annotations
 
+import functools
 import math
 import platform
 from typing import Any, ClassVar
 
 import numpy as np
 
-from initspec.distributions import Plan
+from initspec.distributions import Plan, resolve
 from initspec.dtypes import ceil_to_dtype, get_dtype, inner_bounds
 
 LOW_PRECISION = ("float16", "bfloat16")
@@ -146,6 +147,24 @@ class Keyed:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Keyed) and other.key == self.key
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_resolve(key: Keyed) -> Plan:
+    scheme, shape, layout, dtype, groups, fans, params = key.args
+    return resolve(scheme, shape, layout, dtype, groups=groups, fans=fans, **dict(params))
+
+
+def cached_resolve(scheme: Any, shape: tuple[int, ...], layout: Any, dtype: str, *, groups: int = 1,
+                   fans: Any = None, **params: Any) -> Plan:
+    """:func:`initspec.resolve`, cached by the type and value of every argument (a whole model
+    resolves the same few plans hundreds of times: BatchNorm vectors, repeated blocks); arguments
+    that cannot be hashed resolve without the cache."""
+    try:
+        key = Keyed(scheme, tuple(shape), layout, dtype, groups, fans, tuple(sorted(params.items())))
+    except TypeError:
+        return resolve(scheme, shape, layout, dtype, groups=groups, fans=fans, **params)
+    return _cached_resolve(key)
 
 
 def cpu_name() -> str:

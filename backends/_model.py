@@ -36,12 +36,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from initspec.distributions import resolve
 from initspec.errors import InitSpecError
 from initspec.layouts import Layout
 from initspec.models import DEFAULT_ROLE_RULES, ROLES
 from initspec.schemes import get_scheme
 
+from ._core import cached_resolve
 from ._rules import Rule, split_rule
 
 __all__ = ["InitReport", "Match", "ParamInfo", "ParamReport", "RuleSet", "finish", "report_row", "rule_error", "tie_owner"]
@@ -231,8 +231,8 @@ def report_row(info: ParamInfo, match: Match, *, action: str = "init", layout: "
     params = dict(params if kw is None else kw)
     params.pop("layout", None), params.pop("groups", None), params.pop("fans", None)
     lay_name = layout.name if isinstance(layout, Layout) else layout
-    plan = resolve(scheme, block_shape or info.shape, layout, info.dtype, groups=groups, fans=fans,
-                   **{k: v for k, v in params.items() if k not in ("generator", "stream", "seed")})
+    plan = cached_resolve(scheme, block_shape or info.shape, layout, info.dtype, groups=groups, fans=fans,
+                          **{k: v for k, v in params.items() if k not in ("generator", "stream", "seed")})
     std = _finite(math.sqrt(plan.element.var)) if plan.element.var is not None else None
     low, high = _finite(plan.element.low), _finite(plan.element.high)
     f = None if plan.fans is None else (plan.fans.fan_in, plan.fans.fan_out)

@@ -70,7 +70,7 @@ def get_dtype(dtype: Any) -> DType:
     return DTYPES[name]
 
 
-def check_representable(dtype: Any, magnitude: float, what: str, received: str) -> None:
+def check_representable(dtype: Any, magnitude: float, what: str, received: object) -> None:
     """Refuse values of ``magnitude`` that would round to inf in ``dtype`` (a clear error naming
     the dtype's finite range, ``what`` would exceed it and the arguments ``received``)."""
     dt = get_dtype(dtype)

@@ -13,6 +13,7 @@ on any Keras backend.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +21,8 @@ import keras
 import numpy as np
 from initspec.backends import numpy as np_backend
 from initspec.backends import portable
-from initspec.distributions import Plan, resolve
+from initspec.backends._core import cached_resolve
+from initspec.distributions import Plan
 from initspec.dtypes import DTYPES
 from initspec.layouts import Layout
 
@@ -40,12 +42,20 @@ def _keras_orthogonal_ok(plan: Plan) -> bool:
     return not roles["batch"] and tuple(roles["out"]) == (len(plan.shape) - 1,)
 
 
+def _negative_zero(value: Any) -> bool:
+    return isinstance(value, float) and math.copysign(1.0, value) < 0
+
+
 def _native(plan: Plan, seed: Any, dtype: str) -> Any | None:
     """``plan`` sampled with ``keras.random``/``keras.ops``, or None where Keras has no sampler."""
     if plan.complex_rule is not None:
         return None
     s = plan.sampler
-    if s == "constant":
+    if s == "constant":  # ops.zeros/ones are about 2x faster than ops.full (BatchNorm: hundreds of vectors)
+        if plan.value == 0.0 and not _negative_zero(plan.value):
+            return keras.ops.zeros(plan.shape, dtype=dtype)
+        if plan.value == 1.0:
+            return keras.ops.ones(plan.shape, dtype=dtype)
         return keras.ops.full(plan.shape, plan.value, dtype=dtype)
     if s in ("normal", "uniform"):
         return draw(plan, seed, dtype)
@@ -68,7 +78,7 @@ def sample_tensor(scheme: str, shape: tuple[int, ...], dtype: str, *, layout: st
         values = portable.sample(scheme, shape, layout=layout, dtype=spec_dtype, seed=seed, stream=stream,
                                  groups=groups, fans=fans, **params)
         return keras.ops.cast(keras.ops.convert_to_tensor(values), dtype)
-    plan = resolve(scheme, shape, layout, spec_dtype, groups=groups, fans=fans, **params)
+    plan = cached_resolve(scheme, shape, layout, spec_dtype, groups=groups, fans=fans, **params)
     value = _native(plan, seed, dtype)
     if value is not None:
         return value
