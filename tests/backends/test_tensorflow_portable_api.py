@@ -280,7 +280,7 @@ def test_init_model_errors(keras, tfb):
         tfb.init_model(model, portable=1)
     with pytest.raises(TypeError, match=r"`prefix`.*Received: prefix=3"):
         tfb.init_model(model, portable=True, prefix=3)
-    with pytest.raises(InitSpecError, match=r"`prefix`.*Received: prefix='a/', portable=False"):
+    with pytest.raises(InitSpecError, match=r"`prefix`.*Received: prefix='a/', names=None, portable=False"):
         tfb.init_model(model, prefix="a/")
     with pytest.raises(TypeError, match=r"`seed`.*Received: seed=<.*SeedGenerator.*portable=True"):
         tfb.init_model(model, portable=True, seed=keras.random.SeedGenerator(1))

@@ -18,9 +18,9 @@ class Off(keras.initializers.GlorotUniform):
 
 def _model():
     inp = keras.Input((8, 16))
-    x = keras.layers.Dense(24)(inp)
-    x = keras.layers.Conv1D(12, 3)(x)
-    x = keras.layers.MultiHeadAttention(num_heads=2, key_dim=8)(x, x)
+    x = keras.layers.Dense(24, name="dense")(inp)  # named: Keras' auto names depend on earlier tests
+    x = keras.layers.Conv1D(12, 3, name="conv1d")(x)
+    x = keras.layers.MultiHeadAttention(num_heads=2, key_dim=8, name="multi_head_attention")(x, x)
     return keras.Model(inp, x)
 
 
