@@ -160,6 +160,17 @@ class NumpyOps(FloatOps):
     def where(self, c, x, y):
         return _where(c, _f32_scalar(x), _f32_scalar(y))
 
+    def on_subset(self, cond, fn, *args):
+        if not (isinstance(cond, np.ndarray) and cond.ndim and all(np.shape(a) == cond.shape for a in args)):
+            return fn(*args)
+        at = np.flatnonzero(cond)
+        outs = []
+        for part in fn(*(a.reshape(-1)[at] for a in args)):
+            full = np.ones(cond.shape, dtype=part.dtype)  # unspecified elements: 1 (a harmless divisor)
+            full.reshape(-1)[at] = part
+            outs.append(full)
+        return tuple(outs)
+
     def minimum(self, x, y):
         return np.minimum(x, y)
 

@@ -31,7 +31,7 @@ from ._float32 import (  # noqa: F401 - re-exported: the transforms' float32 voc
     f32, FLT_MIN, FLT_MAX, TWO_M24, TWO_M22, ONE_MINUS_ULP,
     PI_4, LN2_HI, LN2_LO, SQRT_HALF, PPND7_NUM, PPND7_DEN,
     SIN_C, COS_C, FloatOps, block_words, clip, u01,
-    v_open, log_pos, _horner, _select, ndtri, unit_circle,
+    v_open, log_pos, _horner, ndtri, unit_circle,
 )
 from ._philox import LANES, MASK32, round_keys
 
