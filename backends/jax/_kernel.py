@@ -210,7 +210,7 @@ def _inputs(table: np.ndarray, prm: dict[str, float], dev: Any) -> tuple[Any, di
 
 
 #: the largest flat size class (:func:`_flat_values`); longer tensors are generated in pieces of it
-FLAT_MAX = 2**20
+FLAT_MAX = 2**22
 #: the smallest flat size class
 FLAT_MIN = 2**12
 
@@ -239,7 +239,8 @@ def _flat_finish(re: tuple[Any, ...], im: tuple[Any, ...] | None, *, n: int, dty
 
 def size_class(n: int) -> int:
     """The flat kernel size serving ``n`` elements: the next power of two within
-    ``[FLAT_MIN, FLAT_MAX]`` (at most 2x the work, and ~9 compiles for every model)."""
+    ``[FLAT_MIN, FLAT_MAX]`` (at most 2x the work on the last piece, ~11 compiles at most for
+    any model)."""
     return min(max(FLAT_MIN, 1 << max(n - 1, 0).bit_length()), FLAT_MAX)
 
 
