@@ -5,15 +5,18 @@ float32 transforms (:mod:`initspec.backends.portable._spec`), run eagerly in chu
 Words are held in int64 tensors with values in ``[0, 2**32)`` (torch has no unsigned 32-bit
 arithmetic on every device); the 32x32 -> 64-bit Philox products are split into 16-bit limbs so
 no intermediate exceeds 2**49 (no signed overflow, which a compiler may assume never happens).
-Every float op is a separate eager kernel (no FMA contraction across ops). On the CPU, the first
-tensor of at least :data:`COMPILE_MIN_ELEMENTS` elements compiles the same code with
+Every float op is a separate eager kernel (no FMA contraction across ops). On the CPU, with
+``INITSPEC_PORTABLE_COMPILE=1`` (or after :func:`prime_compiled`), the first tensor of at least
+:data:`COMPILE_MIN_ELEMENTS` elements compiles the same code with
 ``torch.compile`` (Inductor's C++ backend compiles with ``-ffp-contract=off`` and without unsafe
 math, ``torch/_inductor/cpp_builder.py::_get_ffast_math_flags``), which is bit-identical and much
 faster. The graph takes the block count as a dynamic size, so one compile per process and recipe
 kind serves every shape (measured: one graph for all 21 distinct ResNet-50 shapes; the compile
 itself, mostly Dynamo tracing, takes 15-30 s on a loaded 2-core machine even with Inductor's FX
 graph cache warm). Other CPU requests run the NumPy reference's chunked generator (same bits,
-~10x faster than eager torch ops); set ``INITSPEC_PORTABLE_COMPILE=0`` to never compile.
+~10x faster than eager torch ops): by default nothing is compiled, since a whole-model init
+takes 1-3 s that way against 20-35 s with the compile; ``INITSPEC_PORTABLE_COMPILE=0`` never
+compiles, even on request.
 """
 
 from __future__ import annotations
@@ -37,10 +40,12 @@ from ..portable._spec import (
     transform,
 )
 
-__all__ = ["COMPILED_REUSE_MIN", "COMPILE_ENV", "COMPILE_MIN_ELEMENTS", "TorchOps", "compile_enabled", "run_at", "run_full"]
+__all__ = ["COMPILED_REUSE_MIN", "COMPILE_ENV", "COMPILE_MIN_ELEMENTS", "TorchOps", "compile_enabled",
+           "compile_on_demand", "prime_compiled", "run_at", "run_full"]
 
-#: the first CPU tensor at least this large compiles the kernel (same values, faster; the compile
-#: is paid once per process and kind: one graph with a dynamic length serves every shape)
+#: with ``INITSPEC_PORTABLE_COMPILE=1``, the first CPU tensor at least this large compiles the
+#: kernel (same values, faster; paid once per process and kind: one dynamic-length graph serves
+#: every shape)
 COMPILE_MIN_ELEMENTS = 2**20
 #: once compiled, CPU tensors at least this large reuse the compiled kernel (smaller ones run the
 #: NumPy reference, whose per-call overhead is lower)
@@ -165,8 +170,29 @@ _COMPILED_RAN: dict[tuple[str, tuple[int, ...]], bool] = {}
 
 
 def compile_enabled() -> bool:
-    """Whether large CPU requests use ``torch.compile`` (env ``INITSPEC_PORTABLE_COMPILE``)."""
-    return os.environ.get(COMPILE_ENV, "1") != "0" and not _COMPILE_FAILED and hasattr(torch, "compile")
+    """Whether CPU requests may use ``torch.compile`` (env ``INITSPEC_PORTABLE_COMPILE`` not ``0``)."""
+    return os.environ.get(COMPILE_ENV, "") != "0" and not _COMPILE_FAILED and hasattr(torch, "compile")
+
+
+def compile_on_demand() -> bool:
+    """Whether the first large CPU request compiles the kernel (``INITSPEC_PORTABLE_COMPILE=1``).
+
+    Off by default: the compile (mostly Dynamo tracing) costs 15-30 s per process, far more than
+    the reference path needs for a whole ResNet-50 or BERT (about 1-3 s), so only a process that
+    generates many large tensors gains from it. A kernel compiled explicitly
+    (:func:`prime_compiled`, ``run_full(..., compiled=True)``) is reused either way."""
+    return os.environ.get(COMPILE_ENV, "") == "1" and compile_enabled()
+
+
+def prime_compiled(kind: str = "normal", draws: tuple[int, ...] = (0,)) -> bool:
+    """Compile the CPU kernel of ``(kind, draws)`` now (once per process), so later CPU requests
+    of at least :data:`COMPILED_REUSE_MIN` elements run it; False where compiling is disabled or fails."""
+    if not _COMPILED_RAN.get((kind, draws)) and compile_enabled():
+        from ..portable._spec import STANDARD_NORMAL, key_table
+
+        keys = _keys(key_table(0, "prime"), torch.device("cpu"))
+        run_full(kind, draws, keys, dict(STANDARD_NORMAL), LANES, compiled=True)
+    return bool(_COMPILED_RAN.get((kind, draws)))
 
 
 def _compiled(kind: str, draws: tuple[int, ...]) -> Any:
@@ -195,11 +221,13 @@ def _reference_full(kind: str, draws: tuple[int, ...], keys: torch.Tensor, prm: 
 def _use_compiled(kind: str, draws: tuple[int, ...], dev: torch.device, n: int) -> bool:
     """CPU only, when enabled: once the kernel of ``(kind, draws)`` is compiled in this process
     (one graph with a dynamic length serves every shape), for any request of at least
-    :data:`COMPILED_REUSE_MIN` elements; before that, only a request of at least
-    :data:`COMPILE_MIN_ELEMENTS` elements pays the compile."""
+    :data:`COMPILED_REUSE_MIN` elements; before that, with :func:`compile_on_demand`, a request
+    of at least :data:`COMPILE_MIN_ELEMENTS` elements pays the compile."""
     if dev.type != "cpu" or not compile_enabled():
         return False
-    return n >= (COMPILED_REUSE_MIN if _COMPILED_RAN.get((kind, draws)) else COMPILE_MIN_ELEMENTS)
+    if _COMPILED_RAN.get((kind, draws)):
+        return n >= COMPILED_REUSE_MIN
+    return compile_on_demand() and n >= COMPILE_MIN_ELEMENTS
 
 
 def run_full(kind: str, draws: tuple[int, ...], keys: torch.Tensor, prm: dict[str, float], n: int,
