@@ -86,6 +86,7 @@ XLA's float32 division and sqrt on GPU are not correctly rounded (float64 there)
 from __future__ import annotations
 
 import importlib
+import threading
 from typing import Any
 
 import numpy as np
@@ -193,22 +194,24 @@ def _f32_scalar(x: Any) -> Any:
     return np.float32(x) if isinstance(x, float) else x
 
 
-#: the uint32 blend masks of the last few conditions (the transforms select many coefficients by
-#: the same region masks); each entry keeps its condition alive, so an ``id`` is never reused
-_MASKS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+#: per thread, the uint32 blend masks of the last few conditions (the transforms select many
+#: coefficients by the same region masks); each entry keeps its condition alive, so an ``id`` is
+#: never reused while it is memoised
+_MASKS = threading.local()
 _MASK_MEMO = 4
 
 
 def _blend_mask(c: np.ndarray) -> np.ndarray:
     """``0xFFFFFFFF`` where ``c`` else 0 (uint32), memoised for the last :data:`_MASK_MEMO` conditions."""
-    hit = _MASKS.get(id(c))
+    memo: dict[int, tuple[np.ndarray, np.ndarray]] = _MASKS.__dict__.setdefault("memo", {})
+    hit = memo.get(id(c))
     if hit is not None and hit[0] is c:
         return hit[1]
     mask = c.view(np.uint8).astype(np.uint32)
     np.negative(mask, out=mask)
-    if len(_MASKS) >= _MASK_MEMO:
-        _MASKS.pop(next(iter(_MASKS)), None)
-    _MASKS[id(c)] = (c, mask)
+    if len(memo) >= _MASK_MEMO:
+        memo.pop(next(iter(memo)))
+    memo[id(c)] = (c, mask)
     return mask
 
 
