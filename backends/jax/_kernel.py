@@ -26,7 +26,16 @@ from initspec.distributions import Plan
 from jax import lax
 
 from ..portable._philox import MASK32
-from ..portable._spec import FloatOps, Recipe, compute, element_strides, round_key_pairs, slice_shape
+from ..portable._spec import (
+    FloatOps,
+    Recipe,
+    compute,
+    element_strides,
+    logical_shape,
+    round_key_pairs,
+    slice_shape,
+    to_physical,
+)
 
 __all__ = ["OPS", "JaxOps"]
 
@@ -200,10 +209,67 @@ def _inputs(table: np.ndarray, prm: dict[str, float], dev: Any) -> tuple[Any, di
     return keys, {k: jax.device_put(np.float32(v), dev) for k, v in prm.items()}, fence
 
 
+#: the largest flat size class (:func:`_flat_values`); longer tensors are generated in pieces of it
+FLAT_MAX = 2**22
+#: the smallest flat size class
+FLAT_MIN = 2**12
+
+
+@functools.partial(jax.jit, static_argnames=("kind", "draws", "size", "wide"))
+def _flat_values(keys: Any, prm: dict[str, Any], fence: Any, start: Any, *, kind: str, draws: tuple[int, ...],
+                 size: int, wide: bool = False) -> tuple[Any, Any]:
+    """float32 values ``(re, im | None)`` of elements ``start .. start+size-1`` (a runtime uint32
+    ``start``): compiled once per ``size`` class, whatever the tensors' shapes."""
+    ops, kp = JaxOps(fence | _unfoldable_zero(), wide), round_key_pairs(keys)
+    return compute(ops, kind, draws, kp, prm, idx=lax.iota(jnp.uint32, size) + start)
+
+
+@functools.partial(jax.jit, static_argnames=("n", "dtype", "post_clip", "shape", "order"))
+def _flat_finish(re: tuple[Any, ...], im: tuple[Any, ...] | None, *, n: int, dtype: str,
+                 post_clip: tuple[float, float] | None, shape: tuple[int, ...],
+                 order: tuple[int, ...] | None) -> Any:
+    """Pieces of flat values -> the tensor: first ``n`` elements, cast, reshaped in the stream's
+    logical order, then laid out physically (a cheap per-shape program)."""
+    def join(parts: tuple[Any, ...]) -> Any:
+        return (parts[0] if len(parts) == 1 else jnp.concatenate(parts))[:n]
+
+    out = _finish(join(re), None if im is None else join(im), dtype, post_clip, logical_shape(shape, order))
+    return out if order is None else jnp.transpose(out, to_physical(order))
+
+
+def size_class(n: int) -> int:
+    """The flat kernel size serving ``n`` elements: the next power of two within
+    ``[FLAT_MIN, FLAT_MAX]`` (at most 2x the work on the last piece, ~11 compiles at most for
+    any model)."""
+    return min(max(FLAT_MIN, 1 << max(n - 1, 0).bit_length()), FLAT_MAX)
+
+
+def _run_flat(recipe: Recipe, plan: Plan, table: np.ndarray, dev: Any, wide: bool) -> Any:
+    """A whole tensor from flat size-class kernels (no per-shape compile of the generator)."""
+    n = plan.size
+    size = size_class(n)
+    keys, prm, fence = _inputs(table, recipe.params, dev)
+    pieces = [_flat_values(keys, prm, fence, jax.device_put(np.uint32(start), dev), kind=recipe.kind,
+                           draws=recipe.draws, size=size, wide=wide) for start in range(0, max(n, 1), size)]
+    im = None if pieces[0][1] is None else tuple(p[1] for p in pieces)
+    return _flat_finish(tuple(p[0] for p in pieces), im, n=n, dtype=plan.dtype, post_clip=recipe.post_clip,
+                        shape=plan.shape, order=recipe.order)
+
+
+def _tracing() -> bool:
+    """Whether we are inside a caller's ``jax.jit`` (there the whole-tensor program stays one
+    traced computation from partitionable indices, so ``out_shardings`` computes shards only)."""
+    return isinstance(lax.iota(jnp.int32, 1), jax.core.Tracer)
+
+
 def _run(recipe: Recipe, plan: Plan, table: np.ndarray, dev: Any, norm: tuple | None,
          sharding: Any = None) -> Any:
-    """Run the element-wise kernel on ``dev`` (or under ``out_shardings=sharding``)."""
+    """Run the element-wise kernel on ``dev`` (or under ``out_shardings=sharding``); a whole
+    tensor on one device, outside a trace, through the flat size-class kernels (:func:`_run_flat`)."""
     platform = _platform(sharding) if sharding is not None else dev.platform
+    if sharding is None and norm is None and not _tracing():
+        with _x64_scope(_wide(platform)):
+            return _run_flat(recipe, plan, table, dev, _wide(platform))
     shape = plan.shape if norm is None else slice_shape(norm)
     static = {"kind": recipe.kind, "draws": recipe.draws, "dtype": plan.dtype, "post_clip": recipe.post_clip,
               "shape": shape, "norm": norm, "full_shape": plan.shape, "order": recipe.order,

@@ -1,7 +1,7 @@
 """New values of one tensor (or gate block) for :func:`initspec.backends.keras.models.init_model`,
 on any Keras backend.
 
-* ``stream`` given: the portable stream (:func:`initspec.backends.portable.sample`), the same
+* ``stream`` given: the portable stream (:func:`._sampling.portable_sample`), the same
   values as every initspec backend for ``(seed, stream)``, scheme and logical layout.
 * otherwise natively: the resolved :class:`initspec.Plan` sampled with ``keras.random`` exactly
   as Keras' own initializers do (:mod:`._sampling`) where Keras has the sampler (normal, uniform,
@@ -20,13 +20,12 @@ from typing import Any
 import keras
 import numpy as np
 from initspec.backends import numpy as np_backend
-from initspec.backends import portable
 from initspec.backends._core import cached_resolve
 from initspec.distributions import Plan
 from initspec.dtypes import DTYPES
 from initspec.layouts import Layout
 
-from ._sampling import draw, orthogonal
+from ._sampling import draw, orthogonal, portable_sample
 
 __all__ = ["sample_tensor"]
 
@@ -75,7 +74,7 @@ def sample_tensor(scheme: str, shape: tuple[int, ...], dtype: str, *, layout: st
     Keras backend in ``dtype``. ``seed`` is an int (portable) or a ``keras.random.SeedGenerator``."""
     spec_dtype = dtype if dtype in DTYPES else "float32"
     if stream is not None:
-        values = portable.sample(scheme, shape, layout=layout, dtype=spec_dtype, seed=seed, stream=stream,
+        values = portable_sample(scheme, shape, layout=layout, dtype=spec_dtype, seed=seed, stream=stream,
                                  groups=groups, fans=fans, **params)
         return keras.ops.cast(keras.ops.convert_to_tensor(values), dtype)
     plan = cached_resolve(scheme, shape, layout, spec_dtype, groups=groups, fans=fans, **params)

@@ -98,6 +98,13 @@ class FloatOps(WordOps):
     def maximum(self, x: Any, y: Any) -> Any:
         raise NotImplementedError
 
+    def on_subset(self, cond: Any, fn: Any, *args: Any) -> tuple[Any, ...]:
+        """``fn(*args)`` (a tuple of arrays shaped like ``cond``) where ``cond`` holds; elsewhere
+        the values are unspecified (the caller selects them away). The default evaluates ``fn``
+        on every element (branch-free, what a fused kernel wants); an eager backend may gather
+        the elements where ``cond`` holds, evaluate ``fn`` on those only, and scatter back."""
+        return fn(*args)
+
     def rnd(self, x: Any) -> Any:
         """A product that feeds a sum, rounded to float32 *before* the sum: identity where each op
         is its own kernel (NumPy, eager torch/TF); a contraction fence where a compiler could
@@ -165,25 +172,32 @@ def _horner(ops: FloatOps, x: Any, coeffs: "tuple[float, ...] | list[Any]") -> A
     return acc
 
 
-def _select(ops: FloatOps, central: Any, mid: Any, coeffs: dict[str, tuple[float, ...]]) -> list[Any]:
-    """Per-element coefficients of the PPND7 region each element is in."""
-    return [ops.where(central, c, ops.where(mid, m, f))
-            for c, m, f in zip(coeffs["central"], coeffs["mid"], coeffs["far"])]
+def _ndtri_tail(ops: FloatOps, q: Any) -> tuple[Any, Any]:
+    """PPND7's numerator and denominator in the tails (``q < 1/2 - 0.425``): ``r = sqrt(-log q)``,
+    then the ``mid`` (``r <= 5``) or ``far`` coefficients, selected per element."""
+    t = ops.sqrt(log_pos(ops, q) * -1.0)
+    mid = t <= PPND7_SPLIT2
+    s = t - ops.where(mid, PPND7_CONST2, PPND7_SPLIT2)
+    num = _horner(ops, s, [ops.where(mid, m, f) for m, f in zip(PPND7_NUM["mid"], PPND7_NUM["far"])])
+    den = _horner(ops, s, [ops.where(mid, m, f) for m, f in zip(PPND7_DEN["mid"], PPND7_DEN["far"])])
+    return num, ops.rnd(den * s) + 1.0
 
 
 def ndtri(ops: FloatOps, p: Any) -> Any:
     """Inverse standard normal CDF of ``p`` in ``(0, 1)``: Wichura's AS 241 (PPND7), evaluated on
     ``q = min(p, 1 - p)`` (``1 - p`` is exact there) and mirrored, as one rational function
-    whose coefficients are selected per element (one division per value)."""
+    ``num / den`` whose numerator and denominator come from the element's region (one division
+    per value). The tails (about 15% of a normal's elements) go through
+    :meth:`FloatOps.on_subset`, so a backend may evaluate their logarithm on those elements only."""
     upper = p > 0.5
     q = ops.maximum(ops.where(upper, 1.0 - p, p), FLT_MIN)
     c = q - 0.5
     central = c >= -PPND7_SPLIT1
-    t = ops.sqrt(log_pos(ops, q) * -1.0)
-    mid = t <= PPND7_SPLIT2
-    s = ops.where(central, PPND7_CONST1 - ops.rnd(c * c), t - ops.where(mid, PPND7_CONST2, PPND7_SPLIT2))
-    num = _horner(ops, s, _select(ops, central, mid, PPND7_NUM))
-    den = ops.rnd(_horner(ops, s, _select(ops, central, mid, PPND7_DEN)) * s) + 1.0
+    s = PPND7_CONST1 - ops.rnd(c * c)
+    num_c = _horner(ops, s, PPND7_NUM["central"])
+    den_c = ops.rnd(_horner(ops, s, PPND7_DEN["central"]) * s) + 1.0
+    num_t, den_t = ops.on_subset(c < -PPND7_SPLIT1, lambda qt: _ndtri_tail(ops, qt), q)
+    num, den = ops.where(central, num_c, num_t), ops.where(central, den_c, den_t)
     x = ops.div(num * ops.where(central, c, -1.0), den)
     return ops.where(upper, -x, x)
 

@@ -31,7 +31,7 @@ from ._float32 import (  # noqa: F401 - re-exported: the transforms' float32 voc
     f32, FLT_MIN, FLT_MAX, TWO_M24, TWO_M22, ONE_MINUS_ULP,
     PI_4, LN2_HI, LN2_LO, SQRT_HALF, PPND7_NUM, PPND7_DEN,
     SIN_C, COS_C, FloatOps, block_words, clip, u01,
-    v_open, log_pos, _horner, _select, ndtri, unit_circle,
+    v_open, log_pos, _horner, ndtri, unit_circle,
 )
 from ._philox import LANES, MASK32, round_keys
 
@@ -335,8 +335,19 @@ STANDARD_NORMAL = {"pa": 0.0, "dp": 1.0, "sign": 1.0, "std": 1.0, "mean": 0.0, "
 
 def words_full(ops: Any, keys: list[tuple[Any, Any]], draw: int, n: int) -> Any:
     """Words ``0 .. n-1`` of ``draw``: blocks ``0 .. ceil(n/4)-1``, lanes interleaved."""
-    lanes = block_words(ops, ops.iota(-(-n // LANES)), 0, draw, keys)
-    return ops.interleave(lanes, n)
+    return words_range(ops, keys, draw, 0, n)
+
+
+def words_range(ops: Any, keys: list[tuple[Any, Any]], draw: int, start: int, n: int) -> Any:
+    """Words ``start .. start+n-1`` of ``draw`` (``start`` a multiple of :data:`LANES`, below
+    :data:`MAX_ELEMENTS`): the unit of a chunked whole-tensor generator, whose cost does not
+    depend on the tensor's shape (element ``i`` depends only on ``(seed, stream, i)``)."""
+    if start % LANES:
+        raise ValueError(f"Argument `start` must be a multiple of {LANES}. Received: start={start!r}")
+    blocks = ops.iota(-(-n // LANES))
+    if start:
+        blocks = blocks + start // LANES
+    return ops.interleave(block_words(ops, blocks, 0, draw, keys), n)
 
 
 def words_at(ops: Any, keys: list[tuple[Any, Any]], draw: int, idx: Any) -> Any:

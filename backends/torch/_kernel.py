@@ -5,11 +5,18 @@ float32 transforms (:mod:`initspec.backends.portable._spec`), run eagerly in chu
 Words are held in int64 tensors with values in ``[0, 2**32)`` (torch has no unsigned 32-bit
 arithmetic on every device); the 32x32 -> 64-bit Philox products are split into 16-bit limbs so
 no intermediate exceeds 2**49 (no signed overflow, which a compiler may assume never happens).
-Every float op is a separate eager kernel (no FMA contraction across ops). On the CPU, tensors of
-at least :data:`COMPILE_MIN_ELEMENTS` elements run the same code fused by ``torch.compile``
-(Inductor's C++ backend compiles with ``-ffp-contract=off`` and without unsafe math,
-``torch/_inductor/cpp_builder.py::_get_ffast_math_flags``), which is bit-identical and much faster;
-set ``INITSPEC_PORTABLE_COMPILE=0`` to stay eager.
+Every float op is a separate eager kernel (no FMA contraction across ops). On the CPU, with
+``INITSPEC_PORTABLE_COMPILE=1`` (or after :func:`prime_compiled`), the first tensor of at least
+:data:`COMPILE_MIN_ELEMENTS` elements compiles the same code with
+``torch.compile`` (Inductor's C++ backend compiles with ``-ffp-contract=off`` and without unsafe
+math, ``torch/_inductor/cpp_builder.py::_get_ffast_math_flags``), which is bit-identical and much
+faster. The graph takes the block count as a dynamic size, so one compile per process and recipe
+kind serves every shape (measured: one graph for all 21 distinct ResNet-50 shapes; the compile
+itself, mostly Dynamo tracing, takes 15-30 s on a loaded 2-core machine even with Inductor's FX
+graph cache warm). Other CPU requests run the NumPy reference's chunked generator (same bits,
+~10x faster than eager torch ops): by default nothing is compiled, since a whole-model init
+takes 1-3 s that way against 20-35 s with the compile; ``INITSPEC_PORTABLE_COMPILE=0`` never
+compiles, even on request.
 """
 
 from __future__ import annotations
@@ -33,10 +40,16 @@ from ..portable._spec import (
     transform,
 )
 
-__all__ = ["COMPILE_ENV", "COMPILE_MIN_ELEMENTS", "TorchOps", "compile_enabled", "run_at", "run_full"]
+__all__ = ["COMPILED_REUSE_MIN", "COMPILE_ENV", "COMPILE_MIN_ELEMENTS", "TorchOps", "compile_enabled",
+           "compile_on_demand", "prime_compiled", "run_at", "run_full"]
 
-#: CPU tensors at least this large use the torch.compile'd kernel (same values, faster)
+#: with ``INITSPEC_PORTABLE_COMPILE=1``, the first CPU tensor at least this large compiles the
+#: kernel (same values, faster; paid once per process and kind: one dynamic-length graph serves
+#: every shape)
 COMPILE_MIN_ELEMENTS = 2**20
+#: once compiled, CPU tensors at least this large reuse the compiled kernel (smaller ones run the
+#: NumPy reference, whose per-call overhead is lower)
+COMPILED_REUSE_MIN = 2**14
 #: elements per eager chunk (bounds the int64 temporaries to a few MiB)
 EAGER_CHUNK = 2**18
 COMPILE_ENV = "INITSPEC_PORTABLE_COMPILE"
@@ -152,11 +165,34 @@ def _kernel(kind: str, draws: tuple[int, ...]) -> Callable[..., tuple[Any, Any]]
 
 _COMPILED: dict[tuple[str, tuple[int, ...]], Any] = {}
 _COMPILE_FAILED: list[str] = []
+#: the kernels that have run compiled in this process (their compile is paid)
+_COMPILED_RAN: dict[tuple[str, tuple[int, ...]], bool] = {}
 
 
 def compile_enabled() -> bool:
-    """Whether large CPU requests use ``torch.compile`` (env ``INITSPEC_PORTABLE_COMPILE``)."""
-    return os.environ.get(COMPILE_ENV, "1") != "0" and not _COMPILE_FAILED and hasattr(torch, "compile")
+    """Whether CPU requests may use ``torch.compile`` (env ``INITSPEC_PORTABLE_COMPILE`` not ``0``)."""
+    return os.environ.get(COMPILE_ENV, "") != "0" and not _COMPILE_FAILED and hasattr(torch, "compile")
+
+
+def compile_on_demand() -> bool:
+    """Whether the first large CPU request compiles the kernel (``INITSPEC_PORTABLE_COMPILE=1``).
+
+    Off by default: the compile (mostly Dynamo tracing) costs 15-30 s per process, far more than
+    the reference path needs for a whole ResNet-50 or BERT (about 1-3 s), so only a process that
+    generates many large tensors gains from it. A kernel compiled explicitly
+    (:func:`prime_compiled`, ``run_full(..., compiled=True)``) is reused either way."""
+    return os.environ.get(COMPILE_ENV, "") == "1" and compile_enabled()
+
+
+def prime_compiled(kind: str = "normal", draws: tuple[int, ...] = (0,)) -> bool:
+    """Compile the CPU kernel of ``(kind, draws)`` now (once per process), so later CPU requests
+    of at least :data:`COMPILED_REUSE_MIN` elements run it; False where compiling is disabled or fails."""
+    if not _COMPILED_RAN.get((kind, draws)) and compile_enabled():
+        from ..portable._spec import STANDARD_NORMAL, key_table
+
+        keys = _keys(key_table(0, "prime"), torch.device("cpu"))
+        run_full(kind, draws, keys, dict(STANDARD_NORMAL), LANES, compiled=True)
+    return bool(_COMPILED_RAN.get((kind, draws)))
 
 
 def _compiled(kind: str, draws: tuple[int, ...]) -> Any:
@@ -170,24 +206,55 @@ def _prm_tensors(prm: dict[str, float], dev: torch.device) -> dict[str, torch.Te
     return {k: torch.tensor(v, dtype=torch.float32, device=dev) for k, v in prm.items()}
 
 
+def _reference_full(kind: str, draws: tuple[int, ...], keys: torch.Tensor, prm: dict[str, float],
+                    n: int) -> tuple[Any, Any]:
+    """The NumPy reference's chunked generator (:func:`initspec.backends.portable.run_full`,
+    the spec's own values) as CPU tensors sharing its memory: no compile, and ~10x faster than
+    eager torch ops, whose int64 limb arithmetic dispatches hundreds of kernels per chunk."""
+    from .. import portable as reference
+
+    table = keys.cpu().numpy().astype(np.uint32)
+    re, im = reference.run_full(kind, draws, round_key_pairs(table), prm, n)
+    return torch.from_numpy(re), None if im is None else torch.from_numpy(im)
+
+
+def _use_compiled(kind: str, draws: tuple[int, ...], dev: torch.device, n: int) -> bool:
+    """CPU only, when enabled: once the kernel of ``(kind, draws)`` is compiled in this process
+    (one graph with a dynamic length serves every shape), for any request of at least
+    :data:`COMPILED_REUSE_MIN` elements; before that, with :func:`compile_on_demand`, a request
+    of at least :data:`COMPILE_MIN_ELEMENTS` elements pays the compile."""
+    if dev.type != "cpu" or not compile_enabled():
+        return False
+    if _COMPILED_RAN.get((kind, draws)):
+        return n >= COMPILED_REUSE_MIN
+    return compile_on_demand() and n >= COMPILE_MIN_ELEMENTS
+
+
 def run_full(kind: str, draws: tuple[int, ...], keys: torch.Tensor, prm: dict[str, float], n: int,
              compiled: bool | None = None) -> tuple[Any, Any]:
     """float32 values ``(re, im | None)`` of elements ``0 .. n-1`` (1-D).
 
-    ``compiled=None`` chooses: the compiled kernel for CPU requests of at least
-    :data:`COMPILE_MIN_ELEMENTS` elements when enabled, else eager in chunks.
+    ``compiled=None`` chooses: on the CPU the compiled kernel where :func:`_use_compiled` says so,
+    else the NumPy reference's chunked generator; on a GPU eager torch ops in one launch per op.
+    ``compiled=True`` forces the compiled kernel, ``compiled=False`` eager torch ops (in chunks on
+    the CPU). All give the same bits.
     """
     nb = -(-n // LANES)
     if compiled is None:
-        compiled = keys.device.type == "cpu" and n >= COMPILE_MIN_ELEMENTS and compile_enabled()
+        if keys.device.type == "cpu" and not _use_compiled(kind, draws, keys.device, n):
+            return _reference_full(kind, draws, keys, prm, n)
+        compiled = keys.device.type == "cpu"
     if compiled:
         try:
             re, im = _compiled(kind, draws)(keys, _prm_tensors(prm, keys.device), 0, nb)
+            _COMPILED_RAN[(kind, draws)] = True
             return re[:n], None if im is None else im[:n]
         except Exception as e:  # noqa: BLE001 - no compiler, unsupported platform...: stay eager
             _COMPILE_FAILED.append(f"{type(e).__name__}: {e}")
             warnings.warn(f"initspec portable: torch.compile failed, using eager ops ({_COMPILE_FAILED[-1]})",
                           RuntimeWarning, stacklevel=2)
+            if keys.device.type == "cpu":
+                return _reference_full(kind, draws, keys, prm, n)
     run = _kernel(kind, draws)
     # chunks bound the CPU's int64 temporaries; a GPU is better served by one launch per op
     step = EAGER_CHUNK // LANES if keys.device.type == "cpu" else max(nb, 1)
