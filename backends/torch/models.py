@@ -80,6 +80,8 @@ class _Job:
         """Everything ``initialize_`` checks before it samples (the tensor, each block's plan),
         without sampling: run for every job before any parameter changes."""
         dtype = _check_tensor(self.entry.tensor)
+        if self.blocks is None:  # its plan is the report row's, already resolved with these arguments
+            return
         for t, fans, _ in self._targets(self.entry.tensor):
             plan_for(self.scheme, tuple(t.shape), self.layout, dtype, groups=self.groups, fans=fans, **self.params)
 
