@@ -153,13 +153,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clock", default="wall", choices=tuple(CLOCKS))
     ap.add_argument("--json", dest="json_path", default=None, help="write the record here (default: stdout)")
     args = ap.parse_args(argv)
-    record = run_backend(args.backend, args.device, args.repeats, max(args.warmup, 0), args.clock)
-    if args.json_path:
-        write_atomic(args.json_path, record)
+    emit_record(run_backend(args.backend, args.device, args.repeats, max(args.warmup, 0), args.clock),
+                args.json_path)
+    return 0
+
+
+def emit_record(record: dict[str, Any], json_path: str | None) -> None:
+    """A bench entry point's output: ``record`` written atomically to ``json_path``, else stdout."""
+    if json_path:
+        write_atomic(json_path, record)
     else:
         json.dump(record, sys.stdout, indent=1)
         sys.stdout.write("\n")
-    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,24 +27,23 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import statistics
-import sys
 import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from initspec._jsonio import write_atomic
+
+from initspec import registry
 
 from . import BackendUnavailable
-from ._bench_runner import MIN_SECONDS, SECONDS_TO_MS, time_call
+from ._bench_runner import MIN_SECONDS, SECONDS_TO_MS, emit_record, time_call
 from ._zoo import MODELS, model_names
 
 #: frameworks with a ``model_bench`` (registry names; Keras runs in the ``tensorflow`` backend)
-FRAMEWORKS = ("torch", "tensorflow", "jax")
+FRAMEWORKS = tuple(name for name, f in registry.frameworks().items() if f.model_bench)
 DEFAULT_REPEATS = 5
 DEFAULT_WARMUP = 1
 RSS_INTERVAL_S = 0.001
@@ -182,12 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=DEFAULT_WARMUP)
     ap.add_argument("--json", dest="json_path", default=None)
     args = ap.parse_args(argv)
-    record = run(args.framework, args.model, args.quick, max(args.repeats, 1), max(args.warmup, 0))
-    if args.json_path:
-        write_atomic(args.json_path, record)
-    else:
-        json.dump(record, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+    emit_record(run(args.framework, args.model, args.quick, max(args.repeats, 1), max(args.warmup, 0)),
+                args.json_path)
     return 0
 
 

@@ -14,11 +14,8 @@ instead of wall time (with ``--threads 1``: steady numbers on a busy shared mach
 from __future__ import annotations
 
 import datetime
-import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -26,6 +23,7 @@ from typing import Any, Optional
 from initspec import registry
 from initspec.backends._model_bench import FRAMEWORKS as MODEL_FRAMEWORKS
 from initspec.backends._zoo import model_names
+from ._subprocess import run_json_subprocess
 
 #: the models of ``--models`` (these imports are framework-free)
 MODEL_NAMES = model_names()
@@ -36,7 +34,6 @@ MODELS_BENCH_SCHEMA = "initspec.bench.models"
 DEFAULT_BACKENDS = ",".join(registry.names())
 #: wall-clock limit for one backend's subprocess
 DEFAULT_TIMEOUT_S = 1800
-STDERR_TAIL_CHARS = 2000
 #: table width when stdout is not a terminal (rich would use 80 columns and wrap every cell)
 PIPE_WIDTH = 180
 
@@ -67,19 +64,9 @@ def run_backend_subprocess(name: str, device: str, repeats: int, warmup: int,
                            clock: str = "wall") -> dict[str, Any]:
     """Run the bench of one backend in a fresh interpreter and return its record."""
     base = {"backend": name, "device": device, "versions": {}, "cases": []}
-    with tempfile.TemporaryDirectory(prefix="initspec-bench-") as tmp:
-        out = Path(tmp) / f"{name}.json"
-        cmd = [sys.executable, "-m", "initspec.backends._bench_runner", "--backend", name, "--device", device,
-               "--repeats", str(repeats), "--warmup", str(warmup), "--clock", clock, "--json", str(out)]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
-                                  env=child_env(threads))
-        except subprocess.TimeoutExpired:
-            return {**base, "status": "error", "reason": f"timed out after {timeout_s:g} s"}
-        if proc.returncode != 0 or not out.is_file():
-            tail = (proc.stderr or proc.stdout or "")[-STDERR_TAIL_CHARS:].strip()
-            return {**base, "status": "error", "reason": f"exit status {proc.returncode}: {tail}"}
-        return json.loads(out.read_text(encoding="utf-8"))
+    return run_json_subprocess("initspec.backends._bench_runner",
+                               ["--backend", name, "--device", device, "--repeats", str(repeats),
+                                "--warmup", str(warmup), "--clock", clock], base, timeout_s, child_env(threads))
 
 
 def target_text(case: dict[str, Any]) -> str:

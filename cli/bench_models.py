@@ -11,21 +11,17 @@ compilation included; and the peak extra RSS of one call relative to the paramet
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
+from initspec import registry
 from initspec.backends._model_bench import FRAMEWORKS
 from initspec.backends._zoo import model_names
+from ._subprocess import run_json_subprocess
 
 #: wall-clock limit for one (framework, model) subprocess
 DEFAULT_TIMEOUT_S = 1800
-STDERR_TAIL_CHARS = 2000
 #: how each registry backend's column is labelled (Keras runs in the tensorflow backend, Flax in jax)
-FRAMEWORK_LABELS = {"torch": "torch", "tensorflow": "keras (tf)", "jax": "flax (jax)"}
+FRAMEWORK_LABELS = {name: f.model_bench for name, f in registry.frameworks().items() if f.model_bench}
 VARIANT_COLUMNS = ("initspec", "portable")
 
 
@@ -43,18 +39,10 @@ def run_model_subprocess(framework: str, model: str, quick: bool, repeats: int, 
     """One (framework, model) bench in a fresh interpreter; its record (``status`` error on a crash
     or timeout, with the tail of stderr)."""
     base = {"framework": framework, "model": model, "quick": quick, "versions": {}, "variants": []}
-    with tempfile.TemporaryDirectory(prefix="initspec-bench-models-") as tmp:
-        out = Path(tmp) / "record.json"
-        cmd = [sys.executable, "-m", "initspec.backends._model_bench", "--framework", framework, "--model", model,
-               "--repeats", str(repeats), "--warmup", str(warmup), "--json", str(out), *(["--quick"] if quick else [])]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env)
-        except subprocess.TimeoutExpired:
-            return {**base, "status": "error", "reason": f"timed out after {timeout_s:g} s"}
-        if proc.returncode != 0 or not out.is_file():
-            tail = (proc.stderr or proc.stdout or "")[-STDERR_TAIL_CHARS:].strip()
-            return {**base, "status": "error", "reason": f"exit status {proc.returncode}: {tail}"}
-        return json.loads(out.read_text(encoding="utf-8"))
+    args = ["--framework", framework, "--model", model, "--repeats", str(repeats), "--warmup", str(warmup),
+            *(["--quick"] if quick else [])]
+    return run_json_subprocess("initspec.backends._model_bench", args, base, timeout_s, env,
+                               prefix="initspec-bench-models-")
 
 
 def _ms(x: float) -> str:

@@ -36,10 +36,9 @@ from initspec.distributions import ElementDistribution, resolve
 from scipy import stats as sps
 
 from . import stats as S
-from .audit_diff import diff_audits
 from .budget import DEFAULT_ALPHA_TOTAL, STD_POWER, STD_REL_ERROR, Budget
 
-__all__ = ["AuditResult", "Finding", "audit_sample", "diff_audits", "identify_values"]
+__all__ = ["AuditResult", "Finding", "audit_sample", "identify_values"]
 
 #: scales a fitted variance-scaling scale snaps to (1/3: torch a=sqrt(5); 1: LeCun/Glorot; 2: He)
 SIMPLE_SCALES = (Fraction(1, 6), Fraction(1, 4), Fraction(1, 3), Fraction(1, 2), Fraction(2, 3), Fraction(1),

@@ -2,50 +2,56 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
+from initspec import registry
 from initspec.backends._audit import AuditError, ModelSample
 
-from .audit import AuditResult, audit_sample, diff_audits
+from .audit import AuditResult, audit_sample
+from .audit_diff import diff_audits
 
 __all__ = ["FRAMEWORKS", "audit", "detect_framework", "diff", "sample"]
 
-FRAMEWORKS = ("torch", "keras", "flax")
+def _samplers() -> dict[str, registry.Framework]:
+    """Audit framework name (the first of ``model_roots``: ``torch``, ``keras``, ``flax``) -> the
+    registry backend declaring its sampler (``Framework.model_audit``)."""
+    return {f.model_roots[0]: f for f in registry.frameworks().values() if f.model_audit and f.model_roots}
+
+
+#: the frameworks ``initspec audit`` knows (declared in :mod:`initspec.registry`)
+FRAMEWORKS = tuple(_samplers())
+
+
+def _entry(name: str) -> tuple[str, registry.Framework]:
+    for fw, entry in _samplers().items():
+        if name == fw or name in entry.model_roots or name == entry.name:
+            return fw, entry
+    raise AuditError(f"Unknown framework {name!r}; expected one of {tuple(_samplers())}.")
 
 
 def detect_framework(model: Any) -> str:
-    """``torch`` / ``keras`` / ``flax`` from the model's class (its MRO's modules)."""
-    mods = {c.__module__.split(".")[0] for c in type(model).__mro__}
-    for fw in FRAMEWORKS:
-        if fw in mods:
+    """The audit framework of ``model`` from its class (the top-level modules of its MRO); a
+    plain callable is a torch factory (the only sampler taking one)."""
+    roots = {c.__module__.split(".")[0] for c in type(model).__mro__}
+    for fw, entry in _samplers().items():
+        if roots & set(entry.model_roots):
             return fw
     if callable(model) and not isinstance(model, type):
-        return "torch"  # a factory: torch is the only sampler taking one
+        return "torch"
     raise AuditError(f"Cannot tell the framework of a {type(model).__name__}; pass framework= one of "
-                     f"{FRAMEWORKS}.")
+                     f"{tuple(_samplers())}.")
 
 
 def sample(model: Any, *args: Any, framework: str | None = None, expect: Mapping[str, Any] | None = None
            ) -> ModelSample:
     """The framework's :class:`~initspec.backends._audit.ModelSample` of ``model`` (Flax: ``args``
-    are the inputs of ``module.init``)."""
-    fw = framework or detect_framework(model)
-    if fw == "torch":
-        from initspec.backends.torch.audit import sample_module
-
-        return sample_module(model, expect=expect)
-    if fw in ("keras", "tensorflow"):
-        from initspec.backends.keras.audit import sample_model
-
-        return sample_model(model, expect=expect)
-    if fw in ("flax", "jax"):
-        if not args:
-            raise AuditError("A Flax module needs example inputs (arrays or jax.ShapeDtypeStruct) for module.init.")
-        from initspec.backends.jax.audit import sample_linen
-
-        return sample_linen(model, *args, expect=expect)
-    raise AuditError(f"Unknown framework {fw!r}; expected one of {FRAMEWORKS}.")
+    are the inputs of ``module.init``), through the sampler its registry entry declares."""
+    _, entry = _entry(framework or detect_framework(model))
+    module, _, func = (entry.model_audit or "").partition(":")
+    sampler = getattr(importlib.import_module(module), func)
+    return sampler(model, *args, expect=expect)
 
 
 def audit(model: Any, *args: Any, framework: str | None = None, expect: Mapping[str, Any] | None = None,

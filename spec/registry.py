@@ -59,6 +59,12 @@ class Framework:
         matrix_in_own_layout: the conformance matrix is drawn in the framework's own layout
             (each case translated to the same logical layer, :func:`initspec.layouts.translate`);
             ``False`` for the NumPy reference, which is checked in every layout of the matrix.
+        model_bench: the label of its column in ``initspec bench --models`` (its adapter's ``bench``
+            module has ``model_bench(model, quick)``), or ``None`` when it has none.
+        model_audit: ``"module:function"`` of its whole-model audit sampler (``initspec audit``),
+            or ``None``.
+        model_roots: top-level module names of the model classes that sampler takes (``keras``,
+            ``flax``), which also name the framework in ``initspec audit --framework``.
         startup_s: rough import time of the framework; the runner starts the slowest first.
         xla_compile_cache: its worker benefits from XLA's persistent compilation cache (the runner
             sets ``JAX_COMPILATION_CACHE_DIR`` for it unless the user configured one).
@@ -77,6 +83,9 @@ class Framework:
     color: str = DEFAULT_COLOR
     portable_bench: bool = False
     matrix_in_own_layout: bool = True
+    model_bench: str | None = None
+    model_audit: str | None = None
+    model_roots: tuple[str, ...] = ()
     startup_s: float = 0.0
     xla_compile_cache: bool = False
 
@@ -84,7 +93,7 @@ class Framework:
         if not isinstance(self.name, str) or not self.name.isidentifier():
             raise InitSpecError(
                 f"Argument `name` must be an identifier (a backend name). Received: name={self.name!r}")
-        for attr in ("imports", "natives", "devices"):
+        for attr in ("imports", "natives", "devices", "model_roots"):
             value = getattr(self, attr)
             if isinstance(value, str) or not all(isinstance(v, str) for v in value):
                 raise InitSpecError(
@@ -197,17 +206,20 @@ register(Framework(
     name="torch", imports=("torch",), adapter="initspec.backends.torch", label="PyTorch", layout="torch",
     portable="initspec.backends.torch.portable", experiments="initspec.conformance.experiments.torch",
     natives=("torch",), devices=("cpu", "gpu"), extra="torch", color="#D55E00", portable_bench=True,
+    model_bench="torch", model_audit="initspec.backends.torch.audit:sample_module", model_roots=("torch",),
     startup_s=2.0,
 ))
 register(Framework(
     name="tensorflow", imports=("tensorflow",), adapter="initspec.backends.tensorflow",
     label="TensorFlow / Keras", layout="keras", portable="initspec.backends.tensorflow.portable",
     experiments="initspec.conformance.experiments.tensorflow", natives=("keras",), devices=("cpu", "gpu"),
-    extra="tensorflow", color="#E69F00", startup_s=8.0,
+    extra="tensorflow", color="#E69F00", model_bench="keras (tf)",
+    model_audit="initspec.backends.keras.audit:sample_model", model_roots=("keras", "tensorflow"), startup_s=8.0,
 ))
 register(Framework(
     name="jax", imports=("jax",), adapter="initspec.backends.jax", label="JAX / Flax", layout="jax",
     portable="initspec.backends.jax.portable", experiments="initspec.conformance.experiments.jax",
     natives=("jax", "flax"), devices=("cpu", "gpu"), extra="jax", color="#009E73", portable_bench=True,
+    model_bench="flax (jax)", model_audit="initspec.backends.jax.audit:sample_linen", model_roots=("flax", "jax"),
     startup_s=3.0, xla_compile_cache=True,
 ))

@@ -65,6 +65,8 @@ def sample_linen(module: Any, *args: Any, expect: Mapping[str, Any] | None = Non
 
     if not isinstance(module, nn.Module):
         raise AuditError(f"Expected a flax.linen Module. Received: {type(module).__name__}")
+    if not args:
+        raise AuditError("A Flax module needs example inputs (arrays or jax.ShapeDtypeStruct) for module.init.")
     abstract, owners = _trace(module, args, None, {})
     params = abstract.get("params", {}) if hasattr(abstract, "get") else {}
     leaves = jax.tree_util.tree_flatten_with_path(params)[0]

@@ -28,12 +28,11 @@ import jax
 from initspec.layouts import Layout, get_layout
 from initspec.models import dense_general_layout
 
-from .._model import InitReport, ParamInfo, RuleSet, finish
+from .._model import InitReport, ParamInfo, finish
 from .._names import FlattenSpec, Namer, NameHook
-from ..portable._spec import portable_seed
 from ._checks import DEFAULT_LAYOUT, dtype_name
-from ._walk import RESERVED, FlaxLeaf, canonical_leaf, leaf_role, path_names, plan_leaves
-from .tree import check_arg_rule
+from ._walk import FlaxLeaf, canonical_leaf, leaf_role, path_names, plan_leaves
+from .tree import checked_args
 
 __all__ = ["init_linen", "native_key"]
 
@@ -132,12 +131,7 @@ def init_linen(module: Any, *args: Any, weight: Any = "he_normal", bias: Any = "
     ``init_model`` name the same layers; ``flatten={"fc1": ("hwc", (H, W, C))}`` declares that the
     ``nn.Dense`` ``fc1`` reads a flattened channels-last map (``docs/porting.md``).
     """
-    check_arg_rule("init_linen", "weight", weight)
-    check_arg_rule("init_linen", "bias", bias)
-    seed = portable_seed(seed)
-    if not isinstance(prefix, str):
-        raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder.'). Received: prefix={prefix!r}")
-    ruleset = RuleSet(weight, bias, rules, by_type, reserved=RESERVED)
+    seed, ruleset = checked_args("init_linen", weight, bias, seed, prefix, rules, by_type)
     abstract, owners = _trace(module, args, method, kwargs)
     flat, treedef = jax.tree_util.tree_flatten_with_path(abstract)
     paths = [tuple(path_names(p)) for p, _ in flat]

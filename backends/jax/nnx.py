@@ -25,12 +25,11 @@ from typing import Any
 from initspec.layouts import Layout, get_layout
 from initspec.models import LSTM_FORGET_GATE, RNN_GATES, dense_general_layout
 
-from .._model import InitReport, ParamInfo, RuleSet, finish
+from .._model import InitReport, ParamInfo, finish
 from .._names import FlattenSpec, Namer, NameHook
-from ..portable._spec import portable_seed
 from ._checks import DEFAULT_LAYOUT, describe, dtype_name
-from ._walk import RESERVED, FlaxLeaf, canonical_leaf, leaf_role, plan_leaves
-from .tree import check_arg_rule
+from ._walk import FlaxLeaf, canonical_leaf, leaf_role, plan_leaves
+from .tree import checked_args
 
 __all__ = ["init_nnx_"]
 
@@ -125,12 +124,7 @@ def init_nnx_(model: Any, weight: Any = "he_normal", bias: Any = "zeros", *, rul
                         "pure pytree (roles by leaf name, path rules only).")
     if not isinstance(model, nnx.Module):
         raise TypeError(f"Argument `model` must be a flax.nnx.Module. Received: {describe(model)}")
-    check_arg_rule("init_nnx_", "weight", weight)
-    check_arg_rule("init_nnx_", "bias", bias)
-    seed = portable_seed(seed)
-    if not isinstance(prefix, str):
-        raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder.'). Received: prefix={prefix!r}")
-    ruleset = RuleSet(weight, bias, rules, by_type, reserved=RESERVED)
+    seed, ruleset = checked_args("init_nnx_", weight, bias, seed, prefix, rules, by_type)
     namer = Namer(names, flatten, helper="init_nnx_")
     leaves, variables = _walk(model, get_layout(DEFAULT_LAYOUT))
     rows, values = plan_leaves(leaves, ruleset, seed=seed, prefix=prefix, dry_run=dry_run, forget_bias=forget_bias,

@@ -22,7 +22,7 @@ from ._checks import DEFAULT_LAYOUT, describe, dtype_name
 from ._initializer import initializer
 from ._walk import RESERVED, FlaxLeaf, canonical_leaf, leaf_role, path_names, plan_leaves
 
-__all__ = ["check_arg_rule", "check_rules_keys", "init_tree"]
+__all__ = ["check_arg_rule", "check_rules_keys", "checked_args", "init_tree"]
 
 #: arguments the helpers set themselves, refused in ``weight=``/``bias=`` (``layout=`` is an argument)
 _ARG_SET = ("stream", "seed", "layout", "dtype")
@@ -47,6 +47,19 @@ def check_arg_rule(helper: str, arg: str, rule: Any) -> None:
         if k in params:
             raise ValueError(f"{helper} sets `{k}` itself; remove it from `{arg}`. Received: {arg}={rule!r}")
     initializer(name, **params)  # unknown schemes and parameters fail now, naming them
+
+
+def checked_args(helper: str, weight: Any, bias: Any, seed: Any, prefix: Any, rules: Any,
+                 by_type: Any = None) -> tuple[int, RuleSet]:
+    """The arguments every Flax model helper shares, checked before anything is traced or drawn:
+    the ``weight``/``bias`` rules, the portable ``seed`` (None means 0), ``prefix``; returns
+    ``(seed, RuleSet)``."""
+    check_arg_rule(helper, "weight", weight)
+    check_arg_rule(helper, "bias", bias)
+    seed = portable_seed(seed)
+    if not isinstance(prefix, str):
+        raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder.'). Received: prefix={prefix!r}")
+    return seed, RuleSet(weight, bias, rules, by_type, reserved=RESERVED)
 
 
 def check_rules_keys(rules: Any, by_type: Any = None) -> None:
@@ -134,14 +147,9 @@ def init_tree(params: Any, weight: Any = "he_normal", bias: Any = "zeros", *, ru
     :func:`init_linen` for attention. ``flatten={"fc1": ("hwc", (H, W, C))}`` permutes the input
     axis of the rank-2 kernel of ``fc1`` (``docs/porting.md``).
     """
-    check_arg_rule("init_tree", "weight", weight)
-    check_arg_rule("init_tree", "bias", bias)
     check_rules_keys(rules)
-    seed = portable_seed(seed)
-    if not isinstance(prefix, str):
-        raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder.'). Received: prefix={prefix!r}")
+    seed, ruleset = checked_args("init_tree", weight, bias, seed, prefix, rules)
     lay = get_layout(DEFAULT_LAYOUT if layout is None else layout)
-    ruleset = RuleSet(weight, bias, rules, reserved=RESERVED)
     namer = Namer(names, flatten, helper="init_tree")
     leaves, treedef, found = _leaves(params, lay)
     walked = [f for f in found if f is not None]

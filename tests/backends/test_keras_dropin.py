@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 import types
 import unittest
@@ -118,12 +117,12 @@ def test_native_keras_tests_tensorflow_backend(keras):
 
 
 def _run_subprocess(backend: str) -> dict[str, dict[str, str]]:
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    from tests.backends._keras_backends import run_under_keras_backend  # not importable in the script run
+
+    extra = {}
     if backend == "jax":  # initializer_test's layout tests need 4 devices (as Keras' multi_device CI)
-        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4").strip()
-    proc = subprocess.run([sys.executable, __file__, backend], capture_output=True, text=True, env=env, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        extra["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4").strip()
+    return run_under_keras_backend(__file__, backend, extra)
 
 
 @pytest.mark.tensorflow

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
 import sys
 import traceback
 import warnings
@@ -321,26 +319,14 @@ def test_tied_variable(keras):
 # --------------------------------------------------------------------------------------------
 # jax / torch Keras backends, in subprocesses
 # --------------------------------------------------------------------------------------------
-def _run_subprocess(backend: str) -> dict[str, str]:
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run([sys.executable, __file__, backend], capture_output=True, text=True, env=env, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 @pytest.mark.tensorflow
-@pytest.mark.jax
-def test_backend_checks_jax():
-    pytest.importorskip("jax")
-    results = _run_subprocess("jax")
-    assert results == {k: "ok" for k in BACKEND_CHECKS}, results
+@pytest.mark.parametrize("backend", [pytest.param("jax", marks=pytest.mark.jax),
+                                     pytest.param("torch", marks=pytest.mark.torch)])
+def test_backend_checks(backend):
+    from tests.backends._keras_backends import run_under_keras_backend  # not importable in the script run
 
-
-@pytest.mark.tensorflow
-@pytest.mark.torch
-def test_backend_checks_torch():
-    pytest.importorskip("torch")
-    results = _run_subprocess("torch")
+    pytest.importorskip(backend)
+    results = run_under_keras_backend(__file__, backend)
     assert results == {k: "ok" for k in BACKEND_CHECKS}, results
 
 
