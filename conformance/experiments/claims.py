@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import ExperimentConfig
+from .tasks import TRAIN_REPLICATES
 
 Outcome = tuple[bool, dict[str, Any]]
 Record = dict[str, Any]
@@ -68,6 +69,12 @@ TRAINS_RATIO = 0.5
 #: nets learn slowly: at least 13% lower for each of 8 seeds at the default config; Glorot +
 #: ReLU and small inits do not move at all).
 PROGRESS_MIN = 0.05
+#: He + ReLU "learns" when it makes that progress in at least this many of its draws (the run and
+#: its replicates, tasks.TRAIN_REPLICATES: 3). One draw is not enough: over seeds 0-49 on each
+#: engine at QUICK the ratio reached 0.72-0.83, and once (JAX, seed 44) 1.056 (no progress), so a
+#: single-draw claim fails about once in 200 seeds; needing 2 of 3 independent draws puts that
+#: near 3 * (1/200)^2 ~ 1e-4 per seed (docs/measurements/claims-spread.md).
+PROGRESS_MIN_DRAWS = 2
 #: Too-large init "fails to train": the final loss stays at or above this fraction of the best
 #: constant predictor's loss (the task's baseline), or is non-finite. N(0, 1) + tanh is chaotic:
 #: a rounding difference (BLAS kernel, thread count) changes the whole run, so the margin comes
@@ -241,6 +248,16 @@ def improves(rec: Record, max_ratio: float) -> Outcome:
     r = _ratio(rec["final_loss"], rec["initial_loss"])
     measured = {"initial_loss": rec["initial_loss"], "final_loss": rec["final_loss"], "ratio": r}
     return _finite(r) and r < max_ratio, measured
+
+
+def improves_in_most(rec: Record, max_ratio: float, min_draws: int) -> Outcome:
+    """Final loss below ``max_ratio`` x the initial loss in at least ``min_draws`` of the record's
+    draws (the run itself and its ``replicates``)."""
+    draws = [rec, *(rec.get("replicates") or [])]
+    ratios = [_ratio(d["final_loss"], d["initial_loss"]) for d in draws]
+    good = sum(_finite(r) and r < max_ratio for r in ratios)
+    return good >= min_draws, {"initial_loss": rec["initial_loss"], "final_loss": rec["final_loss"],
+                               "ratios": ratios, "draws_improved": good, "draws": len(draws)}
 
 
 def symmetric_nets_worse(symmetric: Sequence[Record], random: Sequence[Record]) -> Outcome:
@@ -472,10 +489,12 @@ CLAIMS: tuple[ClaimSpec, ...] = (
         "Consequence: a deep ReLU net learns with He init and stalls with Glorot init.",
         ("trainability",),
         lambda c: (f"{c.train_depth} x {c.train_width} ReLU nets, {c.steps} SGD steps at lr "
-                   f"{c.lr_relu:g}: he_normal lowers the loss by more than {PROGRESS_MIN:.0%}; glorot_normal "
-                   "changes it by less than "
+                   f"{c.lr_relu:g}: he_normal lowers the loss by more than {PROGRESS_MIN:.0%} in at least "
+                   f"{PROGRESS_MIN_DRAWS} of {TRAIN_REPLICATES[('relu', 'he_normal')]} independent draws; "
+                   "glorot_normal changes it by less than "
                    f"{STALL_RTOL:g} (relative)"),
-        lambda v, c: _all([("he_normal+relu", improves(v.trn[("relu", "he_normal")], 1 - PROGRESS_MIN)),
+        lambda v, c: _all([("he_normal+relu", improves_in_most(v.trn[("relu", "he_normal")], 1 - PROGRESS_MIN,
+                                                               PROGRESS_MIN_DRAWS)),
                            ("glorot_normal+relu", stalls(v.trn[("relu", "glorot_normal")]))]),
     ),
 )

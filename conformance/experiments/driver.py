@@ -25,7 +25,7 @@ from ._engine import Engine
 from .claims import CLAIMS, evaluate_claims, merge_claims
 from .config import ExperimentConfig
 from .tasks import (
-    ACTIVATIONS, SIGNAL_INITS, SYMMETRY_ACTIVATION, SYMMETRY_INITS, TRAIN_RUNS, Init, inits, layer_seed,
+    ACTIVATIONS, SIGNAL_INITS, SYMMETRY_ACTIVATION, SYMMETRY_INITS, TRAIN_REPLICATES, TRAIN_RUNS, Init, inits, layer_seed,
     signal_task, symmetry_task, train_task,
 )
 
@@ -101,21 +101,31 @@ def run_signal(engine: Engine, config: ExperimentConfig) -> list[dict[str, Any]]
 
 
 def run_trainability(engine: Engine, config: ExperimentConfig) -> list[dict[str, Any]]:
-    """A fixed SGD budget for the deep nets of :data:`TRAIN_RUNS`; the loss curve."""
+    """A fixed SGD budget for the deep nets of :data:`TRAIN_RUNS`; the loss curve. Runs listed in
+    :data:`TRAIN_REPLICATES` are repeated with independent weights; the record of the first draw
+    carries the others' losses under ``replicates``."""
     task = train_task(config)
     x, y = engine.from_numpy(task.x), engine.from_numpy(task.y)
     table = inits(config)
     records = []
     for activation, key in TRAIN_RUNS:
         init = table[key]
-        params = engine.init_params(init, task.sizes, lambda i: layer_seed(config, "trainability", i))
         lr = config.train_lr(activation)
-        _, losses = engine.train(params, x, y, activation, config.steps, lr)
-        records.append({"backend": engine.backend, "weights_from": engine.weights_from, **_describe(init),
-                        "activation": activation, "depth": config.train_depth, "width": config.train_width,
-                        "steps": config.steps, "lr": lr, "loss_curve": losses,
-                        "initial_loss": losses[0], "final_loss": losses[-1],
-                        "baseline_loss": task.baseline_loss})
+        runs = []
+        for rep in range(TRAIN_REPLICATES.get((activation, key), 1)):
+            params = engine.init_params(init, task.sizes,
+                                        lambda i, rep=rep: layer_seed(config, "trainability", i, rep))
+            runs.append(engine.train(params, x, y, activation, config.steps, lr)[1])
+        losses = runs[0]
+        rec = {"backend": engine.backend, "weights_from": engine.weights_from, **_describe(init),
+               "activation": activation, "depth": config.train_depth, "width": config.train_width,
+               "steps": config.steps, "lr": lr, "loss_curve": losses,
+               "initial_loss": losses[0], "final_loss": losses[-1],
+               "baseline_loss": task.baseline_loss}
+        if len(runs) > 1:
+            rec["replicates"] = [{"replicate": rep, "initial_loss": c[0], "final_loss": c[-1]}
+                                 for rep, c in enumerate(runs[1:], start=1)]
+        records.append(rec)
     return records
 
 

@@ -22,6 +22,9 @@ SYMMETRY_ACTIVATION = "tanh"
 SEED_STRIDE = 1_000_000
 EXPERIMENT_STRIDE = 10_000
 EXPERIMENT_INDEX = {"symmetry": 0, "signal": 1, "trainability": 2}
+#: Replicate ``r >= 1`` of a replicated run uses experiment index ``REPLICATE_INDEX_BASE + r - 1``
+#: (its own seeds, still < 2**31: at most ``SEED_STRIDE / EXPERIMENT_STRIDE - 3`` replicates).
+REPLICATE_INDEX_BASE = len(EXPERIMENT_INDEX)
 #: NumPy seeds of the data (inputs, teacher) per experiment; fixed, independent of the weights.
 DATA_SEED = {"symmetry": 11, "signal": 12, "trainability": 13}
 #: Hidden units of the teacher network that makes the targets.
@@ -73,12 +76,19 @@ TRAIN_RUNS = (
     ("tanh", "normal_small"), ("tanh", "normal_large"), ("tanh", "glorot_normal"), ("tanh", "orthogonal"),
     ("relu", "normal_small"), ("relu", "normal_large"), ("relu", "glorot_normal"), ("relu", "he_normal"),
 )
+#: Trainability runs repeated with independent weights (replicates), so that a claim about them is
+#: a statement over several draws rather than one: He + ReLU learning in 30-50 layers is slow and
+#: its final / initial loss ratio has a tail towards 1 (max 0.72-0.83 over 50 seeds per engine, one
+#: seed of 200 did not train; docs/measurements/claims-spread.md).
+TRAIN_REPLICATES: dict[tuple[str, str], int] = {("relu", "he_normal"): 3}
 
 
-def layer_seed(config: ExperimentConfig, experiment: str, layer: int) -> int:
-    """Seed of one kernel: distinct per layer and experiment, shared across inits (common random
-    numbers: e.g. glorot_normal and lecun_normal draw the same normals on square layers)."""
-    return config.seed * SEED_STRIDE + EXPERIMENT_STRIDE * EXPERIMENT_INDEX[experiment] + layer
+def layer_seed(config: ExperimentConfig, experiment: str, layer: int, replicate: int = 0) -> int:
+    """Seed of one kernel: distinct per layer, experiment and replicate, shared across inits
+    (common random numbers: e.g. glorot_normal and lecun_normal draw the same normals on square
+    layers). Replicate 0 is the experiment's own draw."""
+    index = EXPERIMENT_INDEX[experiment] if replicate == 0 else REPLICATE_INDEX_BASE + replicate - 1
+    return config.seed * SEED_STRIDE + EXPERIMENT_STRIDE * index + layer
 
 
 @dataclass(frozen=True)
