@@ -120,16 +120,33 @@ class Primitives:
     # ``NotImplemented`` to fall back to the generic code), e.g. ``fast_truncated_normal``.
 
 
+#: element types whose value alone is a key (``==`` on them implies the same type and sign) ...
+_PLAIN = {int, str}
+#: ... and with float, whose key is its repr (``-0.0``, ``nan``); a tuple of only these types keys
+#: its ints and strs by value and its floats by ``(float, repr)``: never equal to the key of a tuple
+#: with another element type, which keys every element as a ``(type, ...)`` pair (not all floats)
+_PLAIN_OR_FLOAT = {int, str, float}
+
+
 def typed_key(x: Any) -> Any:
     """A cache key of ``x`` that tells apart what ``==`` and ``hash`` equate: the type and the sign
     of every scalar (``True`` vs ``1``, ``-0.0`` vs ``0.0``), recursively through tuples. Plan
     caches key by it so that a cached plan is never returned for a different parameter
     (``resolve`` refuses ``gain=True``; ``constant(-0.0)`` must stay -0.0)."""
+    t = type(x)
+    if t is int or t is str or t is bool:  # the hot path (shapes, names): the type already tells them apart
+        return (t, x)
+    if t is tuple:
+        types = set(map(type, x))
+        if types <= _PLAIN:  # a shape: no element needs a key of its own
+            return (t, x)
+        if types <= _PLAIN_OR_FLOAT:  # fans, a (name, value) pair: only the floats need theirs
+            return (t, tuple((float, repr(i)) if type(i) is float else i for i in x))
     if isinstance(x, tuple):
-        return (type(x), tuple(typed_key(i) for i in x))
-    if isinstance(x, (bool, int, float, complex, str)):
-        return (type(x), repr(x))
-    return (type(x), x)
+        return (t, tuple(map(typed_key, x)))
+    if isinstance(x, (bool, int, float, complex, str)):  # repr: -0.0 vs 0.0, nan, subclasses
+        return (t, repr(x))
+    return (t, x)
 
 
 class Keyed:

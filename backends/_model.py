@@ -36,6 +36,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from initspec.distributions import Plan
 from initspec.errors import InitSpecError
 from initspec.layouts import Layout
 from initspec.models import DEFAULT_ROLE_RULES, ROLES
@@ -44,7 +45,8 @@ from initspec.schemes import get_scheme
 from ._core import cached_resolve
 from ._rules import Rule, split_rule
 
-__all__ = ["InitReport", "Match", "ParamInfo", "ParamReport", "RuleSet", "finish", "report_row", "rule_error", "tie_owner"]
+__all__ = ["InitReport", "Match", "ParamInfo", "ParamReport", "RuleSet", "finish", "planned_row", "report_row", "rule_error",
+           "tie_owner"]
 
 KEEP = "keep"
 
@@ -224,9 +226,19 @@ def report_row(info: ParamInfo, match: Match, *, action: str = "init", layout: "
     (:func:`initspec.resolve` on ``block_shape`` or the shape, the layout, groups and fans). The
     resolve also validates the rule for this parameter (rank, params): call it inside
     :class:`rule_error` so that a failure names the parameter, also in a dry run."""
+    return planned_row(info, match, action=action, layout=layout, groups=groups, fans=fans, kw=kw,
+                       block_shape=block_shape, stream=stream, note=note)[0]
+
+
+def planned_row(info: ParamInfo, match: Match, *, action: str = "init", layout: "str | Layout | None" = None,
+                groups: int = 1, fans: tuple[float, float] | None = None, kw: Mapping[str, Any] | None = None,
+                block_shape: tuple[int, ...] | None = None, stream: str | None = None,
+                note: str = "") -> tuple[ParamReport, Plan | None]:
+    """:func:`report_row` and the plan it resolved (None for a row that samples nothing), so that a
+    helper samples from the very plan its report shows instead of resolving it again."""
     layer = info.layer.__name__ if info.layer is not None else ""
     if action != "init" or match.rule is None:
-        return ParamReport(info.path, info.shape, info.dtype, layer, info.role, action, match.source, note=note)
+        return ParamReport(info.path, info.shape, info.dtype, layer, info.role, action, match.source, note=note), None
     scheme, params = match.rule
     params = dict(params if kw is None else kw)
     params.pop("layout", None), params.pop("groups", None), params.pop("fans", None)
@@ -237,7 +249,7 @@ def report_row(info: ParamInfo, match: Match, *, action: str = "init", layout: "
     low, high = _finite(plan.element.low), _finite(plan.element.high)
     f = None if plan.fans is None else (plan.fans.fan_in, plan.fans.fan_out)
     return ParamReport(info.path, info.shape, info.dtype, layer, info.role, "init", match.source, scheme, params,
-                       lay_name, f, std, low, high, stream, note)
+                       lay_name, f, std, low, high, stream, note), plan
 
 
 class InitReport(Sequence[ParamReport]):

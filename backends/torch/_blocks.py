@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
@@ -70,10 +71,11 @@ def _mha_fans(module: nn.MultiheadAttention) -> tuple[tuple[float, float], ...]:
     return ((e, e), (float(module.kdim), e), (float(module.vdim), e))
 
 
-def fused_qkv(root: torch.nn.Module) -> dict[int, int]:
-    """``id(c_attn) -> number of fused projections`` for the HF attention layers of :data:`HF_FUSED_QKV` in ``root``."""
+def fused_qkv(root: torch.nn.Module, modules: Iterable[torch.nn.Module] | None = None) -> dict[int, int]:
+    """``id(c_attn) -> number of fused projections`` for the HF attention layers of :data:`HF_FUSED_QKV` in ``root``
+    (``modules``: ``root.modules()`` if the caller has them already)."""
     out = {}
-    for m in root.modules():
+    for m in root.modules() if modules is None else modules:
         cls = type(m)
         if cls.__qualname__ in HF_FUSED_QKV and cls.__module__.startswith("transformers.") and hasattr(m, "c_attn"):
             out[id(m.c_attn)] = 2 if getattr(m, "is_cross_attention", False) else 3

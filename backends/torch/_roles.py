@@ -7,6 +7,7 @@ name. :func:`~initspec.backends.torch.models.init_module_` reads this table; it 
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,8 +58,12 @@ FOREIGN_NORM_SUFFIXES = ("Norm",)
 
 def is_hf_conv1d(module: torch.nn.Module) -> bool:
     """True for HF ``transformers.pytorch_utils.Conv1D`` (and subclasses), without importing it."""
-    return any(c.__qualname__ == "Conv1D" and c.__module__.startswith("transformers.")
-               for c in type(module).__mro__)
+    return _is_hf_conv1d_class(type(module))
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_hf_conv1d_class(cls: type) -> bool:
+    return any(c.__qualname__ == "Conv1D" and c.__module__.startswith("transformers.") for c in cls.__mro__)
 
 
 def _lookup(table: Mapping[str, str], name: str) -> str | None:
@@ -69,16 +74,23 @@ def param_role(module: torch.nn.Module, name: str, ruled: tuple[type, ...] = ())
     """The role of ``module``'s parameter ``name``: the first :data:`ROLE_TABLE` class of the
     module's MRO; HF ``Conv1D`` -> weight/bias; a class named ``*Norm`` -> norm_scale/norm_shift;
     a module whose class the user gave rules for (``ruled``) -> weight for ``weight``/``weight_*``
-    and bias for ``bias``/``bias_*`` (the ``by_type`` rule of earlier versions); else ``other``."""
-    for cls in type(module).__mro__:
+    and bias for ``bias``/``bias_*`` (the ``by_type`` rule of earlier versions); else ``other``.
+    A function of the module's class, the name and ``ruled`` only (cached: a model repeats a few
+    classes hundreds of times)."""
+    return _class_role(type(module), name, ruled)
+
+
+@functools.lru_cache(maxsize=4096)
+def _class_role(cls: type, name: str, ruled: tuple[type, ...]) -> str:
+    for base in cls.__mro__:
         for klass, table in ROLE_TABLE:
-            if cls is klass:
+            if base is klass:
                 return _lookup(table, name) or "other"
-    if is_hf_conv1d(module):
+    if _is_hf_conv1d_class(cls):
         return _lookup(_WB, name) or "other"
-    if type(module).__name__.endswith(FOREIGN_NORM_SUFFIXES) and name in _NORM:
+    if cls.__name__.endswith(FOREIGN_NORM_SUFFIXES) and name in _NORM:
         return _NORM[name]
-    if isinstance(module, ruled):
+    if issubclass(cls, ruled):
         return _lookup({"weight": "weight", "weight_*": "weight", "bias": "bias", "bias_*": "bias"}, name) or "other"
     return "other"
 
@@ -87,13 +99,18 @@ def layout_for_module(module: torch.nn.Module) -> Any:
     """The layout of ``module.weight``: Linear -> torch_linear, ConvNd -> torch_conv,
     ConvTransposeNd -> torch_conv_transpose, HF Conv1D -> :data:`HF_CONV1D` ``(in, out)``,
     MultiheadAttention -> torch_linear (its q/k/v projections), anything else -> torch."""
+    return _class_layout(type(module))
+
+
+@functools.lru_cache(maxsize=1024)
+def _class_layout(cls: type) -> Any:
     conv = torch.nn.modules.conv
-    if isinstance(module, (torch.nn.Linear, torch.nn.MultiheadAttention)):
+    if issubclass(cls, (torch.nn.Linear, torch.nn.MultiheadAttention)):
         return "torch_linear"
-    if isinstance(module, conv._ConvTransposeNd):
+    if issubclass(cls, conv._ConvTransposeNd):
         return "torch_conv_transpose"
-    if isinstance(module, conv._ConvNd):
+    if issubclass(cls, conv._ConvNd):
         return "torch_conv"
-    if is_hf_conv1d(module):
+    if _is_hf_conv1d_class(cls):
         return HF_CONV1D
     return "torch"

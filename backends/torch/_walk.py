@@ -14,7 +14,7 @@ logical ``conv.weight`` (role from ``conv``) and never the ``original*`` tensors
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from collections.abc import Sequence
 
 import torch
 from torch.nn.utils import parametrize
@@ -38,31 +38,40 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-def _plists(module: torch.nn.Module) -> torch.nn.ModuleDict:
-    """``module.parametrizations``: name -> ``ParametrizationList``."""
-    return cast(torch.nn.ModuleDict, module.parametrizations)
-
-
-def walk(module: torch.nn.Module) -> list[Entry]:
+def walk(module: torch.nn.Module, named: Sequence[tuple[str, torch.nn.Module]] | None = None) -> list[Entry]:
     """Every parameter name of ``module`` in ``named_parameters(remove_duplicate=False)`` order
-    (parametrized tensors where their module is, before its plain parameters)."""
+    (parametrized tensors where their module is, before its plain parameters); ``named`` is
+    ``list(module.named_modules(remove_duplicate=False))`` if the caller has it already."""
+    if named is None:
+        named = list(module.named_modules(remove_duplicate=False))
+    plists = [_parametrizations(mod) for _, mod in named]
     inside: set[int] = set()  # the ParametrizationList modules and everything under them
-    for mod in module.modules():
-        if parametrize.is_parametrized(mod):
-            inside.update(id(m) for m in _plists(mod).modules())
+    for pl in plists:
+        if pl is not None:
+            inside.update(id(m) for m in pl.modules())
     out: list[Entry] = []
-    for mpath, mod in module.named_modules(remove_duplicate=False):
+    for (mpath, mod), pl in zip(named, plists):
         if id(mod) in inside:
             continue
-        if parametrize.is_parametrized(mod):
-            for pname, plist in _plists(mod).items():
+        if pl is not None:
+            for pname, plist in pl.items():
                 with torch.no_grad():
                     value = getattr(mod, pname)
                 kinds = "+".join(type(p).__name__ for p in plist.children())
                 out.append(Entry(_join(mpath, pname), mod, pname, value, id(plist), kinds))
-        for pname, param in mod.named_parameters(recurse=False, remove_duplicate=False):
-            out.append(Entry(_join(mpath, pname), mod, pname, param, id(param)))
+        # named_parameters(recurse=False, remove_duplicate=False) without its generator machinery
+        for pname, param in mod._parameters.items():
+            if param is not None:
+                out.append(Entry(_join(mpath, pname), mod, pname, param, id(param)))
     return out
+
+
+def _parametrizations(mod: torch.nn.Module) -> torch.nn.ModuleDict | None:
+    """``mod.parametrizations`` when ``parametrize.is_parametrized(mod)``, else None (read from
+    ``_modules``: ``is_parametrized``'s ``getattr`` goes through ``Module.__getattr__``'s miss path
+    for every plain module)."""
+    pl = mod._modules.get("parametrizations")
+    return pl if isinstance(pl, torch.nn.ModuleDict) and parametrize.is_parametrized(mod) else None
 
 
 def assign_(entry: Entry, value: torch.Tensor) -> None:

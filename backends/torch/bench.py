@@ -84,12 +84,20 @@ def bench_cases(device: str = "cpu") -> list[BenchCase]:
 TORCH_DEFAULT = ("variance_scaling", {"scale": 1.0 / 3.0, "mode": "fan_in", "distribution": "uniform"})
 
 
+#: what ``transformers``' own ``_init_weights`` gives the modules with no ``reset_parameters`` (its
+#: ``Conv1D``, GPT-2's attention and MLP projections: ``GPT2PreTrainedModel._init_weights`` draws
+#: ``normal(0, initializer_range = 0.02)`` weights and zero biases), in the helpers' rule syntax
+HF_CONV1D_RULE = {"weight": ("normal", {"std": 0.02}), "bias": "zeros"}
+
+
 def model_bench(model: str, quick: bool = False) -> "ModelBench":
     """Whole-model init of a :mod:`~initspec.backends.torch.zoo` model (``initspec bench --models``):
-    the native default (each module's ``reset_parameters()`` over ``model.modules()``, what
-    building the model already did; ``transformers`` models also run their ``_init_weights`` in
-    ``post_init``, not timed here) vs :func:`~initspec.backends.torch.init_module_` in native
-    sampling and portable mode, all in place on the same CPU model."""
+    the native default vs :func:`~initspec.backends.torch.init_module_` in native sampling and
+    portable mode, all in place on the same CPU model. The native default is each module's own
+    init: ``reset_parameters()`` where the module has one (what building the model did), else,
+    for a module that owns parameters (``transformers``' ``Conv1D``), the model's own
+    ``_init_weights(module)`` (what ``post_init`` did). The initspec columns draw the same laws
+    (:data:`TORCH_DEFAULT`, :data:`HF_CONV1D_RULE`), so the ratio is initspec's own cost."""
     from .._model_bench import ModelBench, Variant
     from . import zoo
     from .harness import versions
@@ -97,22 +105,40 @@ def model_bench(model: str, quick: bool = False) -> "ModelBench":
 
     net = zoo.build(model, quick)
     resettable = [m for m in net.modules() if callable(getattr(m, "reset_parameters", None))]
+    hf_only = [m for m in net.modules() if not callable(getattr(m, "reset_parameters", None))
+               and any(True for _ in m.parameters(recurse=False))]
+    hf_init = getattr(net, "_init_weights", None)
+    if hf_only and hf_init is None:
+        raise TypeError(f"{type(net).__name__}: modules without reset_parameters ({type(hf_only[0]).__name__}) "
+                        "and no _init_weights to re-run")
 
     def native() -> None:
-        for m in resettable:
-            m.reset_parameters()
+        with torch.no_grad():
+            for m in resettable:
+                m.reset_parameters()
+            for m in hf_only:
+                hf_init(m)
 
+    classes = {type(m) for m in hf_only}
+    rules = {cls: HF_CONV1D_RULE for cls in classes if cls.__name__ == "Conv1D"}
+    if classes - set(rules):
+        raise TypeError(f"no bench rule for the modules {sorted(c.__name__ for c in classes - set(rules))} "
+                        "(no reset_parameters)")
     params = list(net.parameters())  # unique tensors (a tied weight once)
     transformers = zoo.transformers_module()
+    native_text = "m.reset_parameters() for m in model.modules()" + (
+        f"; model._init_weights(m) for the {len(hf_only)} {'/'.join(sorted(c.__name__ for c in classes))} "
+        "modules (no reset_parameters)" if hf_only else "")
+    rule_text = f", rules={{Conv1D: {HF_CONV1D_RULE}}}" if rules else ""
     return ModelBench(
         framework="torch", model=model, description=f"transformers.{type(net).__name__}",
         n_params=sum(p.numel() for p in params), n_tensors=len(params),
         param_bytes=sum(p.numel() * p.element_size() for p in params),
         versions={**versions(), "transformers": transformers.__version__},
         variants=(
-            Variant("native", "m.reset_parameters() for m in model.modules()", native),
-            Variant("initspec", "init_module_(model, TORCH_DEFAULT, TORCH_DEFAULT)",
-                    lambda: init_module_(net, TORCH_DEFAULT, TORCH_DEFAULT)),
-            Variant("portable", "init_module_(model, TORCH_DEFAULT, TORCH_DEFAULT, portable=True, seed=0)",
-                    lambda: init_module_(net, TORCH_DEFAULT, TORCH_DEFAULT, portable=True, seed=0)),
+            Variant("native", native_text, native),
+            Variant("initspec", f"init_module_(model, TORCH_DEFAULT, TORCH_DEFAULT{rule_text})",
+                    lambda: init_module_(net, TORCH_DEFAULT, TORCH_DEFAULT, rules=rules)),
+            Variant("portable", f"init_module_(model, TORCH_DEFAULT, TORCH_DEFAULT{rule_text}, portable=True, seed=0)",
+                    lambda: init_module_(net, TORCH_DEFAULT, TORCH_DEFAULT, rules=rules, portable=True, seed=0)),
         ))

@@ -149,6 +149,13 @@ def initialize_(tensor: torch.Tensor, scheme: Any, *, layout: Any = DEFAULT_LAYO
         return tensor
     if stream is not None:
         return _fill_portable_(tensor, scheme, layout, dtype, groups, fans, params, pseed, stream)
+    return fill_plan_(tensor, plan, gen)
+
+
+def fill_plan_(tensor: torch.Tensor, plan: Plan, gen: torch.Generator | None) -> torch.Tensor:
+    """Write ``plan``'s values into ``tensor`` (checked by :func:`_check_tensor`, not meta, of the
+    plan's shape and dtype) from torch's RNG and return it: what :func:`initialize_` does once its
+    arguments are validated and the plan resolved (``init_module_`` calls it with its report's plans)."""
     try:
         return _fill_(tensor, plan, gen)
     except RuntimeError as e:  # torch refuses a generator of another device at the first draw

@@ -19,7 +19,8 @@ from initspec.errors import InitSpecError
 from initspec.models import LSTM_FORGET_GATE, ROLES
 from initspec.schemes import get_scheme
 
-from .._model import InitReport, Match, ParamInfo, ParamReport, RuleSet, finish, report_row, rule_error, tie_owner
+from .._model import (
+    InitReport, Match, ParamInfo, ParamReport, RuleSet, finish, planned_row, report_row, rule_error, tie_owner)
 from .._names import (
     ATTENTION_PROJECTIONS, TORCH_ATTENTION_PARAMS, FlattenSpec, Namer, NameHook, canonical_param, expand_streams, join)
 from .._rules import Rule, check_by_type
@@ -28,7 +29,7 @@ from ._blocks import Blocks, bias_fans, blocks_of, check_forget_bias, forget_val
 from ._common import spec_dtype_of
 from ._roles import layout_for_module, param_role
 from ._walk import Entry, assign_, walk
-from .inplace import _check_tensor, initialize_, plan_for
+from .inplace import _check_generator, _check_tensor, fill_plan_, initialize_, plan_for
 
 __all__ = ["init_module_", "layout_for_module"]
 
@@ -52,6 +53,7 @@ class _Job:
     forget: float | None = None
     block_streams: tuple[str, ...] = ()  #: per-block streams (canonical q/k/v), else ``stream[k]``
     perm: Any = None  #: input permutation of a Linear after a flatten (:func:`initspec.backends._names.flatten_permutation`)
+    plan: Any = None  #: the report row's plan of an unblocked tensor (sampled from directly, not resolved again)
 
     @property
     def in_place(self) -> bool:
@@ -104,6 +106,9 @@ class _Job:
 
     def _fill(self, t: torch.Tensor, fans: Any, stream: str | None, generator: torch.Generator | None,
               seed: int | None) -> None:
+        if stream is None and self.blocks is None and self.plan is not None and not t.is_meta:
+            fill_plan_(t, self.plan, generator)  # validated by check(): the report's plan, as is
+            return
         rng: dict[str, Any] = {"stream": stream, "seed": seed} if stream is not None else {"generator": generator}
         initialize_(t, self.scheme, layout=self.layout, groups=self.groups, fans=fans, **rng, **self.params)
 
@@ -180,9 +185,11 @@ def _plan(entry: Entry, info: ParamInfo, match: Match, stream: str | None, forge
         notes.append("input axis permuted (flatten=)")
     streams = tuple(expand_streams(stream)) if blocks is not None and stream and "{" in stream else ()
     row_fans = fans if fans is not None or blocks is None or blocks.fans is None else blocks.fans[0]
-    row = report_row(info, match, layout=layout, groups=groups, fans=row_fans,
-                     block_shape=blocks.shape if blocks is not None else None, stream=stream, note="; ".join(notes))
-    return row, _Job(entry, scheme, params, layout, groups, fans, blocks, stream, pad, forget, streams, perm)
+    row, plan = planned_row(info, match, layout=layout, groups=groups, fans=row_fans,
+                            block_shape=blocks.shape if blocks is not None else None, stream=stream,
+                            note="; ".join(notes))
+    return row, _Job(entry, scheme, params, layout, groups, fans, blocks, stream, pad, forget, streams, perm,
+                     plan if blocks is None else None)
 
 
 def _linear_layers(entries: list[Entry], modules: Mapping[str, torch.nn.Module]) -> list[str]:
@@ -258,15 +265,17 @@ def init_module_(module: torch.nn.Module, weight: Rule = "he_normal", bias: Rule
             "Arguments `seed`, `prefix` and `names` name the portable stream; pass portable=True (or use "
             f"generator= for torch's generator). Received: seed={seed!r}, prefix={prefix!r}, names={names!r}, "
             "portable=False")
+    _check_generator(generator)
     check_by_type(by_type, "module")
     ruleset = RuleSet(weight, bias, rules, by_type, reserved=RESERVED)
     fb = check_forget_bias(module, forget_bias)
-    entries = walk(module)
-    fused = fused_qkv(module)
+    named = list(module.named_modules(remove_duplicate=False))  # one traversal, shared
+    modules = dict(named)
+    entries = walk(module, named)
+    fused = fused_qkv(module, modules.values())
     _check_class_keys(entries, "rules", rules)
     _check_class_keys(entries, "by_type", by_type)
     namer = Namer(names, flatten, helper="init_module_")
-    modules = dict(module.named_modules(remove_duplicate=False))
     ruled = tuple(ruleset.types)
     infos = [_info(e, ruled) for e in entries]
     matches = [ruleset.match(i) for i in infos]
