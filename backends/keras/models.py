@@ -27,7 +27,7 @@ from initspec.schemes import get_scheme
 from ._layers import (
     GATED_VARIABLES, LSTM_CELLS, VariableEntry, gate_count, groups_of, layout_for_variable, variable_role,
     walk_variables)
-from ._seeds import check_seed, portable_seed
+from ._seeds import SeedSequence, check_seed, portable_seed
 from ._values import sample_tensor
 
 __all__ = ["init_model", "layout_for_variable"]
@@ -258,7 +258,10 @@ def init_model(model: keras.layers.Layer, weight: Rule = "glorot_uniform", bias:
                     strict=strict, dry_run=dry_run, helper=_HELPER)
     if dry_run:
         return report
-    values = [(job.variable, _value(job, seed)) for _, job in planned if job is not None]
+    draws = SeedSequence(seed) if isinstance(seed, keras.random.SeedGenerator) else seed
+    values = [(job.variable, _value(job, draws)) for _, job in planned if job is not None]
+    if draws is not seed:
+        draws.commit()
     for var, value in values:
         var.assign(value)
     return report

@@ -218,8 +218,39 @@ def check_all_or_nothing(keras):
         np.testing.assert_array_equal(_np(keras, v), before[v.path], err_msg=v.path)
 
 
+def check_seed_sequence(keras):
+    """init_model hands out a SeedGenerator's seeds without its per-draw state update
+    (``_seeds.SeedSequence``): the same values and final generator state as ``gen.next()`` per draw."""
+    from initspec.backends.keras import init_model
+    from initspec.backends.keras import models as keras_models
+    from initspec.backends.keras._seeds import SeedSequence
+
+    fast, slow = transformer_block(keras), transformer_block(keras)
+    g_fast, g_slow = keras.random.SeedGenerator(11), keras.random.SeedGenerator(11)
+    g_fast.next(), g_slow.next()  # a generator already used elsewhere: the sequence continues from its state
+    report = init_model(fast, seed=g_fast)
+    real = keras_models.SeedSequence
+    keras_models.SeedSequence = lambda gen: gen  # the plain path: gen.next() for every draw
+    try:
+        init_model(slow, seed=g_slow)
+    finally:
+        keras_models.SeedSequence = real
+    done = {r.path for r in report.initialized}
+    assert len(done) > 5
+    for a, b in zip(_variables(fast), _variables(slow)):
+        if a.path in done:
+            np.testing.assert_array_equal(_np(keras, a), _np(keras, b), err_msg=a.path)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(g_fast.state.value),
+                                  keras.ops.convert_to_numpy(g_slow.state.value))
+    seq = SeedSequence(keras.random.SeedGenerator(3))
+    first = keras.ops.convert_to_numpy(seq.next())
+    assert list(first) == [3, 0] and list(keras.ops.convert_to_numpy(seq.next())) == [3, 1]
+    with pytest.raises(NotImplementedError):
+        seq.next(ordered=False)
+
+
 BACKEND_CHECKS = {f.__name__: f for f in (check_transformer_block, check_lstm_gates, check_portable_blocks,
-                                          check_all_or_nothing)}
+                                          check_all_or_nothing, check_seed_sequence)}
 
 
 # --------------------------------------------------------------------------------------------
