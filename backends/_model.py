@@ -110,6 +110,7 @@ class RuleSet:
         self.patterns: list[tuple[str, tuple[str, dict[str, Any]] | None]] = []
         self.types: dict[type, dict[str, tuple[str, dict[str, Any]] | None]] = {}
         self._used: set[str] = set()
+        self._class_ruled: dict[type, bool] = {}
         for arg, mapping in (("rules", rules), ("by_type", by_type)):
             if mapping is None:
                 continue
@@ -175,6 +176,13 @@ class RuleSet:
             return Match(self.defaults[info.role], f"{info.role}=" if info.role in ("weight", "bias")
                          else f"default {info.role}")
         return Match(None, None)
+
+    def has_class_rule(self, cls: type) -> bool:
+        """Whether a layer-class rule applies to ``cls`` (a class of its MRO has one); cached per class."""
+        ruled = self._class_ruled.get(cls)
+        if ruled is None:
+            ruled = self._class_ruled[cls] = any(c in self.types for c in cls.__mro__)
+        return ruled
 
     def unused(self) -> list[str]:
         """The user's path patterns and layer classes that matched no parameter."""

@@ -56,7 +56,7 @@ class _Job:
 
 def _info(entry: VariableEntry, layer: keras.layers.Layer | None) -> ParamInfo:
     var = entry.variable
-    return ParamInfo(var.path, var.name, tuple(int(d) for d in var.shape), keras.backend.standardize_dtype(var.dtype),
+    return ParamInfo(var.path, var.name, tuple(int(d) for d in var.shape), var.dtype,  # Variable.dtype is standardized
                      type(layer) if layer is not None else None, variable_role(layer, var.name))
 
 
@@ -73,6 +73,8 @@ def _match(rules: RuleSet, entry: VariableEntry) -> tuple[ParamInfo, Match, kera
         match = rules.match(info)
         if not match.explicit:
             for anc in entry.ancestors:
+                if not rules.has_class_rule(type(anc)):
+                    continue  # no class rule to inherit (the common case): skip the match
                 inherited = rules.match(dataclasses.replace(info, layer=type(anc)))
                 if inherited.explicit:
                     match = inherited
