@@ -16,10 +16,12 @@ Roles follow Flax's parameter names (``flax/linen/linear.py``, ``normalization.p
 from __future__ import annotations
 
 import dataclasses
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from initspec.layouts import Layout, compute_fans, get_layout
@@ -30,7 +32,7 @@ from .._names import ATTENTION_PROJECTIONS, BIAS_LAYOUT, Namer, canonical_param,
 from ._checks import dtype_name
 from ._initializer import initializer
 
-__all__ = ["FlaxLeaf", "canonical_leaf", "leaf_role", "path_names", "plan_leaves"]
+__all__ = ["FlaxLeaf", "canonical_leaf", "leaf_key", "leaf_role", "path_names", "plan_leaves"]
 
 #: rule params the helpers set themselves
 RESERVED = ("stream", "seed", "dtype")
@@ -105,6 +107,14 @@ def _init(match: Match, leaf: FlaxLeaf, stream: str | None, seed: int) -> Any:
     return initializer(scheme, layout=layout, stream=stream, seed=seed if stream is not None else None, **kw)
 
 
+def leaf_key(key: Any, stream: str) -> Any:
+    """The ``jax.random`` key of the leaf (or gate block) named ``stream`` in native mode (``key=``):
+    ``jax.random.fold_in(key, crc32(stream) mod 2**31)``. A function of the name, not of the order
+    of the leaves (as Flax folds each module's path into its rng), so adding a layer changes no
+    other leaf's values; two names share a key only on a 31-bit CRC collision."""
+    return jax.random.fold_in(key, zlib.crc32(stream.encode("utf-8")) & 0x7FFFFFFF)
+
+
 def _block(leaf: FlaxLeaf) -> tuple[int, ...]:
     """The shape of one gate block of ``leaf`` (the whole shape without gates)."""
     return leaf.shape if leaf.gates == 1 else (*leaf.shape[:-1], leaf.shape[-1] // leaf.gates)
@@ -116,12 +126,15 @@ def _fans(init: Any, shape: tuple[int, ...]) -> tuple[float, float] | None:
 
 
 def plan_leaves(leaves: Sequence[FlaxLeaf], rules: RuleSet, *, seed: int, prefix: str, dry_run: bool,
-                forget_bias: float | None = None, namer: Namer | None = None) -> tuple[list[ParamReport], dict[int, Any]]:
+                forget_bias: float | None = None, namer: Namer | None = None,
+                key: Any = None) -> tuple[list[ParamReport], dict[int, Any]]:
     """The report rows of ``leaves`` and the new value of every leaf to initialize (by index; none
     in a dry run). A bias whose scheme uses fans takes its sibling kernel's fans (as that kernel's
     rule computes them, else its layout's); ``forget_bias`` sets an LSTM forget-gate bias that no
     rule of the user names (``rules=`` wins). ``namer``: canonical stream names and ``flatten=``
-    (:mod:`initspec.backends._names`); a multi-axis bias is then drawn in C order."""
+    (:mod:`initspec.backends._names`); a multi-axis bias is then drawn in C order. ``key``: sample
+    natively with ``jax.random`` from :func:`leaf_key` ``(key, stream name)`` instead of the
+    portable stream (the report then shows no stream)."""
     namer = namer or Namer(helper="init_tree")
     if namer.canonical:
         bias_layout = get_layout(BIAS_LAYOUT)
@@ -154,7 +167,7 @@ def plan_leaves(leaves: Sequence[FlaxLeaf], rules: RuleSet, *, seed: int, prefix
         stream = prefix + namer.name(info.path, leaf.canonical or info.path)
         perm = namer.permutation(leaf.layer, leaf.shape[0]) if leaf.dense else None
         with rule_error(info, match):
-            init = _init(match, leaf, stream, seed)
+            init = _init(match, leaf, stream if key is None else None, seed)
             if info.role == "bias" and get_scheme(match.rule[0]).uses_fans and init.fans is None:
                 sibling = kernels.get(leaf.parts[:-1])
                 if sibling is None:
@@ -170,19 +183,22 @@ def plan_leaves(leaves: Sequence[FlaxLeaf], rules: RuleSet, *, seed: int, prefix
                 note = f"{leaf.gates} gate blocks of {'x'.join(map(str, shape))}"
             blocks = [init] * leaf.gates
             if forget is not None and leaf.forget_block is not None and leaf.gates > 1 and not match.explicit:
-                blocks[leaf.forget_block] = _init(forget, leaf, stream, seed)
+                blocks[leaf.forget_block] = _init(forget, leaf, stream if key is None else None, seed)
                 note += f"; forget gate block {leaf.forget_block} = {forget_bias!r} (forget_bias=)"
             rows.append(report_row(info, match, layout=init.layout, groups=init.groups,
                                    fans=None if plan.fans is None else (plan.fans.fan_in, plan.fans.fan_out),
                                    kw=dict(init.params), block_shape=shape if leaf.gates > 1 else None,
-                                   stream=stream, note=note))
+                                   stream=stream if key is None else None, note=note))
             if not dry_run:
                 if leaf.gates == 1:
-                    values[i] = init(None, shape, leaf.dtype)
+                    values[i] = init(None if key is None else leaf_key(key, stream), shape, leaf.dtype)
                     if perm is not None:
                         values[i] = jnp.take(values[i], jnp.asarray(perm), axis=0)
-                else:
+                elif key is None:
                     values[i] = jnp.concatenate([_restream(b, f"{stream}[{k}]", seed)(None, shape, leaf.dtype)
+                                                 for k, b in enumerate(blocks)], axis=-1)
+                else:
+                    values[i] = jnp.concatenate([b(leaf_key(key, f"{stream}[{k}]"), shape, leaf.dtype)
                                                  for k, b in enumerate(blocks)], axis=-1)
     return rows, values
 

@@ -59,11 +59,22 @@ def bench_cases(devices: Sequence[str] | None = None) -> list[BenchCase]:
     return cases
 
 
+#: Flax linen's own defaults in spec terms (``spec/native.py``: ``flax/linen/linear.py::default_kernel_init``
+#: = LeCun truncated normal for Dense/DenseGeneral/Conv kernels, zero biases, ``default_embed_init`` =
+#: variance_scaling(1, fan_in, normal) with fan_in = features; norms ones/zeros and batch statistics
+#: zeros/ones are the helpers' defaults too): the initspec column draws the same laws, so its ratio
+#: is initspec's own cost
+FLAX_DEFAULT_KERNEL = "lecun_truncated_normal"
+FLAX_DEFAULT_RULES = {"*.embedding": ("variance_scaling", {"scale": 1.0, "mode": "fan_in", "distribution": "normal",
+                                                           "layout": "torch"})}
+
+
 def model_bench(model: str, quick: bool = False) -> "ModelBench":
     """Whole-model init of a :mod:`initspec.backends.jax.zoo` linen model (``initspec bench
     --models``): Flax's own default (``jax.jit(model.init)(key, *inputs)``: every module's
     initializers, traced through the forward pass) vs :func:`~initspec.backends.jax.init_tree` on
-    the ``jax.eval_shape`` tree of the same call (portable stream), inside ``jax.jit``: every leaf
+    the ``jax.eval_shape`` tree of the same call, natively (``key=``, Flax's laws) and from the
+    portable stream, inside ``jax.jit``: every leaf
     (kernels, biases, norms, embeddings, batch statistics) comes back as an array."""
     import math
 
@@ -81,6 +92,10 @@ def model_bench(model: str, quick: bool = False) -> "ModelBench":
     def ours() -> Any:
         return init_tree(abstract, seed=0)
 
+    @jax.jit
+    def ours_native(k: Any) -> Any:
+        return init_tree(abstract, FLAX_DEFAULT_KERNEL, rules=FLAX_DEFAULT_RULES, key=k)
+
     params = jax.tree.leaves(abstract["params"])
     return ModelBench(
         framework="jax", model=model, description=f"flax.linen {type(net).__name__}",
@@ -90,6 +105,9 @@ def model_bench(model: str, quick: bool = False) -> "ModelBench":
         variants=(
             Variant("native", "jax.jit(model.init)(key, *inputs)", lambda: native_init(key, *inputs),
                     jax.block_until_ready),
+            Variant("initspec", "jax.jit(lambda key: init_tree(jax.eval_shape(model.init, key, *inputs), "
+                    "FLAX_DEFAULT_KERNEL, rules=FLAX_DEFAULT_RULES, key=key))(key)",
+                    lambda: ours_native(key), jax.block_until_ready),
             Variant("portable", "jax.jit(lambda: init_tree(jax.eval_shape(model.init, key, *inputs), seed=0))",
                     ours, jax.block_until_ready),
         ))

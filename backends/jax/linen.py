@@ -102,7 +102,7 @@ def init_linen(module: Any, *args: Any, weight: Any = "he_normal", bias: Any = "
                rules: Mapping[Any, Any] | None = None, by_type: Mapping[type, Any] | None = None,
                seed: int | None = None, prefix: str = "", strict: bool = False, dry_run: bool = False,
                forget_bias: float | None = None, names: NameHook = None, flatten: FlattenSpec | None = None,
-               method: Any = None, **kwargs: Any) -> tuple[Any, InitReport]:
+               method: Any = None, key: Any = None, **kwargs: Any) -> tuple[Any, InitReport]:
     """``(variables, report)``: the variables of ``module.init(key, *args, method=method, **kwargs)``
     with every leaf a rule covers drawn from the portable stream, the others from the module's own
     initializer, so ``module.apply(variables, *args)`` always runs.
@@ -122,6 +122,9 @@ def init_linen(module: Any, *args: Any, weight: Any = "he_normal", bias: Any = "
       nothing. ``module.init`` runs natively only when some leaf needs it.
     * ``dry_run=True`` samples nothing: ``(abstract variables, report)``.
     * ``forget_bias=1.0`` sets the forget-gate bias (``hf.bias``) of ``LSTMCell``/``OptimizedLSTMCell``.
+    * ``key=jax.random.key(0)`` samples natively with ``jax.random`` instead of the portable stream
+      (each leaf from ``fold_in(key, crc32(its stream name))``, as :func:`init_tree`; the fallback
+      ``module.init`` then runs with ``key``); exclusive with ``seed``.
 
     Each leaf's stream is ``prefix + path`` (as :func:`init_tree`: both give the same values for
     the same leaf, rule and seed). ``seed=None`` means 0. ``names="canonical"`` (or a mapping
@@ -131,7 +134,7 @@ def init_linen(module: Any, *args: Any, weight: Any = "he_normal", bias: Any = "
     ``init_model`` name the same layers; ``flatten={"fc1": ("hwc", (H, W, C))}`` declares that the
     ``nn.Dense`` ``fc1`` reads a flattened channels-last map (``docs/porting.md``).
     """
-    seed, ruleset = checked_args("init_linen", weight, bias, seed, prefix, rules, by_type)
+    seed, ruleset = checked_args("init_linen", weight, bias, seed, prefix, rules, by_type, key=key)
     abstract, owners = _trace(module, args, method, kwargs)
     flat, treedef = jax.tree_util.tree_flatten_with_path(abstract)
     paths = [tuple(path_names(p)) for p, _ in flat]
@@ -142,7 +145,7 @@ def init_linen(module: Any, *args: Any, weight: Any = "he_normal", bias: Any = "
     namer = Namer(names, flatten, helper="init_linen")
     leaves = [_leaf(n, leaf, owners, siblings[n[:-1]], default) for n, (_, leaf) in zip(paths, flat)]
     rows, values = plan_leaves(leaves, ruleset, seed=seed, prefix=prefix, dry_run=dry_run, forget_bias=forget_bias,
-                               namer=namer)
+                               namer=namer, key=key)
     namer.check_used(leaf.layer for leaf in leaves if leaf.dense)
     rows = [r if r.action == "init" else dataclasses.replace(r, note=NATIVE_NOTE) for r in rows]
     report = finish(rows, ruleset, framework="flax.linen", strict=strict, dry_run=dry_run, helper="init_linen")
@@ -150,6 +153,7 @@ def init_linen(module: Any, *args: Any, weight: Any = "he_normal", bias: Any = "
         return abstract, report
     native = None
     if len(values) < len(leaves):
-        native = jax.tree_util.tree_leaves(module.init(native_key(seed), *args, method=method, **kwargs))
+        native = jax.tree_util.tree_leaves(module.init(native_key(seed) if key is None else key, *args,
+                                                       method=method, **kwargs))
     out = [values[i] if i in values else native[i] for i in range(len(leaves))]  # type: ignore[index]
     return jax.tree_util.tree_unflatten(treedef, out), report

@@ -95,7 +95,7 @@ def _walk(model: Any, default: Layout) -> tuple[list[FlaxLeaf], list[Any]]:
 def init_nnx_(model: Any, weight: Any = "he_normal", bias: Any = "zeros", *, rules: Mapping[Any, Any] | None = None,
               by_type: Mapping[type, Any] | None = None, seed: int | None = None, prefix: str = "",
               strict: bool = False, dry_run: bool = False, forget_bias: float | None = None,
-              names: NameHook = None, flatten: FlattenSpec | None = None) -> InitReport:
+              names: NameHook = None, flatten: FlattenSpec | None = None, key: Any = None) -> InitReport:
     """Initialize the ``nnx.Param``/``nnx.BatchStat`` variables of the ``flax.nnx`` module
     ``model`` in place from the portable stream; returns the :class:`~initspec.backends._model.InitReport`.
 
@@ -114,7 +114,9 @@ def init_nnx_(model: Any, weight: Any = "he_normal", bias: Any = "zeros", *, rul
     An ``nnx.State`` (from ``nnx.split``) is refused: call this on the module (``nnx.merge``
     first), or use :func:`init_tree` on ``state.to_pure_dict()``. ``seed=None`` means 0; each
     variable's stream is ``prefix + path``, or ``prefix + canonical name`` with ``names=`` and
-    ``flatten=`` as :func:`init_linen` (``docs/porting.md``).
+    ``flatten=`` as :func:`init_linen` (``docs/porting.md``). ``key=jax.random.key(0)`` samples
+    natively with ``jax.random`` instead (each variable from ``fold_in(key, crc32(its stream
+    name))``, as :func:`init_tree`); exclusive with ``seed``.
     """
     from flax import nnx
 
@@ -124,11 +126,11 @@ def init_nnx_(model: Any, weight: Any = "he_normal", bias: Any = "zeros", *, rul
                         "pure pytree (roles by leaf name, path rules only).")
     if not isinstance(model, nnx.Module):
         raise TypeError(f"Argument `model` must be a flax.nnx.Module. Received: {describe(model)}")
-    seed, ruleset = checked_args("init_nnx_", weight, bias, seed, prefix, rules, by_type)
+    seed, ruleset = checked_args("init_nnx_", weight, bias, seed, prefix, rules, by_type, key=key)
     namer = Namer(names, flatten, helper="init_nnx_")
     leaves, variables = _walk(model, get_layout(DEFAULT_LAYOUT))
     rows, values = plan_leaves(leaves, ruleset, seed=seed, prefix=prefix, dry_run=dry_run, forget_bias=forget_bias,
-                               namer=namer)
+                               namer=namer, key=key)
     namer.check_used(leaf.layer for leaf in leaves if leaf.dense)
     report = finish(rows, ruleset, framework="flax.nnx", strict=strict, dry_run=dry_run, helper="init_nnx_")
     for i, value in values.items():

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 from initspec.layouts import get_layout
 
 from .._model import KEEP, InitReport, ParamInfo, RuleSet, finish
@@ -49,13 +50,29 @@ def check_arg_rule(helper: str, arg: str, rule: Any) -> None:
     initializer(name, **params)  # unknown schemes and parameters fail now, naming them
 
 
+def check_key(helper: str, key: Any, seed: Any) -> None:
+    """``key=`` (native sampling) of a Flax helper: a ``jax.random`` key (typed, or a raw
+    ``uint32[2]``), never together with ``seed`` (which seeds the portable stream)."""
+    if key is None:
+        return
+    if seed is not None:
+        raise ValueError(f"{helper}: `seed` seeds the portable stream and `key` samples natively with jax.random; "
+                         f"pass one of them. Received: seed={seed!r}, key={describe(key)}")
+    typed = isinstance(key, jax.Array) and jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    raw = isinstance(key, jax.Array) and key.dtype == jnp.uint32 and key.shape == (2,)
+    if not (typed and key.shape == ()) and not raw:
+        raise TypeError(f"Argument `key` must be one jax.random key (jax.random.key(0), or a raw uint32[2] "
+                        f"jax.random.PRNGKey(0)) or None. Received: key={describe(key)}")
+
+
 def checked_args(helper: str, weight: Any, bias: Any, seed: Any, prefix: Any, rules: Any,
-                 by_type: Any = None) -> tuple[int, RuleSet]:
+                 by_type: Any = None, key: Any = None) -> tuple[int, RuleSet]:
     """The arguments every Flax model helper shares, checked before anything is traced or drawn:
-    the ``weight``/``bias`` rules, the portable ``seed`` (None means 0), ``prefix``; returns
-    ``(seed, RuleSet)``."""
+    the ``weight``/``bias`` rules, the portable ``seed`` (None means 0) or the native ``key``,
+    ``prefix``; returns ``(seed, RuleSet)``."""
     check_arg_rule(helper, "weight", weight)
     check_arg_rule(helper, "bias", bias)
+    check_key(helper, key, seed)
     seed = portable_seed(seed)
     if not isinstance(prefix, str):
         raise TypeError(f"Argument `prefix` must be a str (e.g. 'encoder.'). Received: prefix={prefix!r}")
@@ -107,7 +124,7 @@ def _leaves(params: Any, layout: Any) -> tuple[list[Any], Any, list[FlaxLeaf | N
 def init_tree(params: Any, weight: Any = "he_normal", bias: Any = "zeros", *, rules: Mapping[str, Any] | None = None,
               seed: int | None = None, prefix: str = "", layout: Any = None, strict: bool = False,
               dry_run: bool = False, report: bool = False, names: NameHook = None,
-              flatten: FlattenSpec | None = None) -> Any:
+              flatten: FlattenSpec | None = None, key: Any = None) -> Any:
     """A copy of the pytree ``params`` with every leaf a rule covers drawn from the portable stream.
 
     Each leaf gets a role from its name (``kernel`` rank >= 2 -> weight, ``bias`` -> bias or a
@@ -137,6 +154,12 @@ def init_tree(params: Any, weight: Any = "he_normal", bias: Any = "zeros", *, ru
     :mod:`initspec.backends.portable`. ``seed=None`` means 0. ``layout`` defaults to ``"jax"``
     (``(*receptive, in, out)``).
 
+    ``key=jax.random.key(0)`` samples natively instead (``jax.random``, the JAX adapters' laws,
+    as Flax's own initializers draw): each leaf from ``jax.random.fold_in(key, crc32(name))`` with
+    ``name`` its stream name above (:func:`initspec.backends.jax._walk.leaf_key`), so its values
+    depend on the key and its name only; not reproducible on other frameworks (use ``seed=`` for
+    that); ``seed`` and ``key`` are exclusive.
+
         abstract = jax.eval_shape(model.init, jax.random.key(0), x)
         params = init_tree(abstract, "he_normal", seed=1)
 
@@ -148,12 +171,12 @@ def init_tree(params: Any, weight: Any = "he_normal", bias: Any = "zeros", *, ru
     axis of the rank-2 kernel of ``fc1`` (``docs/porting.md``).
     """
     check_rules_keys(rules)
-    seed, ruleset = checked_args("init_tree", weight, bias, seed, prefix, rules)
+    seed, ruleset = checked_args("init_tree", weight, bias, seed, prefix, rules, key=key)
     lay = get_layout(DEFAULT_LAYOUT if layout is None else layout)
     namer = Namer(names, flatten, helper="init_tree")
     leaves, treedef, found = _leaves(params, lay)
     walked = [f for f in found if f is not None]
-    rows, values = plan_leaves(walked, ruleset, seed=seed, prefix=prefix, dry_run=dry_run, namer=namer)
+    rows, values = plan_leaves(walked, ruleset, seed=seed, prefix=prefix, dry_run=dry_run, namer=namer, key=key)
     namer.check_used(leaf.layer for leaf in walked if leaf.dense)
     rep: InitReport = finish(rows, ruleset, framework="jax", strict=strict, dry_run=dry_run, helper="init_tree")
     if dry_run:

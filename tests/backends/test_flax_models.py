@@ -348,3 +348,66 @@ def test_assertion_helper_catches_a_planted_error(ij, jax):
         assert_matches_row(values * 1.1, row)  # 10% too wide
     with pytest.raises(AssertionError):
         assert_matches_row(values + 0.05 * row.std * 10, row)  # shifted mean
+
+
+# -- native sampling (key=) ---------------------------------------------------------------------
+def test_native_key_mode_linen_tree_and_nnx(ij, jax):
+    """``key=`` draws with jax.random (the JAX adapters' laws) instead of the portable stream: the
+    std matches the report on every large leaf; a leaf's values depend on the key and its name
+    only (init_tree and init_linen agree, inside and outside jit); the linen fallback runs
+    ``module.init`` with that key; nnx too."""
+    import jax.numpy as jnp
+
+    from initspec.backends.jax._walk import leaf_key
+
+    nn, _, Block, WithCustom = _linen_models()
+    tokens = jnp.zeros((2, 5), jnp.int32)
+    key = jax.random.key(21)
+    rules = {nn.DenseGeneral: "glorot_uniform", "*.Embed_0.embedding": ("normal", {"std": 0.02})}
+    variables, report = ij.init_linen(Block(), tokens, rules=rules, key=key, strict=True)
+    _every_leaf_reported(jax, variables, report)
+    assert all(r.stream is None for r in report)
+    for row in report.initialized:
+        if math.prod(row.shape) >= 4096:
+            assert_matches_row(_leaf(variables, row.path), row)
+    abstract = jax.eval_shape(Block().init, jax.random.key(0), tokens)
+    tree = jax.jit(lambda k: ij.init_tree(abstract, rules={"*.embedding": ("normal", {"std": 0.02})}, key=k))(key)
+    for path in ("params.Dense_0.kernel", "params.Embed_0.embedding"):
+        np.testing.assert_array_equal(_np(_leaf(tree, path)), _np(_leaf(variables, path)))
+    # the leaf's own key, and a different value from another key / the portable stream
+    want = ij.initializer("he_normal")(leaf_key(key, "params.Dense_0.kernel"), (64, 256), jnp.float32)
+    np.testing.assert_array_equal(_np(_leaf(variables, "params.Dense_0.kernel")), _np(want))
+    other = ij.init_tree(abstract, rules={"*.embedding": "zeros"}, key=jax.random.key(22))
+    portable = ij.init_tree(abstract, rules={"*.embedding": "zeros"}, seed=0)
+    for t in (other, portable):
+        assert not np.array_equal(_np(_leaf(t, "params.Dense_0.kernel")), _np(want))
+    # the linen fallback (a leaf no rule covers) is module.init with the same key
+    x = jnp.ones((2, 8))
+    fallback, rep = ij.init_linen(WithCustom(), x, key=key)
+    np.testing.assert_array_equal(_np(fallback["params"]["pos"]), _np(WithCustom().init(key, x)["params"]["pos"]))
+    nnx, Net = _nnx_model()
+    model = Net(nnx.Rngs(0))
+    nrules = {nnx.LinearGeneral: "glorot_uniform", nnx.Embed: {"embedding": ("normal", {"std": 0.02})},
+              nnx.Conv: "he_uniform"}
+    nrep = ij.init_nnx_(model, rules=nrules, key=key, strict=True)
+    values = _nnx_values(nnx, model)
+    for row in nrep.initialized:
+        if math.prod(row.shape) >= 4096:
+            assert_matches_row(values[row.path], row)
+
+
+@pytest.mark.parametrize(("kw", "exc", "match"), [
+    ({"key": 3}, TypeError, r"`key` must be one jax.random key.*key=3"),
+    ({"key": "k"}, TypeError, r"`key`"),
+    ({"seed": 1, "key": "KEY"}, ValueError, r"`seed`.*`key`.*pass one"),
+    ({"key": "SPLIT"}, TypeError, r"`key` must be one"),
+])
+def test_native_key_bad_input(ij, jax, kw, exc, match):
+    import jax.numpy as jnp
+
+    nn, Cnn, _, _ = _linen_models()
+    subst = {"KEY": jax.random.key(0), "SPLIT": jax.random.split(jax.random.key(0), 2)}
+    kw = {k: subst.get(v, v) if isinstance(v, str) and v in subst else v for k, v in kw.items()}
+    abstract = jax.eval_shape(lambda: {"params": {"Dense_0": {"kernel": jnp.zeros((4, 4))}}})
+    with pytest.raises(exc, match=match):
+        ij.init_tree(abstract, **kw)
