@@ -209,9 +209,10 @@ def test_primitives_reject_other_regimes(numpy_default):
 
 
 @pytest.mark.parametrize(("ratio", "holds"), [
-    (math.inf, True), (26.0, True), (0.953, True),  # N(0, 1) + tanh: median and smallest measured
-    (C.UNSTABLE_MIN_BASELINE_RATIO, True), (0.79, False),
-    (0.394, False), (0.13, False),  # Glorot + tanh: largest and median measured
+    (math.inf, True), (26.0, True), (0.953, True),  # N(0, 1) + tanh: median and smallest measured (DEFAULT)
+    (0.834, True),  # N(0, 1) + tanh: smallest at QUICK over 50 seeds x {1, 2} threads x 4 engines (JAX)
+    (C.UNSTABLE_MIN_BASELINE_RATIO, True), (0.59, False),
+    (0.394, False), (0.13, False),  # Glorot + tanh: largest and median measured (DEFAULT)
 ])
 def test_unstable_training_margin(ratio, holds):
     """The predicate's threshold between the measured spreads (docs/measurements/claims-spread.md)."""
