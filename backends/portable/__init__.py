@@ -96,6 +96,7 @@ from initspec.errors import unknown
 from .. import BackendUnavailable
 from ..numpy._device import bench_cases, device_available, device_of, to_numpy, versions
 from ..numpy._primitives import NumpyBackend, np_dtype
+from . import _cfill
 from ._philox import KNOWN_ANSWERS, MASK32, philox4x32_10
 from ._spec import (
     SEED_LIMIT,
@@ -242,6 +243,8 @@ def run_full(kind: str, draws: tuple[int, ...], keys: list[tuple[Any, Any]], prm
     :func:`._spec.compute` over the whole range (each element depends only on its index)."""
     re = np.empty(n, dtype=np.float32)
     im = np.empty(n, dtype=np.float32) if len(draws) > 1 else None
+    if im is None and _cfill.fill(kind, np.asarray(keys, dtype=np.uint32), draws[0], 0, prm, re):
+        return re, None  # the compiled kernel: the same values, in place, no temporaries
     for start in range(0, n, CHUNK):
         m = min(CHUNK, n - start)
         r, i = transform(OPS, kind, tuple(words_range(OPS, keys, d, start, m) for d in draws), prm)

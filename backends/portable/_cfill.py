@@ -1,0 +1,68 @@
+"""The compiled fast path of the portable stream's two real element-wise kinds (``uniform``,
+``normal``): :func:`fill` runs ``_ckernel.c`` (built with the package; the same operations as the
+Python definition in :mod:`._float32`/:mod:`._spec`, bit for bit, with every constant passed in from
+those modules) and :func:`available` says whether it was built. Without it (a platform with no C
+compiler at install), the NumPy reference generator runs instead: same values, slower.
+
+``INITSPEC_PORTABLE_KERNEL=numpy`` turns the compiled path off (to compare the two).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from . import _float32 as F
+
+try:  # built from _ckernel.c by setuptools (pyproject.toml [tool.setuptools.ext-modules])
+    from . import _ckernel  # type: ignore[attr-defined]
+except ImportError as _e:  # pragma: no cover - exercised where the extension was not built
+    _ckernel = None
+    IMPORT_ERROR: str | None = str(_e)
+else:
+    IMPORT_ERROR = None
+
+__all__ = ["CONSTANTS", "CONSTANT_NAMES", "KINDS", "available", "fill"]
+
+#: the float32 constants of the transforms, in the order of ``_ckernel.c``'s enum, and their names
+_NAMED_CONSTANTS = [
+    ("TWO_M24", F.TWO_M24), ("FLT_MIN", F.FLT_MIN), ("ONE_MINUS_ULP", F.ONE_MINUS_ULP),
+    ("SQRT_HALF", F.SQRT_HALF), ("LN2_HI", F.LN2_HI), ("LN2_LO", F.LN2_LO),
+    ("LG1", F.LG1), ("LG2", F.LG2), ("LG3", F.LG3), ("LG4", F.LG4),
+    ("PPND7_SPLIT1", F.PPND7_SPLIT1), ("PPND7_SPLIT2", F.PPND7_SPLIT2),
+    ("PPND7_CONST1", F.PPND7_CONST1), ("PPND7_CONST2", F.PPND7_CONST2),
+    *((f"PPND7_{part}_{region}{i}", v) for region in ("central", "mid", "far")
+      for part, table in (("NUM", F.PPND7_NUM), ("DEN", F.PPND7_DEN)) for i, v in enumerate(table[region])),
+]
+CONSTANT_NAMES = tuple(name for name, _ in _NAMED_CONSTANTS)
+CONSTANTS = np.array([v for _, v in _NAMED_CONSTANTS], dtype=np.float32)
+#: kind -> (code, parameter names in the order of ``_ckernel.c``'s enums)
+KINDS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "uniform": (0, ("span", "low", "lo", "hi")),
+    "normal": (1, ("pa", "dp", "sign", "std", "mean", "lo", "hi")),
+}
+if _ckernel is not None and _ckernel.N_CONSTANTS != CONSTANTS.size:  # pragma: no cover - stale build
+    raise ImportError(f"initspec.backends.portable._ckernel expects {_ckernel.N_CONSTANTS} constants, "
+                      f"_cfill has {CONSTANTS.size}: rebuild the package (pip install .)")
+for _k in CONSTANTS:  # every constant is a float32 value already (f32-rounded in _float32)
+    assert float(np.float32(_k)) == float(_k)
+
+
+def available() -> bool:
+    """Whether the compiled kernel is built and not turned off by ``INITSPEC_PORTABLE_KERNEL=numpy``."""
+    return _ckernel is not None and os.environ.get("INITSPEC_PORTABLE_KERNEL", "") != "numpy"
+
+
+def fill(kind: str, keys: Any, draw: int, start: int, prm: dict[str, Any], out: np.ndarray) -> bool:
+    """Write elements ``start .. start + out.size - 1`` of ``draw`` into the contiguous float32
+    ``out`` and return True; False (nothing written) where the compiled kernel is unavailable or
+    ``kind`` is not one of :data:`KINDS`. ``keys`` is the ``(10, 2)`` uint32 round-key table."""
+    if kind not in KINDS or not available():
+        return False
+    code, names = KINDS[kind]
+    table = np.ascontiguousarray(keys, dtype=np.uint32).reshape(-1)
+    params = np.array([prm[n] for n in names], dtype=np.float32)
+    _ckernel.fill(code, table, int(draw), int(start), int(out.size), params, CONSTANTS, out)
+    return True

@@ -1,0 +1,130 @@
+"""The compiled portable kernel (``backends/portable/_ckernel.c``) against the NumPy reference
+generator, bit for bit: every real element-wise kind (uniform; normal, truncated normal in both
+mirror directions and far tails), draws, ``start`` offsets, sizes that end inside a Philox block;
+a planted mutant (one constant off by one ulp) must be caught; bad arguments are clear errors.
+
+The kernel is built with the package (pyproject ``ext-modules``, ``optional``); where it is missing
+this test fails, naming the cause, unless ``INITSPEC_PORTABLE_KERNEL=numpy`` says the NumPy path is
+wanted (the values are the same either way: this file proves it)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from initspec.backends import portable as P
+from initspec.backends.portable import _cfill
+from initspec.backends.portable import _spec as S
+
+
+def _reference(kind, keys, draw, start, n, prm):
+    """The NumPy reference generator's words and transform (what ``run_full`` runs without the kernel)."""
+    words = S.words_range(P.OPS, S.round_key_pairs(keys), draw, start, n)
+    return np.asarray(S.transform(P.OPS, kind, (words,), prm)[0], dtype=np.float32)
+
+
+def _kernel(kind, keys, draw, start, n, prm, constants=None):
+    out = np.empty(n, dtype=np.float32)
+    code, names = _cfill.KINDS[kind]
+    params = np.array([prm[k] for k in names], dtype=np.float32)
+    _cfill._ckernel.fill(code, np.ascontiguousarray(keys, dtype=np.uint32).reshape(-1), draw, start, n, params,
+                         _cfill.CONSTANTS if constants is None else constants, out)
+    return out
+
+
+CASES = {
+    "uniform": ("uniform", S.uniform_params(-0.3, 0.7)),
+    "uniform_tiny": ("uniform", S.uniform_params(1e-30, 2e-30)),
+    "normal": ("normal", dict(S.STANDARD_NORMAL)),
+    "normal_mean_std": ("normal", {**S.STANDARD_NORMAL, "std": np.float32(0.02).item(), "mean": 3.0}),
+    "trunc_2sigma": ("normal", S.truncation_params(0.0, 1.0, -2.0, 2.0)),
+    "trunc_mirrored": ("normal", S.truncation_params(0.5, 0.1, 0.52, 0.9)),
+    "trunc_far_tail": ("normal", S.truncation_params(0.0, 1.0, 5.0, 9.0)),
+}
+
+
+@pytest.fixture(autouse=True)
+def _kernel_required():
+    if not _cfill.available():
+        if os.environ.get("INITSPEC_PORTABLE_KERNEL") == "numpy":
+            pytest.skip("INITSPEC_PORTABLE_KERNEL=numpy: the compiled kernel is turned off on purpose")
+        pytest.fail("initspec.backends.portable._ckernel is not built (a C compiler is needed when installing "
+                    f"initspec: pip install .); import error: {_cfill.IMPORT_ERROR}")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_kernel_equals_the_reference_bit_for_bit(case):
+    kind, prm = CASES[case]
+    rng = np.random.default_rng(sum(map(ord, case)))
+    for trial in range(12):
+        keys = S.key_table(int(rng.integers(0, 2**63)), f"{case}.{trial}")
+        n = int(rng.integers(1, 3000)) if trial else 70_001  # ends inside a block; several batches
+        start = 4 * int(rng.integers(0, 2**20)) if trial % 2 else 0
+        draw = int(rng.integers(0, 2**32)) if trial % 3 == 2 else trial % 2
+        want = _reference(kind, keys, draw, start, n, prm)
+        got = _kernel(kind, keys, draw, start, n, prm)
+        np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32), err_msg=f"{case} trial {trial}")
+
+
+def test_the_tails_are_exercised():
+    """The far-tail truncation draws only tail elements, the 2-sigma one both regions."""
+    keys = S.key_table(1, "tails")
+    p_far = _kernel("normal", keys, 0, 0, 4096, CASES["trunc_far_tail"][1])
+    assert p_far.min() >= 5.0 and p_far.max() <= 9.0
+    z = _kernel("normal", keys, 0, 0, 200_000, dict(S.STANDARD_NORMAL))
+    assert abs(z).max() > 4.0 and 0.1 < np.mean(abs(z) > 1.17) < 0.3  # |z| > 1.17: the tail region's share
+
+
+def test_run_full_uses_the_kernel_and_matches_the_numpy_path(monkeypatch):
+    keys = S.round_key_pairs(S.key_table(7, "w"))
+    prm = S.truncation_params(0.0, 1.0, -2.0, 2.0)
+    fast, _ = P.run_full("normal", (0,), keys, prm, 10_007)
+    monkeypatch.setenv("INITSPEC_PORTABLE_KERNEL", "numpy")
+    assert not _cfill.available()
+    slow, _ = P.run_full("normal", (0,), keys, prm, 10_007)
+    np.testing.assert_array_equal(fast.view(np.uint32), slow.view(np.uint32))
+
+
+#: constants whose 0.4% change no draw below reveals: the clamps FLT_MIN / 1 - 2**-24 (p never reaches
+#: them), logf's reduction boundary sqrt(1/2) (both reductions give the same float almost always)
+#: and its smallest polynomial term LG4 (w**2 LG4 < 2**-24 relative), and the far region's leading
+#: numerator coefficient (s = t - 5 stays below ~1.6 there, so its s**3 term is a small share)
+INSENSITIVE = {"FLT_MIN", "ONE_MINUS_ULP", "SQRT_HALF", "LG4", "PPND7_NUM_far0"}
+
+
+def test_a_planted_mutant_is_caught():
+    """Each constant of the transforms 0.4% off (a zero pad set to 2**-8) changes the values of
+    50 000 standard normals, or of a far-tail truncation for the |z| > 5 region: the bitwise
+    comparison above is sensitive to every constant that decides a value."""
+    keys = S.key_table(3, "mutant")
+    draws = [("normal", dict(S.STANDARD_NORMAL)), ("normal", CASES["trunc_far_tail"][1]),
+             ("uniform", CASES["uniform"][1])]
+    wants = [_reference(k, keys, 0, 0, 50_000, prm) for k, prm in draws]
+    uncaught = set()
+    for i, name in enumerate(_cfill.CONSTANT_NAMES):
+        mutant = _cfill.CONSTANTS.copy()
+        v = mutant[i]
+        mutant[i] = v * np.float32(1 + 2**-8) if v != 0 else np.float32(2**-8)
+        if all(np.array_equal(_kernel(k, keys, 0, 0, 50_000, prm, mutant), want)
+               for (k, prm), want in zip(draws, wants)):
+            uncaught.add(name)
+    assert uncaught == INSENSITIVE
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    ((2, None, 0, 0, 4, "params", None, None), r"`kind` must be 0 \(uniform\) or 1 \(normal\).*kind=2"),
+    ((1, None, 0, 2, 4, "params", None, None), r"`start` \(a multiple of 4\).*start=2"),
+    ((1, None, 0, 4 * 2**32 - 4, 8, "params", None, None), r"4 \* 2\*\*32.*n=8"),
+    ((1, "short", 0, 0, 4, "params", None, None), r"`keys` must hold 80 bytes"),
+    ((1, None, 0, 0, 4, "params", None, "short"), r"`out` must hold 16 bytes"),
+])
+def test_bad_arguments_are_clear_errors(args, match):
+    keys = S.key_table(0, "x").reshape(-1)
+    kind, k, draw, start, n, _, c, out = args
+    params = np.zeros(len(_cfill.KINDS["normal" if kind != 0 else "uniform"][1]), dtype=np.float32)
+    with pytest.raises(ValueError, match=match):
+        _cfill._ckernel.fill(kind, keys[:3] if k == "short" else keys, draw, start, n, params,
+                             _cfill.CONSTANTS if c is None else c,
+                             np.empty(3 if out == "short" else n, dtype=np.float32))
