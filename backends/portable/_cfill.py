@@ -10,11 +10,13 @@ compiler at install), the NumPy reference generator runs instead: same values, s
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from . import _float32 as F
+from ._philox import LANES
 
 try:  # built from _ckernel.c by setuptools (pyproject.toml [tool.setuptools.ext-modules])
     from . import _ckernel  # type: ignore[attr-defined]
@@ -64,5 +66,42 @@ def fill(kind: str, keys: Any, draw: int, start: int, prm: dict[str, Any], out: 
     code, names = KINDS[kind]
     table = np.ascontiguousarray(keys, dtype=np.uint32).reshape(-1)
     params = np.array([prm[n] for n in names], dtype=np.float32)
-    _ckernel.fill(code, table, int(draw), int(start), int(out.size), params, CONSTANTS, out)
+    n, start, draw = int(out.size), int(start), int(draw)
+    parts = min(threads(), n // MIN_PER_THREAD)
+    if parts <= 1:
+        _ckernel.fill(code, table, draw, start, n, params, CONSTANTS, out)
+        return True
+    # element i depends on (keys, draw, start + i) only, so any split gives the same values; the
+    # kernel releases the GIL, so the parts run in parallel (as torch's own normal_ uses its threads)
+    step = -(-n // parts // LANES) * LANES
+    bounds = [(a, min(a + step, n)) for a in range(0, n, step)]
+    list(_pool().map(lambda ab: _ckernel.fill(code, table, draw, start + ab[0], ab[1] - ab[0], params, CONSTANTS,
+                                              out[ab[0]:ab[1]]), bounds))
     return True
+
+
+#: elements per thread below which one thread does it all (thread hand-off costs ~10-50 us)
+MIN_PER_THREAD = 1 << 17
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def threads() -> int:
+    """Threads of the compiled kernel: ``INITSPEC_PORTABLE_THREADS``, else the CPUs this process may
+    run on (``os.sched_getaffinity``), at most 8."""
+    env = os.environ.get("INITSPEC_PORTABLE_THREADS", "").strip()
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            raise ValueError(f"INITSPEC_PORTABLE_THREADS must be a positive int. Received: {env!r}") from None
+        if value < 1:
+            raise ValueError(f"INITSPEC_PORTABLE_THREADS must be a positive int. Received: {env!r}")
+        return value
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(8, cpus))
+
+
+def _pool() -> ThreadPoolExecutor:
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=8, thread_name_prefix="initspec-portable"))
+    return _POOL[0]

@@ -160,6 +160,11 @@ static inline float normal_out(float x, const float *P) {
     return vmin(vmax(z, P[N_LO]), P[N_HI]);
 }
 
+/* One clone per x86-64 vector width (GCC/Clang function multi-versioning, chosen at load time by
+ * the CPU): the same IEEE operations, 4 or 8 lanes at a time; no FMA either way (-ffp-contract=off). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 static void fill_range(int kind, const uint32_t *keys, uint32_t draw, uint64_t start, Py_ssize_t n,
                        const float *P, const float *K, float *out) {
     uint32_t words[BATCH];

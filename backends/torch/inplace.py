@@ -188,10 +188,9 @@ def _fill_portable_(tensor: torch.Tensor, scheme: Any, layout: Any, dtype: str, 
         portable.fill_slice_(shard, tuple(tensor.shape), index, scheme, layout=layout, seed=seed, stream=stream,
                              groups=groups, fans=fans, **params)
         return tensor
-    values = portable.sample(scheme, tuple(tensor.shape), layout=layout, dtype=dtype, seed=seed,
-                             stream=stream, device=tensor.device, groups=groups, fans=fans, **params)
     with torch.no_grad():
-        tensor.copy_(values)
+        portable.sample_into_(tensor, scheme, layout=layout, dtype=dtype, seed=seed, stream=stream, groups=groups,
+                              fans=fans, **params)
     return tensor
 
 

@@ -57,7 +57,7 @@ from ._primitives import PortableTorch
 __all__ = [
     "COMPILE_MIN_ELEMENTS", "DEFAULT_LAYOUT", "PortableTorch", "TorchOps", "bench_cases", "compile_enabled",
     "compile_on_demand", "device_available", "device_of", "fill_slice_", "prime_compiled", "run_at", "run_full",
-    "sample", "sample_slice", "to_numpy", "versions", "words",
+    "sample", "sample_into_", "sample_slice", "to_numpy", "versions", "words",
 ]
 
 
@@ -91,7 +91,16 @@ def _finish(re: torch.Tensor, im: torch.Tensor | None, plan: Plan, recipe: Recip
 
 
 def _generate(plan: Plan, recipe: Recipe, table: np.ndarray, dev: torch.device,
-              norm: tuple | None) -> torch.Tensor:
+              norm: tuple | None, into: torch.Tensor | None = None) -> torch.Tensor:
+    """The values (a new tensor), or, with ``into`` (a tensor of the plan's shape), the values
+    written into it: an element-wise whole tensor is then permuted straight into ``into`` (one
+    pass over memory instead of a contiguous copy and a second copy)."""
+    if into is not None and norm is None and recipe.elementwise and recipe.kind != "constant":
+        re, im = run_full(recipe.kind, recipe.draws, _keys(table, dev), recipe.params, plan.size)
+        out = _finish(re, im, plan, recipe, logical_shape(plan.shape, recipe.order))
+        return into.copy_(out if recipe.order is None else out.permute(to_physical(recipe.order)))
+    if into is not None:
+        return into.copy_(_generate(plan, recipe, table, dev, norm))
     shape = plan.shape if norm is None else slice_shape(norm)
     keys = _keys(table, dev)
     if recipe.kind == "constant":
@@ -116,6 +125,15 @@ def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32
     plan, recipe, table = prepare(scheme, shape, layout, DEFAULT_LAYOUT, dtype, seed, stream, params)
     with torch.no_grad():
         return _generate(plan, recipe, table, dev, None)
+
+
+def sample_into_(tensor: torch.Tensor, scheme: str, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
+                 stream: str = "", **params: Any) -> torch.Tensor:
+    """``tensor.copy_(sample(scheme, tensor.shape, dtype=dtype, device=tensor.device, ...))`` without
+    the intermediate copy: the values are laid out straight into ``tensor`` (returned)."""
+    plan, recipe, table = prepare(scheme, tuple(tensor.shape), layout, DEFAULT_LAYOUT, dtype, seed, stream, params)
+    with torch.no_grad():
+        return _generate(plan, recipe, table, tensor.device, None, into=tensor)
 
 
 def sample_slice(scheme: str, shape: Any, *, index: Any, layout: Any = None, dtype: Any = "float32",

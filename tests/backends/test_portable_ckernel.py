@@ -128,3 +128,20 @@ def test_bad_arguments_are_clear_errors(args, match):
         _cfill._ckernel.fill(kind, keys[:3] if k == "short" else keys, draw, start, n, params,
                              _cfill.CONSTANTS if c is None else c,
                              np.empty(3 if out == "short" else n, dtype=np.float32))
+
+
+def test_threads_split_the_range_without_changing_a_value(monkeypatch):
+    """``fill`` splits a large range over threads; every split gives the values of one call."""
+    keys = S.key_table(11, "threads")
+    prm = dict(S.STANDARD_NORMAL)
+    n = 5 * _cfill.MIN_PER_THREAD + 3
+    one = _kernel("normal", keys, 1, 8, n, prm)
+    for t in ("2", "3", "7"):
+        monkeypatch.setenv("INITSPEC_PORTABLE_THREADS", t)
+        out = np.empty(n, dtype=np.float32)
+        assert _cfill.fill("normal", keys, 1, 8, prm, out)
+        np.testing.assert_array_equal(out.view(np.uint32), one.view(np.uint32), err_msg=f"threads={t}")
+    for bad in ("0", "two"):
+        monkeypatch.setenv("INITSPEC_PORTABLE_THREADS", bad)
+        with pytest.raises(ValueError, match=rf"INITSPEC_PORTABLE_THREADS.*{bad!r}"):
+            _cfill.fill("normal", keys, 1, 8, prm, np.empty(n, dtype=np.float32))
