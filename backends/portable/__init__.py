@@ -256,6 +256,26 @@ def run_full(kind: str, draws: tuple[int, ...], keys: list[tuple[Any, Any]], prm
     return re, im
 
 
+def fill_physical(plan: Plan, recipe: Recipe, table: np.ndarray, out: np.ndarray) -> bool:
+    """Write the whole tensor's values into ``out`` (a float32 array of ``plan.shape``, e.g. a
+    framework tensor's memory) with the compiled kernel and return True, where it applies: a real
+    one-draw element-wise float32 plan without a post-clamp, whose logical order is the physical
+    one (``out`` C-contiguous) or a 2-D transpose (``out`` with unit column stride: also a block of
+    a wider matrix); else False and ``out`` is untouched (the caller generates as usual). The
+    values are :func:`_generate`'s, bit for bit."""
+    if (not recipe.elementwise or recipe.kind == "constant" or len(recipe.draws) != 1 or plan.dtype != "float32"
+            or recipe.post_clip is not None or out.dtype != np.float32 or out.shape != plan.shape
+            or not out.flags.writeable or not _cfill.available()):
+        return False
+    table = np.asarray(table, dtype=np.uint32)
+    if recipe.order is None and out.flags.c_contiguous:
+        return _cfill.fill(recipe.kind, table, recipe.draws[0], 0, recipe.params, out.reshape(-1))
+    transposed = recipe.order is not None and len(plan.shape) == 2 and to_physical(recipe.order) == (1, 0)
+    if transposed and out.strides[1] == 4 and out.strides[0] >= 4 * out.shape[1] and out.strides[0] % 4 == 0:
+        return _cfill.fill_transposed(recipe.kind, table, recipe.draws[0], recipe.params, out)
+    return False
+
+
 def _keys(table: np.ndarray) -> list[tuple[Any, Any]]:
     return round_key_pairs(np.asarray(table, dtype=np.uint32))
 
@@ -323,6 +343,9 @@ def _generate(plan: Plan, recipe: Recipe, keys: np.ndarray, norm: tuple | None) 
         full = np.asarray(sample_structured(PRIMITIVES, PortableRng(keys), plan, recipe))
         return full if norm is None else full[tuple(slice(*s) for s in norm)]
     if norm is None:  # generated in logical order, then laid out physically
+        direct = np.empty(plan.shape, dtype=np.float32) if plan.dtype == "float32" else None
+        if direct is not None and fill_physical(plan, recipe, keys, direct):
+            return direct
         re, im = run_full(recipe.kind, recipe.draws, _keys(keys), recipe.params, plan.size)
         out = _finish(re, im, plan, recipe, logical_shape(plan.shape, recipe.order))
         return out if recipe.order is None else np.ascontiguousarray(out.transpose(to_physical(recipe.order)))

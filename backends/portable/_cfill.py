@@ -26,7 +26,7 @@ except ImportError as _e:  # pragma: no cover - exercised where the extension wa
 else:
     IMPORT_ERROR = None
 
-__all__ = ["CONSTANTS", "CONSTANT_NAMES", "KINDS", "available", "fill"]
+__all__ = ["CONSTANTS", "CONSTANT_NAMES", "KINDS", "available", "fill", "fill_transposed"]
 
 #: the float32 constants of the transforms, in the order of ``_ckernel.c``'s enum, and their names
 _NAMED_CONSTANTS = [
@@ -77,6 +77,37 @@ def fill(kind: str, keys: Any, draw: int, start: int, prm: dict[str, Any], out: 
     bounds = [(a, min(a + step, n)) for a in range(0, n, step)]
     list(_pool().map(lambda ab: _ckernel.fill(code, table, draw, start + ab[0], ab[1] - ab[0], params, CONSTANTS,
                                               out[ab[0]:ab[1]]), bounds))
+    return True
+
+
+def fill_transposed(kind: str, keys: Any, draw: int, prm: dict[str, Any], out: np.ndarray) -> bool:
+    """Write a logical ``(R, C)`` tensor of ``draw`` into the float32 ``out`` of shape ``(C, R)``
+    that stores it transposed (``out[c, r]`` = element ``r C + c``), and return True; False (nothing
+    written) where :func:`fill` would return False. ``out`` may be a block of a wider matrix (row
+    stride >= R, unit column stride, e.g. one q/k/v block of a fused projection). One pass over
+    ``out``: what generating the logical tensor and transposing it gives, without the second copy."""
+    if kind not in KINDS or not available():
+        return False
+    if out.ndim != 2 or out.dtype != np.float32 or out.strides[1] != 4 or out.strides[0] % 4 \
+            or out.strides[0] < 4 * out.shape[1] or not out.flags.writeable:
+        raise ValueError(f"Argument `out` must be a writable 2-D float32 array with unit column stride. Received: "
+                         f"{out.dtype} array of shape {out.shape}, strides {out.strides}")
+    code, names = KINDS[kind]
+    table = np.ascontiguousarray(keys, dtype=np.uint32).reshape(-1)
+    params = np.array([prm[n] for n in names], dtype=np.float32)
+    cols, rows = out.shape  # physical (C, R) of the logical (R, C)
+    ld = out.strides[0] // 4
+    span = (cols - 1) * ld + rows if cols else 0  # the memory from out[0, 0] to out[-1, -1], as one buffer
+    flat = np.lib.stride_tricks.as_strided(out, shape=(span,), strides=(4,))
+    tile = _ckernel.TILE_ROWS
+    parts = min(threads(), rows * cols // MIN_PER_THREAD, -(-rows // tile))
+    if parts <= 1:
+        _ckernel.fill_t(code, table, int(draw), rows, cols, ld, 0, rows, params, CONSTANTS, flat)
+        return True
+    step = -(-rows // parts // tile) * tile
+    bounds = [(a, min(a + step, rows)) for a in range(0, rows, step)]
+    list(_pool().map(lambda ab: _ckernel.fill_t(code, table, int(draw), rows, cols, ld, ab[0], ab[1], params,
+                                                CONSTANTS, flat), bounds))
     return True
 
 

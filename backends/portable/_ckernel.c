@@ -243,10 +243,78 @@ static PyObject *fill(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* fill_t: a logical (R, C) tensor stored transposed, physical (C, R) with row stride ld >= R (a block
+ * of a wider matrix, e.g. one of the q/k/v blocks of a fused projection): out[c ld + r] = element r C + c,
+ * for the logical rows r_begin .. r_end - 1 (r_begin a multiple of TILE_ROWS). Tiles of TILE_ROWS
+ * logical rows (one contiguous, 4-aligned logical range) are generated into `tile`, then written
+ * TILE_ROWS consecutive floats per physical row: the transpose costs no second pass over memory. */
+#define TILE_ROWS 16
+
+static void fill_transposed(int kind, const uint32_t *keys, uint32_t draw, Py_ssize_t R, Py_ssize_t C,
+                            Py_ssize_t ld, Py_ssize_t r_begin, Py_ssize_t r_end, const float *P, const float *K,
+                            float *out, float *tile) {
+    for (Py_ssize_t r0 = r_begin; r0 < r_end; r0 += TILE_ROWS) {
+        Py_ssize_t tr = r_end - r0 < TILE_ROWS ? r_end - r0 : TILE_ROWS;
+        fill_range(kind, keys, draw, (uint64_t)r0 * (uint64_t)C, tr * C, P, K, tile);
+        for (Py_ssize_t c = 0; c < C; c++) {
+            float *dst = out + c * ld + r0;
+            for (Py_ssize_t k = 0; k < tr; k++)
+                dst[k] = tile[k * C + c];
+        }
+    }
+}
+
+static PyObject *fill_t(PyObject *self, PyObject *args) {
+    int kind;
+    unsigned int draw;
+    Py_ssize_t R, C, ld, r_begin, r_end;
+    Py_buffer keys, params, constants, out;
+    if (!PyArg_ParseTuple(args, "iy*Innnnny*y*w*", &kind, &keys, &draw, &R, &C, &ld, &r_begin, &r_end, &params,
+                          &constants, &out))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t nparams = kind == KIND_UNIFORM ? N_UNIFORM : N_NORMAL;
+    if (kind != KIND_UNIFORM && kind != KIND_NORMAL) {
+        PyErr_Format(PyExc_ValueError, "Argument `kind` must be 0 (uniform) or 1 (normal). Received: kind=%d", kind);
+    } else if (R < 0 || C < 0 || (unsigned long long)R * (unsigned long long)C > 4ULL * 4294967296ULL) {
+        PyErr_Format(PyExc_ValueError, "Arguments `R` and `C` must be >= 0 with R * C within the stream's 4 * 2**32 "
+                     "elements. Received: R=%zd, C=%zd", R, C);
+    } else if (ld < R) {
+        PyErr_Format(PyExc_ValueError, "Argument `ld` (the physical row stride) must be >= R. Received: ld=%zd, "
+                     "R=%zd", ld, R);
+    } else if (r_begin < 0 || r_begin > r_end || r_end > R || r_begin % TILE_ROWS) {
+        PyErr_Format(PyExc_ValueError, "Arguments `r_begin` (a multiple of %d) and `r_end` must satisfy 0 <= r_begin "
+                     "<= r_end <= R. Received: r_begin=%zd, r_end=%zd, R=%zd", TILE_ROWS, r_begin, r_end, R);
+    } else if (check_buffer(&keys, 2 * ROUNDS, 4, "keys") == 0 && check_buffer(&params, nparams, 4, "params") == 0
+               && check_buffer(&constants, N_CONSTANTS, 4, "constants") == 0
+               && check_buffer(&out, C > 0 ? (C - 1) * ld + R : 0, 4, "out") == 0) {
+        float *tile = PyMem_RawMalloc(sizeof(float) * (size_t)(TILE_ROWS * (C > 0 ? C : 1)));
+        if (tile == NULL) {
+            PyErr_NoMemory();
+        } else {
+            Py_BEGIN_ALLOW_THREADS
+            fill_transposed(kind, (const uint32_t *)keys.buf, draw, R, C, ld, r_begin, r_end, (const float *)params.buf,
+                            (const float *)constants.buf, (float *)out.buf, tile);
+            Py_END_ALLOW_THREADS
+            PyMem_RawFree(tile);
+            Py_INCREF(Py_None);
+            result = Py_None;
+        }
+    }
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&params);
+    PyBuffer_Release(&constants);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"fill", fill, METH_VARARGS,
      "fill(kind, keys, draw, start, n, params, constants, out): elements start .. start+n-1 of a portable "
      "stream draw (kind 0 uniform, 1 normal) into the float32 buffer out."},
+    {"fill_t", fill_t, METH_VARARGS,
+     "fill_t(kind, keys, draw, R, C, ld, r_begin, r_end, params, constants, out): logical rows r_begin .. r_end-1 "
+     "of a logical (R, C) tensor into the float32 buffer out holding it transposed, (C, R) with row stride ld."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -254,7 +322,8 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ckernel", NULL, -1,
 
 PyMODINIT_FUNC PyInit__ckernel(void) {
     PyObject *m = PyModule_Create(&module);
-    if (m != NULL && PyModule_AddIntConstant(m, "N_CONSTANTS", N_CONSTANTS) < 0) {
+    if (m != NULL && (PyModule_AddIntConstant(m, "N_CONSTANTS", N_CONSTANTS) < 0
+                      || PyModule_AddIntConstant(m, "TILE_ROWS", TILE_ROWS) < 0)) {
         Py_DECREF(m);
         return NULL;
     }

@@ -95,6 +95,12 @@ def _generate(plan: Plan, recipe: Recipe, table: np.ndarray, dev: torch.device,
     """The values (a new tensor), or, with ``into`` (a tensor of the plan's shape), the values
     written into it: an element-wise whole tensor is then permuted straight into ``into`` (one
     pass over memory instead of a contiguous copy and a second copy)."""
+    from .. import portable as reference  # the framework-free generator (lazy, as _kernel's fallback)
+
+    if (into is not None and norm is None and into.device.type == "cpu" and into.dtype == torch.float32
+            and not into.is_conj() and not into.is_neg()
+            and reference.fill_physical(plan, recipe, table, into.detach().numpy())):
+        return into  # the compiled kernel wrote straight into the tensor's memory
     if into is not None and norm is None and recipe.elementwise and recipe.kind != "constant":
         re, im = run_full(recipe.kind, recipe.draws, _keys(table, dev), recipe.params, plan.size)
         out = _finish(re, im, plan, recipe, logical_shape(plan.shape, recipe.order))

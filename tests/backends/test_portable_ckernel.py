@@ -145,3 +145,36 @@ def test_threads_split_the_range_without_changing_a_value(monkeypatch):
         monkeypatch.setenv("INITSPEC_PORTABLE_THREADS", bad)
         with pytest.raises(ValueError, match=rf"INITSPEC_PORTABLE_THREADS.*{bad!r}"):
             _cfill.fill("normal", keys, 1, 8, prm, np.empty(n, dtype=np.float32))
+
+
+@pytest.mark.parametrize(("rows", "cols", "threads"), [(1, 1, "1"), (17, 5, "1"), (300, 301, "1"), (1030, 700, "3")])
+def test_transposed_fill_is_the_transpose_of_the_logical_values(monkeypatch, rows, cols, threads):
+    """``fill_transposed`` writes a logical ``(R, C)`` tensor stored ``(C, R)`` in one pass: the
+    transpose of the logical values, for tile-straddling sizes and thread splits."""
+    monkeypatch.setenv("INITSPEC_PORTABLE_THREADS", threads)
+    keys = S.key_table(rows, "transposed")
+    for kind, prm in (CASES["normal_mean_std"], CASES["uniform"]):
+        out = np.empty((cols, rows), dtype=np.float32)
+        assert _cfill.fill_transposed(kind, keys, 0, prm, out)
+        want = _reference(kind, keys, 0, 0, rows * cols, prm).reshape(rows, cols).T
+        np.testing.assert_array_equal(out.view(np.uint32), np.ascontiguousarray(want).view(np.uint32))
+        wide = np.zeros((cols, 3 * rows + 1), dtype=np.float32)  # a block of a wider matrix (row stride 3R + 1)
+        block = wide[:, rows:2 * rows]
+        assert _cfill.fill_transposed(kind, keys, 0, prm, block)
+        np.testing.assert_array_equal(block.view(np.uint32), np.ascontiguousarray(want).view(np.uint32))
+        assert not wide[:, :rows].any() and not wide[:, 2 * rows:].any()  # nothing written outside the block
+
+
+@pytest.mark.parametrize(("scheme", "shape", "layout", "dtype"), [
+    ("he_normal", (300, 200), "keras", "float32"),  # (in, out): stored transposed from the logical (out, in)
+    ("glorot_uniform", (64, 3, 3, 16), "keras", "float32"),  # 4-D: no direct path, the generic one
+    ("truncated_normal", (256, 100), "torch", "float32"),
+    ("he_uniform", (128, 64), "keras", "float16"),  # low precision: the generic path
+])
+def test_whole_tensors_equal_the_numpy_path(monkeypatch, scheme, shape, layout, dtype):
+    """``portable.sample`` through the direct kernel paths equals the NumPy generator's values."""
+    fast = P.sample(scheme, shape, layout=layout, dtype=dtype, seed=5, stream="w")
+    monkeypatch.setenv("INITSPEC_PORTABLE_KERNEL", "numpy")
+    slow = P.sample(scheme, shape, layout=layout, dtype=dtype, seed=5, stream="w")
+    assert fast.dtype == slow.dtype and fast.shape == slow.shape
+    np.testing.assert_array_equal(fast.view(np.uint8), slow.view(np.uint8))
