@@ -68,7 +68,6 @@ class SeedSequence(keras.random.SeedGenerator):
         self.gen = gen
         self.name = gen.name
         self.backend = gen.backend
-        self._initial_seed = gen._initial_seed
         self.dtype = gen.state.dtype
         self._base = np.asarray(keras.ops.convert_to_numpy(gen.state.value))
         self.count = 0

@@ -10,16 +10,20 @@ compiler at install), the NumPy reference generator runs instead: same values, s
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from . import _float32 as F
+from ._float32 import (
+    FLT_MIN, LG1, LG2, LG3, LG4, LN2_HI, LN2_LO, ONE_MINUS_ULP, PPND7_CONST1, PPND7_CONST2, PPND7_DEN,
+    PPND7_NUM, PPND7_SPLIT1, PPND7_SPLIT2, SQRT_HALF, TWO_M24)
 from ._philox import LANES
 
-try:  # built from _ckernel.c by setuptools (pyproject.toml [tool.setuptools.ext-modules])
-    from . import _ckernel  # type: ignore[attr-defined]
+try:  # built from _ckernel.c by setuptools (pyproject.toml [tool.setuptools.ext-modules]); imported by its
+    # module path, not through the package, which imports this module
+    import initspec.backends.portable._ckernel as _ckernel  # type: ignore[import-not-found]
 except ImportError as _e:  # pragma: no cover - exercised where the extension was not built
     _ckernel = None
     IMPORT_ERROR: str | None = str(_e)
@@ -30,14 +34,17 @@ __all__ = ["CONSTANTS", "CONSTANT_NAMES", "KINDS", "available", "fill", "fill_tr
 
 #: the float32 constants of the transforms, in the order of ``_ckernel.c``'s enum, and their names
 _NAMED_CONSTANTS = [
-    ("TWO_M24", F.TWO_M24), ("FLT_MIN", F.FLT_MIN), ("ONE_MINUS_ULP", F.ONE_MINUS_ULP),
-    ("SQRT_HALF", F.SQRT_HALF), ("LN2_HI", F.LN2_HI), ("LN2_LO", F.LN2_LO),
-    ("LG1", F.LG1), ("LG2", F.LG2), ("LG3", F.LG3), ("LG4", F.LG4),
-    ("PPND7_SPLIT1", F.PPND7_SPLIT1), ("PPND7_SPLIT2", F.PPND7_SPLIT2),
-    ("PPND7_CONST1", F.PPND7_CONST1), ("PPND7_CONST2", F.PPND7_CONST2),
+    ("TWO_M24", TWO_M24), ("FLT_MIN", FLT_MIN), ("ONE_MINUS_ULP", ONE_MINUS_ULP),
+    ("SQRT_HALF", SQRT_HALF), ("LN2_HI", LN2_HI), ("LN2_LO", LN2_LO),
+    ("LG1", LG1), ("LG2", LG2), ("LG3", LG3), ("LG4", LG4),
+    ("PPND7_SPLIT1", PPND7_SPLIT1), ("PPND7_SPLIT2", PPND7_SPLIT2),
+    ("PPND7_CONST1", PPND7_CONST1), ("PPND7_CONST2", PPND7_CONST2),
     *((f"PPND7_{part}_{region}{i}", v) for region in ("central", "mid", "far")
-      for part, table in (("NUM", F.PPND7_NUM), ("DEN", F.PPND7_DEN)) for i, v in enumerate(table[region])),
+      for part, table in (("NUM", PPND7_NUM), ("DEN", PPND7_DEN)) for i, v in enumerate(table[region])),
 ]
+_INEXACT = [name for name, v in _NAMED_CONSTANTS if float(np.float32(v)) != v]
+if _INEXACT:  # pragma: no cover - _float32 rounds every constant to float32; the kernel must get the same
+    raise AssertionError(f"constants not exactly representable in float32: {_INEXACT}")
 CONSTANT_NAMES = tuple(name for name, _ in _NAMED_CONSTANTS)
 CONSTANTS = np.array([v for _, v in _NAMED_CONSTANTS], dtype=np.float32)
 #: kind -> (code, parameter names in the order of ``_ckernel.c``'s enums)
@@ -48,8 +55,6 @@ KINDS: dict[str, tuple[int, tuple[str, ...]]] = {
 if _ckernel is not None and _ckernel.N_CONSTANTS != CONSTANTS.size:  # pragma: no cover - stale build
     raise ImportError(f"initspec.backends.portable._ckernel expects {_ckernel.N_CONSTANTS} constants, "
                       f"_cfill has {CONSTANTS.size}: rebuild the package (pip install .)")
-for _k in CONSTANTS:  # every constant is a float32 value already (f32-rounded in _float32)
-    assert float(np.float32(_k)) == float(_k)
 
 
 def available() -> bool:
@@ -67,16 +72,8 @@ def fill(kind: str, keys: Any, draw: int, start: int, prm: dict[str, Any], out: 
     table = np.ascontiguousarray(keys, dtype=np.uint32).reshape(-1)
     params = np.array([prm[n] for n in names], dtype=np.float32)
     n, start, draw = int(out.size), int(start), int(draw)
-    parts = min(threads(), n // MIN_PER_THREAD)
-    if parts <= 1:
-        _ckernel.fill(code, table, draw, start, n, params, CONSTANTS, out)
-        return True
-    # element i depends on (keys, draw, start + i) only, so any split gives the same values; the
-    # kernel releases the GIL, so the parts run in parallel (as torch's own normal_ uses its threads)
-    step = -(-n // parts // LANES) * LANES
-    bounds = [(a, min(a + step, n)) for a in range(0, n, step)]
-    list(_pool().map(lambda ab: _ckernel.fill(code, table, draw, start + ab[0], ab[1] - ab[0], params, CONSTANTS,
-                                              out[ab[0]:ab[1]]), bounds))
+    # element i depends on (keys, draw, start + i) only, so any split gives the same values
+    _split(n, LANES, 1, lambda a, b: _ckernel.fill(code, table, draw, start + a, b - a, params, CONSTANTS, out[a:b]))
     return True
 
 
@@ -99,16 +96,21 @@ def fill_transposed(kind: str, keys: Any, draw: int, prm: dict[str, Any], out: n
     ld = out.strides[0] // 4
     span = (cols - 1) * ld + rows if cols else 0  # the memory from out[0, 0] to out[-1, -1], as one buffer
     flat = np.lib.stride_tricks.as_strided(out, shape=(span,), strides=(4,))
-    tile = _ckernel.TILE_ROWS
-    parts = min(threads(), rows * cols // MIN_PER_THREAD, -(-rows // tile))
-    if parts <= 1:
-        _ckernel.fill_t(code, table, int(draw), rows, cols, ld, 0, rows, params, CONSTANTS, flat)
-        return True
-    step = -(-rows // parts // tile) * tile
-    bounds = [(a, min(a + step, rows)) for a in range(0, rows, step)]
-    list(_pool().map(lambda ab: _ckernel.fill_t(code, table, int(draw), rows, cols, ld, ab[0], ab[1], params,
-                                                CONSTANTS, flat), bounds))
+    _split(rows, _ckernel.TILE_ROWS, cols,
+           lambda a, b: _ckernel.fill_t(code, table, int(draw), rows, cols, ld, a, b, params, CONSTANTS, flat))
     return True
+
+
+def _split(total: int, align: int, size: int, run: Callable[[int, int], Any]) -> None:
+    """``run(a, b)`` over ``[0, total)`` in parts starting at multiples of ``align``, one per thread
+    (:func:`threads`, at least :data:`MIN_PER_THREAD` elements each, an item being ``size``
+    elements), in parallel: the kernel releases the GIL, as torch's own ``normal_`` uses its threads."""
+    parts = min(threads(), total * size // MIN_PER_THREAD, -(-total // align))
+    if parts <= 1:
+        run(0, total)
+        return
+    step = -(-total // parts // align) * align
+    list(_pool().map(lambda a: run(a, min(a + step, total)), range(0, total, step)))
 
 
 #: elements per thread below which one thread does it all (thread hand-off costs ~10-50 us)

@@ -212,6 +212,26 @@ static int check_buffer(Py_buffer *b, Py_ssize_t items, Py_ssize_t itemsize, con
     return 0;
 }
 
+/* The arguments fill and fill_t share: a known kind and the sizes of its three input buffers. */
+static int check_inputs(int kind, Py_buffer *keys, Py_buffer *params, Py_buffer *constants) {
+    if (kind != KIND_UNIFORM && kind != KIND_NORMAL) {
+        PyErr_Format(PyExc_ValueError, "Argument `kind` must be 0 (uniform) or 1 (normal). Received: kind=%d", kind);
+        return -1;
+    }
+    if (check_buffer(keys, 2 * ROUNDS, 4, "keys") || check_buffer(params, kind == KIND_UNIFORM ? N_UNIFORM : N_NORMAL,
+                                                                  4, "params")
+        || check_buffer(constants, N_CONSTANTS, 4, "constants"))
+        return -1;
+    return 0;
+}
+
+static void release(Py_buffer *keys, Py_buffer *params, Py_buffer *constants, Py_buffer *out) {
+    PyBuffer_Release(keys);
+    PyBuffer_Release(params);
+    PyBuffer_Release(constants);
+    PyBuffer_Release(out);
+}
+
 static PyObject *fill(PyObject *self, PyObject *args) {
     int kind;
     unsigned int draw;
@@ -221,14 +241,12 @@ static PyObject *fill(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "iy*IKny*y*w*", &kind, &keys, &draw, &start, &n, &params, &constants, &out))
         return NULL;
     PyObject *result = NULL;
-    Py_ssize_t nparams = kind == KIND_UNIFORM ? N_UNIFORM : N_NORMAL;
-    if (kind != KIND_UNIFORM && kind != KIND_NORMAL) {
-        PyErr_Format(PyExc_ValueError, "Argument `kind` must be 0 (uniform) or 1 (normal). Received: kind=%d", kind);
+    if (check_inputs(kind, &keys, &params, &constants)) {
+        /* the error is set */
     } else if (start % 4 || n < 0 || start + (unsigned long long)n > 4ULL * 4294967296ULL) {
         PyErr_Format(PyExc_ValueError, "Arguments `start` (a multiple of 4) and `n` must stay within the stream's "
                      "4 * 2**32 elements. Received: start=%llu, n=%zd", start, n);
-    } else if (check_buffer(&keys, 2 * ROUNDS, 4, "keys") == 0 && check_buffer(&params, nparams, 4, "params") == 0
-               && check_buffer(&constants, N_CONSTANTS, 4, "constants") == 0 && check_buffer(&out, n, 4, "out") == 0) {
+    } else if (check_buffer(&out, n, 4, "out") == 0) {
         Py_BEGIN_ALLOW_THREADS
         fill_range(kind, (const uint32_t *)keys.buf, draw, start, n, (const float *)params.buf,
                    (const float *)constants.buf, (float *)out.buf);
@@ -236,10 +254,7 @@ static PyObject *fill(PyObject *self, PyObject *args) {
         Py_INCREF(Py_None);
         result = Py_None;
     }
-    PyBuffer_Release(&keys);
-    PyBuffer_Release(&params);
-    PyBuffer_Release(&constants);
-    PyBuffer_Release(&out);
+    release(&keys, &params, &constants, &out);
     return result;
 }
 
@@ -273,9 +288,8 @@ static PyObject *fill_t(PyObject *self, PyObject *args) {
                           &constants, &out))
         return NULL;
     PyObject *result = NULL;
-    Py_ssize_t nparams = kind == KIND_UNIFORM ? N_UNIFORM : N_NORMAL;
-    if (kind != KIND_UNIFORM && kind != KIND_NORMAL) {
-        PyErr_Format(PyExc_ValueError, "Argument `kind` must be 0 (uniform) or 1 (normal). Received: kind=%d", kind);
+    if (check_inputs(kind, &keys, &params, &constants)) {
+        /* the error is set */
     } else if (R < 0 || C < 0 || (unsigned long long)R * (unsigned long long)C > 4ULL * 4294967296ULL) {
         PyErr_Format(PyExc_ValueError, "Arguments `R` and `C` must be >= 0 with R * C within the stream's 4 * 2**32 "
                      "elements. Received: R=%zd, C=%zd", R, C);
@@ -285,9 +299,7 @@ static PyObject *fill_t(PyObject *self, PyObject *args) {
     } else if (r_begin < 0 || r_begin > r_end || r_end > R || r_begin % TILE_ROWS) {
         PyErr_Format(PyExc_ValueError, "Arguments `r_begin` (a multiple of %d) and `r_end` must satisfy 0 <= r_begin "
                      "<= r_end <= R. Received: r_begin=%zd, r_end=%zd, R=%zd", TILE_ROWS, r_begin, r_end, R);
-    } else if (check_buffer(&keys, 2 * ROUNDS, 4, "keys") == 0 && check_buffer(&params, nparams, 4, "params") == 0
-               && check_buffer(&constants, N_CONSTANTS, 4, "constants") == 0
-               && check_buffer(&out, C > 0 ? (C - 1) * ld + R : 0, 4, "out") == 0) {
+    } else if (check_buffer(&out, C > 0 ? (C - 1) * ld + R : 0, 4, "out") == 0) {
         float *tile = PyMem_RawMalloc(sizeof(float) * (size_t)(TILE_ROWS * (C > 0 ? C : 1)));
         if (tile == NULL) {
             PyErr_NoMemory();
@@ -301,10 +313,7 @@ static PyObject *fill_t(PyObject *self, PyObject *args) {
             result = Py_None;
         }
     }
-    PyBuffer_Release(&keys);
-    PyBuffer_Release(&params);
-    PyBuffer_Release(&constants);
-    PyBuffer_Release(&out);
+    release(&keys, &params, &constants, &out);
     return result;
 }
 

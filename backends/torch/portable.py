@@ -90,23 +90,16 @@ def _finish(re: torch.Tensor, im: torch.Tensor | None, plan: Plan, recipe: Recip
     return out.reshape(shape)
 
 
-def _generate(plan: Plan, recipe: Recipe, table: np.ndarray, dev: torch.device,
-              norm: tuple | None, into: torch.Tensor | None = None) -> torch.Tensor:
-    """The values (a new tensor), or, with ``into`` (a tensor of the plan's shape), the values
-    written into it: an element-wise whole tensor is then permuted straight into ``into`` (one
-    pass over memory instead of a contiguous copy and a second copy)."""
-    from .. import portable as reference  # the framework-free generator (lazy, as _kernel's fallback)
+def _elementwise_view(plan: Plan, recipe: Recipe, keys: torch.Tensor) -> torch.Tensor:
+    """The whole tensor of an element-wise recipe, generated in the stream's logical order and
+    returned as a view in the physical axis order (not contiguous when the two orders differ)."""
+    re, im = run_full(recipe.kind, recipe.draws, keys, recipe.params, plan.size)
+    out = _finish(re, im, plan, recipe, logical_shape(plan.shape, recipe.order))
+    return out if recipe.order is None else out.permute(to_physical(recipe.order))
 
-    if (into is not None and norm is None and into.device.type == "cpu" and into.dtype == torch.float32
-            and not into.is_conj() and not into.is_neg()
-            and reference.fill_physical(plan, recipe, table, into.detach().numpy())):
-        return into  # the compiled kernel wrote straight into the tensor's memory
-    if into is not None and norm is None and recipe.elementwise and recipe.kind != "constant":
-        re, im = run_full(recipe.kind, recipe.draws, _keys(table, dev), recipe.params, plan.size)
-        out = _finish(re, im, plan, recipe, logical_shape(plan.shape, recipe.order))
-        return into.copy_(out if recipe.order is None else out.permute(to_physical(recipe.order)))
-    if into is not None:
-        return into.copy_(_generate(plan, recipe, table, dev, norm))
+
+def _generate(plan: Plan, recipe: Recipe, table: np.ndarray, dev: torch.device,
+              norm: tuple | None) -> torch.Tensor:
     shape = plan.shape if norm is None else slice_shape(norm)
     keys = _keys(table, dev)
     if recipe.kind == "constant":
@@ -115,9 +108,7 @@ def _generate(plan: Plan, recipe: Recipe, table: np.ndarray, dev: torch.device,
         full = sample_structured(PortableTorch(dev), PortableRng(keys), plan, recipe)
         return full if norm is None else full[tuple(slice(*s) for s in norm)].contiguous()
     if norm is None:  # generated in logical order, then laid out physically
-        re, im = run_full(recipe.kind, recipe.draws, keys, recipe.params, plan.size)
-        out = _finish(re, im, plan, recipe, logical_shape(plan.shape, recipe.order))
-        return out if recipe.order is None else out.permute(to_physical(recipe.order)).contiguous()
+        return _elementwise_view(plan, recipe, keys).contiguous()
     idx = _index_grid(norm, plan.shape, recipe.order, dev)
     re, im = run_at(recipe.kind, recipe.draws, keys, recipe.params, idx)
     return _finish(re, im, plan, recipe, shape)
@@ -136,10 +127,19 @@ def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32
 def sample_into_(tensor: torch.Tensor, scheme: str, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
                  stream: str = "", **params: Any) -> torch.Tensor:
     """``tensor.copy_(sample(scheme, tensor.shape, dtype=dtype, device=tensor.device, ...))`` without
-    the intermediate copy: the values are laid out straight into ``tensor`` (returned)."""
+    the intermediate copy: a CPU float32 tensor is written by the compiled kernel straight into its
+    memory where the layout allows (:func:`initspec.backends.portable.fill_physical`), else the
+    values are permuted into ``tensor`` in one copy. Returns ``tensor``."""
+    from .. import portable as reference  # the framework-free generator (lazy, as _kernel's fallback)
+
     plan, recipe, table = prepare(scheme, tuple(tensor.shape), layout, DEFAULT_LAYOUT, dtype, seed, stream, params)
     with torch.no_grad():
-        return _generate(plan, recipe, table, tensor.device, None, into=tensor)
+        if (tensor.device.type == "cpu" and tensor.dtype == torch.float32 and not tensor.is_conj()
+                and not tensor.is_neg() and reference.fill_physical(plan, recipe, table, tensor.detach().numpy())):
+            return tensor
+        if recipe.elementwise and recipe.kind != "constant":
+            return tensor.copy_(_elementwise_view(plan, recipe, _keys(table, tensor.device)))
+        return tensor.copy_(_generate(plan, recipe, table, tensor.device, None))
 
 
 def sample_slice(scheme: str, shape: Any, *, index: Any, layout: Any = None, dtype: Any = "float32",

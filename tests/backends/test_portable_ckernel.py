@@ -178,3 +178,18 @@ def test_whole_tensors_equal_the_numpy_path(monkeypatch, scheme, shape, layout, 
     slow = P.sample(scheme, shape, layout=layout, dtype=dtype, seed=5, stream="w")
     assert fast.dtype == slow.dtype and fast.shape == slow.shape
     np.testing.assert_array_equal(fast.view(np.uint8), slow.view(np.uint8))
+
+
+@pytest.mark.parametrize(("rows", "cols", "ld", "r_begin", "r_end", "out_len", "match"), [
+    (8, 4, 7, 0, 8, 32, r"`ld` \(the physical row stride\) must be >= R.*ld=7, R=8"),
+    (32, 4, 32, 8, 32, 128, r"`r_begin` \(a multiple of 16\).*r_begin=8"),
+    (8, 4, 8, 0, 9, 32, r"r_end=9, R=8"),
+    (8, 4, 8, 0, 8, 31, r"`out` must hold 128 bytes"),
+    (-1, 4, 8, 0, 0, 0, r"`R` and `C` must be >= 0.*R=-1"),
+])
+def test_transposed_fill_bad_arguments_are_clear_errors(rows, cols, ld, r_begin, r_end, out_len, match):
+    keys = S.key_table(0, "x").reshape(-1)
+    params = np.zeros(len(_cfill.KINDS["normal"][1]), dtype=np.float32)
+    with pytest.raises(ValueError, match=match):
+        _cfill._ckernel.fill_t(1, keys, 0, rows, cols, ld, r_begin, r_end, params,
+                               _cfill.CONSTANTS, np.empty(out_len, dtype=np.float32))
