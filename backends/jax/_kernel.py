@@ -26,6 +26,7 @@ from initspec.distributions import Plan
 from jax import lax
 
 from ..portable._philox import MASK32
+from . import _host
 from ..portable._spec import (
     FloatOps,
     Recipe,
@@ -264,10 +265,16 @@ def _tracing() -> bool:
 
 def _run(recipe: Recipe, plan: Plan, table: np.ndarray, dev: Any, norm: tuple | None,
          sharding: Any = None) -> Any:
-    """Run the element-wise kernel on ``dev`` (or under ``out_shardings=sharding``); a whole
-    tensor on one device, outside a trace, through the flat size-class kernels (:func:`_run_flat`)."""
+    """Run the element-wise kernel on ``dev`` (or under ``out_shardings=sharding``): a whole
+    tensor on a CPU device through the compiled C kernel where it applies (:mod:`._host`), else,
+    outside a trace, through the flat size-class kernels (:func:`_run_flat`)."""
     platform = _platform(sharding) if sharding is not None else dev.platform
-    if sharding is None and norm is None and not _tracing():
+    tracing = _tracing()
+    if sharding is None and norm is None:
+        host = _host.values(plan, recipe, table, dev, tracing)
+        if host is not None:  # a CPU device: the compiled C kernel, nothing to compile
+            return host
+    if sharding is None and norm is None and not tracing:
         with _x64_scope(_wide(platform)):
             return _run_flat(recipe, plan, table, dev, _wide(platform))
     shape = plan.shape if norm is None else slice_shape(norm)

@@ -276,6 +276,28 @@ def fill_physical(plan: Plan, recipe: Recipe, table: np.ndarray, out: np.ndarray
     return False
 
 
+def host_fillable(plan: Plan, recipe: Recipe) -> bool:
+    """Whether :func:`generate_into` runs the compiled kernel for ``plan``: a real one-draw
+    element-wise float32 recipe without a post-clamp, with the kernel built (and not turned off)."""
+    return (recipe.elementwise and recipe.kind in _cfill.KINDS and len(recipe.draws) == 1
+            and plan.dtype == "float32" and recipe.post_clip is None and _cfill.available())
+
+
+def generate_into(plan: Plan, recipe: Recipe, table: np.ndarray, out: np.ndarray) -> None:
+    """Write the whole tensor of a :func:`host_fillable` plan into ``out`` (a writeable
+    C-contiguous float32 array of ``plan.shape``): in place where the layout allows
+    (:func:`fill_physical`), else generated in the stream's logical order and permuted into ``out``
+    in one copy (peak: ``out`` plus one tensor). The values are :func:`_generate`'s, bit for bit."""
+    if not host_fillable(plan, recipe) or out.dtype != np.float32 or out.shape != plan.shape:
+        raise ValueError(f"generate_into needs a host-fillable float32 plan and an out array of its shape. "
+                         f"Received: plan={plan.scheme.name!r} {plan.dtype} {plan.shape}, out={out.dtype} {out.shape}")
+    if fill_physical(plan, recipe, table, out):
+        return
+    re, _ = run_full(recipe.kind, recipe.draws, _keys(table), recipe.params, plan.size)
+    logical = re.reshape(logical_shape(plan.shape, recipe.order))
+    np.copyto(out, logical if recipe.order is None else logical.transpose(to_physical(recipe.order)))
+
+
 def _keys(table: np.ndarray) -> list[tuple[Any, Any]]:
     return round_key_pairs(np.asarray(table, dtype=np.uint32))
 

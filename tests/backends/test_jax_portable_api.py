@@ -38,8 +38,17 @@ def _np(x):
 # -- factories --------------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["ckernel", "xla"])
+def cpu_kernel(request, monkeypatch):
+    """Both CPU paths: the compiled C kernel (:mod:`initspec.backends.jax._host`) and the XLA
+    program (the GPU path), with the C kernel turned off by ``INITSPEC_PORTABLE_KERNEL=numpy``."""
+    if request.param == "xla":
+        monkeypatch.setenv("INITSPEC_PORTABLE_KERNEL", "numpy")
+    return request.param
+
+
 @pytest.mark.parametrize("scheme,params,shape", ELEMENTWISE)
-def test_factory_matches_reference_eager_and_jit(ij, pj, jax, scheme, params, shape):
+def test_factory_matches_reference_eager_and_jit(ij, pj, jax, scheme, params, shape, cpu_kernel):
     init = ij.initializer(scheme, stream="encoder.0.kernel", seed=11, **params)
     want = ref.sample(scheme, shape, layout="jax", seed=11, stream="encoder.0.kernel", **params)
     got = init(jax.random.key(0), shape)
@@ -50,6 +59,45 @@ def test_factory_matches_reference_eager_and_jit(ij, pj, jax, scheme, params, sh
     np.testing.assert_array_equal(_np(jax.jit(lambda: init(None, shape))()), want)
     f = jax.jit(init, static_argnums=(1, 2))
     np.testing.assert_array_equal(_np(f(jax.random.key(1), shape, "float32")), want)
+
+
+def test_cpu_path_is_the_compiled_kernel_eager_and_traced(ij, jax, monkeypatch):
+    """On a single CPU device the portable values come from the compiled kernel: eagerly into an
+    aligned buffer the device adopts, inside ``jax.jit`` through one ``pure_callback``; with the
+    kernel turned off, from the XLA program (no callback). The same values each way."""
+    from initspec.backends.jax import _host
+    from initspec.backends.portable import _cfill
+
+    if not _cfill.available():
+        pytest.skip("INITSPEC_PORTABLE_KERNEL=numpy") if _cfill._ckernel is not None else pytest.fail(
+            f"the compiled portable kernel was not built: {_cfill.IMPORT_ERROR}")
+    calls: list[tuple[int, ...]] = []
+    real = _host._host_array
+    monkeypatch.setattr(_host, "_host_array", lambda plan, *a: calls.append(plan.shape) or real(plan, *a))
+    shape = (48, 40)
+    init = ij.he_normal(stream="w", seed=3)
+    want = ref.sample("he_normal", shape, layout="jax", seed=3, stream="w")
+    np.testing.assert_array_equal(_np(init(None, shape)), want)
+    assert calls == [shape]
+    assert "callback" in str(jax.make_jaxpr(lambda: init(None, shape))())
+    np.testing.assert_array_equal(_np(jax.jit(lambda: init(None, shape))()), want)
+    assert calls[-1] == shape and len(calls) == 2
+    # bfloat16 is not the kernel's: the XLA program, eager and traced
+    low = ij.he_normal(stream="w", seed=3)(None, shape, "bfloat16")
+    assert len(calls) == 2 and low.dtype == jax.numpy.bfloat16
+    monkeypatch.setenv("INITSPEC_PORTABLE_KERNEL", "numpy")
+    np.testing.assert_array_equal(_np(init(None, shape)), want)
+    assert "callback" not in str(jax.make_jaxpr(lambda: init(None, shape))())
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (1,), (3, 5, 7), (4097,)])
+def test_host_buffers_are_aligned(shape):
+    from initspec.backends.jax import _host
+
+    a = _host.aligned_empty(shape)
+    assert a.shape == shape and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
+    assert a.size == 0 or a.ctypes.data % _host.ALIGN == 0  # an empty array has no data to align
 
 
 def test_generated_factory_and_initializer_agree(ij, jax):

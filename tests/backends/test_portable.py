@@ -343,9 +343,19 @@ def test_words_identical(load_portable, backend):
     np.testing.assert_array_equal(got, P.words(SEED, STREAM, index=idx).astype(np.uint64))
 
 
+@pytest.fixture(params=["ckernel", "framework-kernel"])
+def cpu_kernel(request, monkeypatch):
+    """Both CPU paths of every framework: the compiled C kernel where it applies (torch and JAX CPU
+    tensors, TF through the reference), and the framework's own kernel (torch ops, TF ops, the XLA
+    program that also runs on GPUs), with the C kernel turned off (``INITSPEC_PORTABLE_KERNEL=numpy``)."""
+    if request.param == "framework-kernel":
+        monkeypatch.setenv("INITSPEC_PORTABLE_KERNEL", "numpy")
+    return request.param
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.key)
 @pytest.mark.parametrize("backend", FRAMEWORKS)
-def test_values_identical_to_reference(load_portable, backend, case):
+def test_values_identical_to_reference(load_portable, backend, case, cpu_kernel):
     mod = load_portable(backend)
     if backend == "jax" and case.dtype in ("float64", "complex128"):
         pytest.skip("float64 needs jax_enable_x64 (tested in the sharding subprocess)")
