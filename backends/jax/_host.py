@@ -7,11 +7,10 @@ compilation where ``model.init`` compiled in 7-11 s. The compiled C kernel compu
 bit for bit (tested against the NumPy reference in ``tests/backends/test_portable_ckernel.py``),
 with nothing to compile:
 
-* **eager** (no trace): the kernel writes into a 64-byte-aligned host buffer
-  (:data:`ALIGN`) which the CPU device adopts without a copy (``jax.device_put(...,
-  may_alias=True)``; XLA's CPU client aliases a host buffer only when it is aligned), so the peak
-  memory is the output itself (plus one tensor for layouts that are neither the stream's logical
-  order nor its 2-D transpose, e.g. a ``(kh, kw, in, out)`` conv kernel);
+* **eager** (no trace): the kernel writes into a 64-byte-aligned host array
+  (:func:`initspec.backends.portable.host_array`) which the CPU device adopts without a copy
+  (``jax.device_put(..., may_alias=True)``; XLA's CPU client aliases a host buffer only when it is
+  aligned), so the peak memory is the output itself;
 * **inside a caller's** ``jax.jit`` on a single CPU device: ``jax.pure_callback`` (no operands: the
   values depend only on the static plan and key table), which XLA copies once into its buffer.
   With several devices the traced XLA kernel stays, so ``out_shardings`` still computes each shard
@@ -31,28 +30,15 @@ import jax.numpy as jnp
 import numpy as np
 from initspec.distributions import Plan
 
-from ..portable import generate_into, host_fillable
+from .. import portable as reference
 from ..portable._spec import Recipe
 
-__all__ = ["ALIGN", "aligned_empty", "values"]
-
-#: the alignment (bytes) of a host buffer that XLA's CPU client adopts without copying
-#: (``xla::cpu::MinAlign()``; measured: a 16-byte-aligned NumPy array is copied, a 64-byte one is not)
-ALIGN = 64
-
-
-def aligned_empty(shape: tuple[int, ...]) -> np.ndarray:
-    """An uninitialised C-contiguous float32 array of ``shape`` whose data (if any) starts on a
-    multiple of :data:`ALIGN` bytes."""
-    nbytes = int(np.prod(shape, dtype=np.int64)) * 4
-    raw = np.empty(nbytes + ALIGN, dtype=np.uint8)
-    offset = (-raw.ctypes.data) % ALIGN
-    return raw[offset:offset + nbytes].view(np.float32).reshape(shape)
+__all__ = ["values"]
 
 
 def _host_array(plan: Plan, recipe: Recipe, table: np.ndarray) -> np.ndarray:
-    out = aligned_empty(plan.shape)
-    generate_into(plan, recipe, table, out)
+    out = reference.host_array(plan, recipe, table)
+    assert out is not None  # values() checked host_fillable
     return out
 
 
@@ -60,7 +46,7 @@ def values(plan: Plan, recipe: Recipe, table: np.ndarray, dev: Any, tracing: boo
     """The whole tensor as a jax.Array on ``dev`` (a CPU device) from the compiled kernel, or None
     where this path does not apply (then the caller runs the XLA kernel). ``tracing``: whether the
     call is inside a caller's ``jax.jit``."""
-    if dev is None or dev.platform != "cpu" or not host_fillable(plan, recipe):
+    if dev is None or dev.platform != "cpu" or not reference.host_fillable(plan, recipe):
         return None
     if not tracing:
         return jax.device_put(_host_array(plan, recipe, table), dev, may_alias=True)

@@ -57,11 +57,13 @@ def portable_sample(scheme: str, shape: tuple[int, ...], *, layout: Any, dtype: 
     * ``jax``: :func:`initspec.backends.jax.portable.sample` on JAX's default device (XLA, flat
       size-class kernels: about native speed once compiled);
     * ``torch``: :func:`initspec.backends.torch.portable.sample` on Keras' torch device;
-    * ``tensorflow`` (and ``numpy``): the NumPy reference's chunked generator, converted. TF's
-      own portable adapter runs the transforms as hundreds of eager TF ops per tensor (measured
-      9-10 s for 4096x4096 against 0.9-1.4 s for the reference and 0.38 s for
+    * ``tensorflow``: the compiled C kernel of the reference, written into an aligned host array
+      that TF adopts without a copy (:func:`initspec.backends.tensorflow.portable.sample_host`);
+      ``variable.assign`` then moves it to the variable's device. Other dtypes and kinds (and
+      ``numpy``): the NumPy reference, converted. TF's own portable ops run the transforms as
+      hundreds of eager TF ops per tensor (measured 9-10 s for 4096x4096 against 0.38 s for
       ``tf.random.normal``), and a ``tf.function(jit_compile=True)`` kernel would need XLA's
-      FMA fence and compile per shape, so the reference is the fast exact path there.
+      FMA fence and compile per shape, so the host kernel is the fast exact path there.
 
     float32 only goes to the framework adapters (JAX float64 needs ``jax_enable_x64``); other
     dtypes use the reference too.
@@ -79,6 +81,12 @@ def portable_sample(scheme: str, shape: tuple[int, ...], *, layout: Any, dtype: 
         from keras.src.backend.torch.core import get_device
 
         return torch_portable.sample(scheme, shape, device=torch.device(get_device()), **kw)
+    if backend == "tensorflow":
+        from initspec.backends.tensorflow import portable as tf_portable
+
+        host = tf_portable.sample_host(scheme, shape, **kw)  # the compiled kernel, adopted by TF without a copy
+        if host is not None:
+            return host
     return keras.ops.convert_to_tensor(portable.sample(scheme, shape, **kw))
 
 

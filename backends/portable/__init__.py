@@ -260,19 +260,20 @@ def fill_physical(plan: Plan, recipe: Recipe, table: np.ndarray, out: np.ndarray
     """Write the whole tensor's values into ``out`` (a float32 array of ``plan.shape``, e.g. a
     framework tensor's memory) with the compiled kernel and return True, where it applies: a real
     one-draw element-wise float32 plan without a post-clamp, whose logical order is the physical
-    one (``out`` C-contiguous) or a 2-D transpose (``out`` with unit column stride: also a block of
-    a wider matrix); else False and ``out`` is untouched (the caller generates as usual). The
-    values are :func:`_generate`'s, bit for bit."""
-    if (not recipe.elementwise or recipe.kind == "constant" or len(recipe.draws) != 1 or plan.dtype != "float32"
+    one (``out`` C-contiguous), or whose logical rows are contiguous in ``out`` (a 2-D transpose,
+    also a block of a wider matrix; a ``(kh, kw, in, out)`` conv kernel: see
+    :func:`._cfill.fill_columns`); else False and ``out`` is untouched (the caller generates as
+    usual). The values are :func:`_generate`'s, bit for bit."""
+    if (not recipe.elementwise or recipe.kind not in _cfill.KINDS or len(recipe.draws) != 1 or plan.dtype != "float32"
             or recipe.post_clip is not None or out.dtype != np.float32 or out.shape != plan.shape
             or not out.flags.writeable or not _cfill.available()):
         return False
     table = np.asarray(table, dtype=np.uint32)
     if recipe.order is None and out.flags.c_contiguous:
         return _cfill.fill(recipe.kind, table, recipe.draws[0], 0, recipe.params, out.reshape(-1))
-    transposed = recipe.order is not None and len(plan.shape) == 2 and to_physical(recipe.order) == (1, 0)
-    if transposed and out.strides[1] == 4 and out.strides[0] >= 4 * out.shape[1] and out.strides[0] % 4 == 0:
-        return _cfill.fill_transposed(recipe.kind, table, recipe.draws[0], recipe.params, out)
+    logical = out if recipe.order is None else out.transpose(np.argsort(to_physical(recipe.order)))
+    if out.size and logical.strides[0] == 4 and all(st >= 0 and st % 4 == 0 for st in logical.strides):
+        return _cfill.fill_columns(recipe.kind, table, recipe.draws[0], recipe.params, logical)
     return False
 
 
@@ -298,6 +299,32 @@ def generate_into(plan: Plan, recipe: Recipe, table: np.ndarray, out: np.ndarray
     np.copyto(out, logical if recipe.order is None else logical.transpose(to_physical(recipe.order)))
 
 
+#: the alignment (bytes) of the host arrays :func:`host_array` makes: XLA's CPU client and TensorFlow
+#: adopt a host buffer without copying only when it is aligned this way (``xla::cpu::MinAlign()``,
+#: ``EIGEN_MAX_ALIGN_BYTES``; measured: a 16-byte-aligned NumPy array is copied by ``jax.device_put``
+#: and aborts TF's ``IsAligned()`` check through dlpack, a 64-byte-aligned one is shared)
+ALIGN = 64
+
+
+def aligned_empty(shape: tuple[int, ...]) -> np.ndarray:
+    """An uninitialised C-contiguous float32 array of ``shape`` whose data (if any) starts on a
+    multiple of :data:`ALIGN` bytes."""
+    nbytes = int(np.prod(shape, dtype=np.int64)) * 4
+    raw = np.empty(nbytes + ALIGN, dtype=np.uint8)
+    offset = (-raw.ctypes.data) % ALIGN
+    return raw[offset:offset + nbytes].view(np.float32).reshape(shape)
+
+
+def host_array(plan: Plan, recipe: Recipe, table: np.ndarray) -> np.ndarray | None:
+    """The whole tensor of a :func:`host_fillable` plan in a new :data:`ALIGN`-aligned float32
+    array (for a framework to adopt without a copy), else None."""
+    if not host_fillable(plan, recipe):
+        return None
+    out = aligned_empty(plan.shape)
+    generate_into(plan, recipe, table, out)
+    return out
+
+
 def _keys(table: np.ndarray) -> list[tuple[Any, Any]]:
     return round_key_pairs(np.asarray(table, dtype=np.uint32))
 
@@ -320,7 +347,7 @@ def _finish(re: np.ndarray, im: np.ndarray | None, plan: Plan, recipe: Recipe,
         out = np.empty(re.shape, dtype=np.complex64)
         out.real, out.imag = re, im
         return out.astype(dt).reshape(shape)
-    out = re.astype(dt)
+    out = re.astype(dt, copy=False)  # float32 values stay in place (no copy)
     if recipe.post_clip is not None:
         out = np.clip(out, dt(recipe.post_clip[0]), dt(recipe.post_clip[1]))
     return out.reshape(shape)

@@ -30,7 +30,7 @@ except ImportError as _e:  # pragma: no cover - exercised where the extension wa
 else:
     IMPORT_ERROR = None
 
-__all__ = ["CONSTANTS", "CONSTANT_NAMES", "KINDS", "available", "fill", "fill_transposed"]
+__all__ = ["CONSTANTS", "CONSTANT_NAMES", "KINDS", "available", "fill", "fill_columns"]
 
 #: the float32 constants of the transforms, in the order of ``_ckernel.c``'s enum, and their names
 _NAMED_CONSTANTS = [
@@ -77,27 +77,35 @@ def fill(kind: str, keys: Any, draw: int, start: int, prm: dict[str, Any], out: 
     return True
 
 
-def fill_transposed(kind: str, keys: Any, draw: int, prm: dict[str, Any], out: np.ndarray) -> bool:
-    """Write a logical ``(R, C)`` tensor of ``draw`` into the float32 ``out`` of shape ``(C, R)``
-    that stores it transposed (``out[c, r]`` = element ``r C + c``), and return True; False (nothing
-    written) where :func:`fill` would return False. ``out`` may be a block of a wider matrix (row
-    stride >= R, unit column stride, e.g. one q/k/v block of a fused projection). One pass over
-    ``out``: what generating the logical tensor and transposing it gives, without the second copy."""
+def fill_columns(kind: str, keys: Any, draw: int, prm: dict[str, Any], out: np.ndarray) -> bool:
+    """Write the logical tensor of ``draw`` into ``out``, a float32 view of the **logical** shape
+    ``(R, *rest)`` (``out[idx]`` = the element of C-order index ``idx``) whose first axis has unit
+    stride and whose other strides are non-negative, and return True; False (nothing written) where
+    :func:`fill` would return False. That covers a tensor stored transposed (a Keras/Flax ``(in,
+    out)`` kernel of the logical ``(out, in)``, also a block of a wider matrix such as one q/k/v
+    block of a fused projection) and a conv kernel stored ``(kh, kw, in, out)`` of the logical
+    ``(out, in, kh, kw)``: each logical column (an index of ``rest``) is ``R`` consecutive floats.
+    One pass over ``out``: what generating the logical tensor and permuting it gives, without the
+    intermediate tensor or the second copy."""
     if kind not in KINDS or not available():
         return False
-    if out.ndim != 2 or out.dtype != np.float32 or out.strides[1] != 4 or out.strides[0] % 4 \
-            or out.strides[0] < 4 * out.shape[1] or not out.flags.writeable:
-        raise ValueError(f"Argument `out` must be a writable 2-D float32 array with unit column stride. Received: "
-                         f"{out.dtype} array of shape {out.shape}, strides {out.strides}")
+    if (out.ndim < 1 or out.dtype != np.float32 or out.strides[0] != 4 or any(st < 0 or st % 4 for st in out.strides)
+            or not out.flags.writeable):
+        raise ValueError(f"Argument `out` must be a writable float32 array with a unit-stride first axis and "
+                         f"non-negative strides. Received: {out.dtype} array of shape {out.shape}, strides {out.strides}")
     code, names = KINDS[kind]
     table = np.ascontiguousarray(keys, dtype=np.uint32).reshape(-1)
     params = np.array([prm[n] for n in names], dtype=np.float32)
-    cols, rows = out.shape  # physical (C, R) of the logical (R, C)
-    ld = out.strides[0] // 4
-    span = (cols - 1) * ld + rows if cols else 0  # the memory from out[0, 0] to out[-1, -1], as one buffer
+    rows, cols = out.shape[0], int(np.prod(out.shape[1:], dtype=np.int64))
+    rowoff = np.zeros(out.shape[1:], dtype=np.int64)  # the float offset of each logical column
+    for axis, (size, stride) in enumerate(zip(out.shape[1:], out.strides[1:])):
+        rowoff += (np.arange(size, dtype=np.int64) * (stride // 4)).reshape([-1 if a == axis else 1
+                                                                             for a in range(out.ndim - 1)])
+    rowoff = rowoff.reshape(-1)
+    span = int(rowoff.max()) + rows if cols and rows else 0  # out[0...0] to its last element, as one buffer
     flat = np.lib.stride_tricks.as_strided(out, shape=(span,), strides=(4,))
     _split(rows, _ckernel.TILE_ROWS, cols,
-           lambda a, b: _ckernel.fill_t(code, table, int(draw), rows, cols, ld, a, b, params, CONSTANTS, flat))
+           lambda a, b: _ckernel.fill_t(code, table, int(draw), rows, cols, rowoff, a, b, params, CONSTANTS, flat))
     return True
 
 

@@ -258,21 +258,24 @@ static PyObject *fill(PyObject *self, PyObject *args) {
     return result;
 }
 
-/* fill_t: a logical (R, C) tensor stored transposed, physical (C, R) with row stride ld >= R (a block
- * of a wider matrix, e.g. one of the q/k/v blocks of a fused projection): out[c ld + r] = element r C + c,
- * for the logical rows r_begin .. r_end - 1 (r_begin a multiple of TILE_ROWS). Tiles of TILE_ROWS
- * logical rows (one contiguous, 4-aligned logical range) are generated into `tile`, then written
- * TILE_ROWS consecutive floats per physical row: the transpose costs no second pass over memory. */
+/* fill_t: a logical (R, C) tensor whose logical rows are contiguous in memory but whose logical
+ * columns are not: column c of the logical tensor is the R consecutive floats at out + rowoff[c]
+ * (out[rowoff[c] + r] = element r C + c). A 2-D transpose, physical (C, R) with row stride ld, has
+ * rowoff[c] = c ld (also a block of a wider matrix, e.g. one of the q/k/v blocks of a fused
+ * projection); a Keras/Flax conv kernel (kh, kw, in, out) of the logical (out, in, kh, kw) has
+ * rowoff[i kh kw + k] = (k in + i) out. Logical rows r_begin .. r_end - 1 (r_begin a multiple of
+ * TILE_ROWS), in tiles of TILE_ROWS logical rows (one contiguous, 4-aligned logical range) generated
+ * into `tile`, then written TILE_ROWS consecutive floats per column: no second pass over memory. */
 #define TILE_ROWS 16
 
 static void fill_transposed(int kind, const uint32_t *keys, uint32_t draw, Py_ssize_t R, Py_ssize_t C,
-                            Py_ssize_t ld, Py_ssize_t r_begin, Py_ssize_t r_end, const float *P, const float *K,
-                            float *out, float *tile) {
+                            const int64_t *rowoff, Py_ssize_t r_begin, Py_ssize_t r_end, const float *P,
+                            const float *K, float *out, float *tile) {
     for (Py_ssize_t r0 = r_begin; r0 < r_end; r0 += TILE_ROWS) {
         Py_ssize_t tr = r_end - r0 < TILE_ROWS ? r_end - r0 : TILE_ROWS;
         fill_range(kind, keys, draw, (uint64_t)r0 * (uint64_t)C, tr * C, P, K, tile);
         for (Py_ssize_t c = 0; c < C; c++) {
-            float *dst = out + c * ld + r0;
+            float *dst = out + rowoff[c] + r0;
             for (Py_ssize_t k = 0; k < tr; k++)
                 dst[k] = tile[k * C + c];
         }
@@ -282,37 +285,46 @@ static void fill_transposed(int kind, const uint32_t *keys, uint32_t draw, Py_ss
 static PyObject *fill_t(PyObject *self, PyObject *args) {
     int kind;
     unsigned int draw;
-    Py_ssize_t R, C, ld, r_begin, r_end;
-    Py_buffer keys, params, constants, out;
-    if (!PyArg_ParseTuple(args, "iy*Innnnny*y*w*", &kind, &keys, &draw, &R, &C, &ld, &r_begin, &r_end, &params,
+    Py_ssize_t R, C, r_begin, r_end;
+    Py_buffer keys, params, constants, rowoff, out;
+    if (!PyArg_ParseTuple(args, "iy*Inny*nny*y*w*", &kind, &keys, &draw, &R, &C, &rowoff, &r_begin, &r_end, &params,
                           &constants, &out))
         return NULL;
     PyObject *result = NULL;
+    Py_ssize_t bad = -1;
     if (check_inputs(kind, &keys, &params, &constants)) {
         /* the error is set */
     } else if (R < 0 || C < 0 || (unsigned long long)R * (unsigned long long)C > 4ULL * 4294967296ULL) {
         PyErr_Format(PyExc_ValueError, "Arguments `R` and `C` must be >= 0 with R * C within the stream's 4 * 2**32 "
                      "elements. Received: R=%zd, C=%zd", R, C);
-    } else if (ld < R) {
-        PyErr_Format(PyExc_ValueError, "Argument `ld` (the physical row stride) must be >= R. Received: ld=%zd, "
-                     "R=%zd", ld, R);
     } else if (r_begin < 0 || r_begin > r_end || r_end > R || r_begin % TILE_ROWS) {
         PyErr_Format(PyExc_ValueError, "Arguments `r_begin` (a multiple of %d) and `r_end` must satisfy 0 <= r_begin "
                      "<= r_end <= R. Received: r_begin=%zd, r_end=%zd, R=%zd", TILE_ROWS, r_begin, r_end, R);
-    } else if (check_buffer(&out, C > 0 ? (C - 1) * ld + R : 0, 4, "out") == 0) {
-        float *tile = PyMem_RawMalloc(sizeof(float) * (size_t)(TILE_ROWS * (C > 0 ? C : 1)));
-        if (tile == NULL) {
-            PyErr_NoMemory();
+    } else if (check_buffer(&rowoff, C, 8, "rowoff") == 0) {
+        const int64_t *off = (const int64_t *)rowoff.buf;
+        Py_ssize_t floats = out.len / 4;
+        for (Py_ssize_t c = 0; c < C && bad < 0; c++)  /* every column inside out */
+            if (off[c] < 0 || off[c] > floats - R)
+                bad = c;
+        if (bad >= 0) {
+            PyErr_Format(PyExc_ValueError, "Argument `rowoff` must put every column's R = %zd floats inside `out` "
+                         "(%zd floats). Received: rowoff[%zd]=%lld", R, floats, bad, (long long)off[bad]);
         } else {
-            Py_BEGIN_ALLOW_THREADS
-            fill_transposed(kind, (const uint32_t *)keys.buf, draw, R, C, ld, r_begin, r_end, (const float *)params.buf,
-                            (const float *)constants.buf, (float *)out.buf, tile);
-            Py_END_ALLOW_THREADS
-            PyMem_RawFree(tile);
-            Py_INCREF(Py_None);
-            result = Py_None;
+            float *tile = PyMem_RawMalloc(sizeof(float) * (size_t)(TILE_ROWS * (C > 0 ? C : 1)));
+            if (tile == NULL) {
+                PyErr_NoMemory();
+            } else {
+                Py_BEGIN_ALLOW_THREADS
+                fill_transposed(kind, (const uint32_t *)keys.buf, draw, R, C, off, r_begin, r_end,
+                                (const float *)params.buf, (const float *)constants.buf, (float *)out.buf, tile);
+                Py_END_ALLOW_THREADS
+                PyMem_RawFree(tile);
+                Py_INCREF(Py_None);
+                result = Py_None;
+            }
         }
     }
+    PyBuffer_Release(&rowoff);
     release(&keys, &params, &constants, &out);
     return result;
 }
@@ -322,8 +334,9 @@ static PyMethodDef methods[] = {
      "fill(kind, keys, draw, start, n, params, constants, out): elements start .. start+n-1 of a portable "
      "stream draw (kind 0 uniform, 1 normal) into the float32 buffer out."},
     {"fill_t", fill_t, METH_VARARGS,
-     "fill_t(kind, keys, draw, R, C, ld, r_begin, r_end, params, constants, out): logical rows r_begin .. r_end-1 "
-     "of a logical (R, C) tensor into the float32 buffer out holding it transposed, (C, R) with row stride ld."},
+     "fill_t(kind, keys, draw, R, C, rowoff, r_begin, r_end, params, constants, out): logical rows r_begin .. "
+     "r_end-1 of a logical (R, C) tensor into the float32 buffer out, logical column c at out[rowoff[c]:][:R] "
+     "(int64 rowoff: a transpose, a block of one, a conv kernel stored (kh, kw, in, out))."},
     {NULL, NULL, 0, NULL},
 };
 

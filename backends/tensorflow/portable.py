@@ -46,7 +46,7 @@ from ._primitives import DEFAULT_LAYOUT, TFBackend, scalar, tf_dtype
 
 __all__ = [
     "DEFAULT_LAYOUT", "OPS", "PortableTf", "TfOps", "bench_cases", "device_available", "device_of", "sample",
-    "sample_slice", "to_numpy", "versions", "words",
+    "sample_host", "sample_slice", "to_numpy", "versions", "words",
 ]
 
 LIMB = 16
@@ -213,12 +213,42 @@ def _generate(plan: Plan, recipe: Recipe, table: np.ndarray, norm: tuple | None)
     return _finish(re, im, plan, recipe, shape)
 
 
+def _host_tensor(plan: Plan, recipe: Recipe, table: np.ndarray) -> tf.Tensor | None:
+    """The whole tensor as a CPU tf.Tensor from the compiled kernel of
+    :mod:`initspec.backends.portable` (no eager op per transform step): written into a 64-byte
+    aligned host array (:func:`~initspec.backends.portable.host_array`) that TF adopts through
+    DLPack without a copy (TF requires that alignment of the memory it shares). None where the
+    kernel does not apply (:func:`~initspec.backends.portable.host_fillable`)."""
+    from .. import portable as reference
+
+    values = reference.host_array(plan, recipe, table)
+    if values is None:
+        return None
+    with tf.device("/CPU:0"):
+        return tf.experimental.dlpack.from_dlpack(values.__dlpack__())
+
+
+def sample_host(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
+                stream: str = "", **params: Any) -> tf.Tensor | None:
+    """:func:`sample` on the CPU through the compiled kernel, no copy (the Keras TF backend's portable
+    path: ``variable.assign`` then moves it to the variable's device), or None where the kernel does
+    not apply (then the caller uses the NumPy reference)."""
+    plan, recipe, table = prepare(scheme, shape, layout, DEFAULT_LAYOUT, dtype, seed, stream, params)
+    return _host_tensor(plan, recipe, table)
+
+
 def sample(scheme: str, shape: Any, *, layout: Any = None, dtype: Any = "float32", seed: Any = 0,
            stream: str = "", device: Any = "cpu", **params: Any) -> tf.Tensor:
     """Portable values of ``scheme`` as a tf.Tensor on ``device`` ("cpu" or "gpu");
-    ``layout=None`` is ``"keras"``. Equal, bit for bit, to the NumPy reference."""
+    ``layout=None`` is ``"keras"``. Equal, bit for bit, to the NumPy reference. On the CPU the
+    compiled kernel computes real float32 element-wise schemes (:func:`_host_tensor`); the TF ops
+    compute the rest (and everything on a GPU, or with ``INITSPEC_PORTABLE_KERNEL=numpy``)."""
     dev = _device(device)
     plan, recipe, table = prepare(scheme, shape, layout, DEFAULT_LAYOUT, dtype, seed, stream, params)
+    if dev == "/CPU:0":
+        host = _host_tensor(plan, recipe, table)
+        if host is not None:
+            return host
     with tf.device(dev):
         return _generate(plan, recipe, table, None)
 

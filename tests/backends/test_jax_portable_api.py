@@ -91,15 +91,6 @@ def test_cpu_path_is_the_compiled_kernel_eager_and_traced(ij, jax, monkeypatch):
     assert len(calls) == 2
 
 
-@pytest.mark.parametrize("shape", [(), (0,), (1,), (3, 5, 7), (4097,)])
-def test_host_buffers_are_aligned(shape):
-    from initspec.backends.jax import _host
-
-    a = _host.aligned_empty(shape)
-    assert a.shape == shape and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
-    assert a.size == 0 or a.ctypes.data % _host.ALIGN == 0  # an empty array has no data to align
-
-
 def test_generated_factory_and_initializer_agree(ij, jax):
     shape = (24, 12)
     a = ij.he_uniform(stream="w", seed=3)(None, shape)

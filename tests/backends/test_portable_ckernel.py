@@ -149,25 +149,54 @@ def test_threads_split_the_range_without_changing_a_value(monkeypatch):
 
 @pytest.mark.parametrize(("rows", "cols", "threads"), [(1, 1, "1"), (17, 5, "1"), (300, 301, "1"), (1030, 700, "3")])
 def test_transposed_fill_is_the_transpose_of_the_logical_values(monkeypatch, rows, cols, threads):
-    """``fill_transposed`` writes a logical ``(R, C)`` tensor stored ``(C, R)`` in one pass: the
+    """``fill_columns`` writes a logical ``(R, C)`` tensor stored ``(C, R)`` in one pass: the
     transpose of the logical values, for tile-straddling sizes and thread splits."""
     monkeypatch.setenv("INITSPEC_PORTABLE_THREADS", threads)
     keys = S.key_table(rows, "transposed")
     for kind, prm in (CASES["normal_mean_std"], CASES["uniform"]):
         out = np.empty((cols, rows), dtype=np.float32)
-        assert _cfill.fill_transposed(kind, keys, 0, prm, out)
+        assert _cfill.fill_columns(kind, keys, 0, prm, out.T)
         want = _reference(kind, keys, 0, 0, rows * cols, prm).reshape(rows, cols).T
         np.testing.assert_array_equal(out.view(np.uint32), np.ascontiguousarray(want).view(np.uint32))
         wide = np.zeros((cols, 3 * rows + 1), dtype=np.float32)  # a block of a wider matrix (row stride 3R + 1)
         block = wide[:, rows:2 * rows]
-        assert _cfill.fill_transposed(kind, keys, 0, prm, block)
+        assert _cfill.fill_columns(kind, keys, 0, prm, block.T)
         np.testing.assert_array_equal(block.view(np.uint32), np.ascontiguousarray(want).view(np.uint32))
         assert not wide[:, :rows].any() and not wide[:, 2 * rows:].any()  # nothing written outside the block
 
 
+@pytest.mark.parametrize(("logical", "perm", "threads"), [
+    ((16, 8, 3, 3), (2, 3, 1, 0), "1"),  # a Keras/Flax conv kernel (kh, kw, in, out) of the logical (out, in, kh, kw)
+    ((70, 33, 1, 5), (2, 3, 1, 0), "2"),
+    ((40, 6, 7), (2, 1, 0), "2"),  # 3-D, all axes reversed
+    ((9, 4, 5), (1, 2, 0), "1"),  # the first logical axis innermost, the rest in order
+])
+def test_column_fill_of_nd_layouts(monkeypatch, logical, perm, threads):
+    """``fill_columns`` on an N-d layout whose first logical axis is the innermost physical one
+    equals generating the logical tensor and permuting it."""
+    monkeypatch.setenv("INITSPEC_PORTABLE_THREADS", threads)
+    keys = S.key_table(3, "nd")
+    n = int(np.prod(logical))
+    for kind, prm in (CASES["normal_mean_std"], CASES["uniform"]):
+        want = np.ascontiguousarray(_reference(kind, keys, 0, 0, n, prm).reshape(logical).transpose(perm))
+        out = np.empty(want.shape, dtype=np.float32)
+        assert _cfill.fill_columns(kind, keys, 0, prm, out.transpose(np.argsort(perm)))
+        np.testing.assert_array_equal(out.view(np.uint32), want.view(np.uint32))
+
+
+def test_column_fill_refuses_views_it_cannot_write():
+    keys, (kind, prm) = S.key_table(0, "x"), CASES["uniform"]
+    a = np.empty((6, 5), dtype=np.float32)
+    for bad in (a, a[:, ::-1].T, a.astype(np.float64).T, a[::2].T[::-1]):
+        with pytest.raises(ValueError, match="Argument `out` must be a writable float32 array"):
+            _cfill.fill_columns(kind, keys, 0, prm, bad)
+
+
 @pytest.mark.parametrize(("scheme", "shape", "layout", "dtype"), [
     ("he_normal", (300, 200), "keras", "float32"),  # (in, out): stored transposed from the logical (out, in)
-    ("glorot_uniform", (64, 3, 3, 16), "keras", "float32"),  # 4-D: no direct path, the generic one
+    ("glorot_uniform", (3, 3, 64, 16), "keras", "float32"),  # (kh, kw, in, out): logical columns of the conv
+    ("glorot_uniform", (64, 16, 3, 3), "keras", "float32"),  # the same, another shape
+    ("he_normal", (3, 3, 8, 16), "jax", "float32"),
     ("truncated_normal", (256, 100), "torch", "float32"),
     ("he_uniform", (128, 64), "keras", "float16"),  # low precision: the generic path
 ])
@@ -180,16 +209,25 @@ def test_whole_tensors_equal_the_numpy_path(monkeypatch, scheme, shape, layout, 
     np.testing.assert_array_equal(fast.view(np.uint8), slow.view(np.uint8))
 
 
-@pytest.mark.parametrize(("rows", "cols", "ld", "r_begin", "r_end", "out_len", "match"), [
-    (8, 4, 7, 0, 8, 32, r"`ld` \(the physical row stride\) must be >= R.*ld=7, R=8"),
-    (32, 4, 32, 8, 32, 128, r"`r_begin` \(a multiple of 16\).*r_begin=8"),
-    (8, 4, 8, 0, 9, 32, r"r_end=9, R=8"),
-    (8, 4, 8, 0, 8, 31, r"`out` must hold 128 bytes"),
-    (-1, 4, 8, 0, 0, 0, r"`R` and `C` must be >= 0.*R=-1"),
+@pytest.mark.parametrize(("rows", "cols", "rowoff", "r_begin", "r_end", "out_len", "match"), [
+    (8, 4, [0, 8, 16, 25], 0, 8, 32, r"`rowoff` must put every column's R = 8 floats inside `out` \(32 floats\)"
+                                     r".*rowoff\[3\]=25"),
+    (8, 4, [0, -1, 16, 24], 0, 8, 32, r"rowoff\[1\]=-1"),
+    (8, 4, [0, 8, 16], 0, 8, 32, r"`rowoff` must hold 32 bytes"),
+    (32, 4, [0, 32, 64, 96], 8, 32, 128, r"`r_begin` \(a multiple of 16\).*r_begin=8"),
+    (8, 4, [0, 8, 16, 24], 0, 9, 32, r"r_end=9, R=8"),
+    (-1, 4, [0, 8, 16, 24], 0, 0, 0, r"`R` and `C` must be >= 0.*R=-1"),
 ])
-def test_transposed_fill_bad_arguments_are_clear_errors(rows, cols, ld, r_begin, r_end, out_len, match):
+def test_column_fill_bad_arguments_are_clear_errors(rows, cols, rowoff, r_begin, r_end, out_len, match):
     keys = S.key_table(0, "x").reshape(-1)
     params = np.zeros(len(_cfill.KINDS["normal"][1]), dtype=np.float32)
     with pytest.raises(ValueError, match=match):
-        _cfill._ckernel.fill_t(1, keys, 0, rows, cols, ld, r_begin, r_end, params,
+        _cfill._ckernel.fill_t(1, keys, 0, rows, cols, np.asarray(rowoff, dtype=np.int64), r_begin, r_end, params,
                                _cfill.CONSTANTS, np.empty(out_len, dtype=np.float32))
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (1,), (3, 5, 7), (4097,)])
+def test_host_buffers_are_aligned(shape):
+    a = P.aligned_empty(shape)
+    assert a.shape == shape and a.dtype == np.float32 and a.flags.c_contiguous and a.flags.writeable
+    assert a.size == 0 or a.ctypes.data % P.ALIGN == 0  # an empty array has no data to align
