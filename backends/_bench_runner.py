@@ -8,6 +8,12 @@ timed to completion. ``ratio`` is the median over rounds of ``ours / native`` wi
 the median times are reported too. A case is OK when ``ratio <= target`` (or
 ``speedup >= min_speedup`` when that is set).
 
+Memory (CPU cases): after the timing, one more call of each with a thread sampling the process RSS
+(:func:`peak_rss_extra`): the peak above the RSS before the call, relative to the bytes of the
+result (``ours_peak_x_out``, ``native_peak_x_out``); ``memory_ok`` when ours is at most
+:data:`MEMORY_TARGET` (issue 16: no adapter call may hold more than twice its output). An in-place
+call's result already existed, so its extra is what the call itself allocates.
+
 Works with any adapter module of the uniform harness API; ``bench_cases(device=...)`` is called
 with the device when the function accepts it, otherwise its cases are filtered by ``case.device``.
 Run as ``python -m initspec.backends._bench_runner --backend torch --device cpu --json out.json``
@@ -22,6 +28,7 @@ import json
 import os
 import statistics
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -38,6 +45,10 @@ DEVICES = ("cpu", "gpu")
 SECONDS_TO_MS = 1e3
 #: floor for a median time (a timer tick), so that ratios stay finite
 MIN_SECONDS = 1e-9
+#: the largest peak extra RSS of one adapter call, in multiples of its output's bytes
+MEMORY_TARGET = 2.0
+#: seconds between two RSS samples of :func:`peak_rss_extra`
+RSS_INTERVAL_S = 0.001
 
 
 #: ``wall``: elapsed time (what a user waits); ``cpu``: CPU time of the process, all threads
@@ -51,6 +62,75 @@ def time_call(fn: Callable[[], Any], sync: Callable[[Any], Any], clock: str = "w
     start = now()
     sync(fn())
     return now() - start
+
+
+def _rss_bytes() -> int | None:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def peak_rss_extra(fn: Callable[[], Any], sync: Callable[[Any], Any]) -> tuple[int | None, Any]:
+    """``(peak process RSS during sync(fn()) above the RSS just before it, in bytes, or None
+    without /proc; the result)``: sampled every :data:`RSS_INTERVAL_S` by a thread, and exact where
+    the call raised the process's lifetime peak (``ru_maxrss``). The result is kept until the
+    peak is read (it is part of it). Coarse: memory the allocator already holds is not seen."""
+    import resource
+
+    before = _rss_bytes()
+    if before is None:
+        return None, sync(fn())
+    max_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = [before]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_bytes() or 0)
+            done.wait(RSS_INTERVAL_S)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        result = sync(fn())
+        peak[0] = max(peak[0], _rss_bytes() or 0)
+    finally:
+        done.set()
+        thread.join()
+    max_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if max_after > max_before:  # the call set a new lifetime peak: the kernel's own figure (KiB on Linux)
+        peak[0] = max(peak[0], max_after * 1024)
+    return max(peak[0] - before, 0), result
+
+
+def nbytes(x: Any) -> int | None:
+    """Bytes of a NumPy/JAX array, torch or TF tensor (None for anything else)."""
+    if hasattr(x, "element_size") and hasattr(x, "nelement"):  # torch
+        return int(x.element_size() * x.nelement())
+    if hasattr(x, "nbytes"):  # numpy, jax
+        return int(x.nbytes)
+    shape, dtype = getattr(x, "shape", None), getattr(x, "dtype", None)
+    if shape is not None and getattr(dtype, "size", None):  # tf
+        return int(shape.num_elements() * dtype.size)
+    return None
+
+
+def _memory(case: BenchCase) -> dict[str, Any]:
+    """The peak extra RSS of one call of ``ours`` and of ``native``, relative to the output."""
+    if case.device != "cpu":
+        return {"ours_peak_x_out": None, "native_peak_x_out": None, "memory_ok": None}
+    out: dict[str, Any] = {}
+    for name, fn in (("ours", case.ours), ("native", case.native)):
+        extra, result = peak_rss_extra(fn, case.sync)
+        size = nbytes(result)
+        del result
+        out[f"{name}_peak_bytes"] = extra
+        out[f"{name}_peak_x_out"] = None if extra is None or not size else extra / size
+    x = out["ours_peak_x_out"]
+    out["memory_ok"] = None if x is None else x <= MEMORY_TARGET
+    return out
 
 
 def verdict(ratio: float, target: float, min_speedup: float | None) -> bool:
@@ -85,6 +165,7 @@ def run_case(case: BenchCase, repeats: int = DEFAULT_REPEATS, warmup: int = DEFA
         "ratio": ratio, "speedup": 1.0 / max(ratio, MIN_SECONDS),
         "target": case.target, "min_speedup": case.min_speedup,
         "ok": verdict(ratio, case.target, case.min_speedup), "error": None,
+        **_memory(case),
     }
 
 

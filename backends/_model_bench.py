@@ -19,7 +19,7 @@ initspec's (``initspec``: native sampling mode, ``portable``: the portable strea
    (:func:`_timed`); ``ratio`` = the median over rounds of
    ``variant / native`` within each round (paired), plus the median times;
 4. one extra call per variant with a background thread sampling the process RSS
-   (``/proc/self/statm``, every :data:`RSS_INTERVAL_S`): the peak above the RSS before the call
+   (:func:`initspec.backends._bench_runner.peak_rss_extra`): the peak above the RSS before the call
    (``peak_rss_extra``), reported relative to the model's parameter bytes. Linux only (``None``
    elsewhere); a coarse figure (allocator reuse hides memory that was already mapped).
 """
@@ -29,9 +29,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
-import os
 import statistics
-import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,14 +39,13 @@ from typing import Any
 from initspec import registry
 
 from . import BackendUnavailable
-from ._bench_runner import MIN_SECONDS, SECONDS_TO_MS, emit_record, time_call
+from ._bench_runner import MIN_SECONDS, SECONDS_TO_MS, emit_record, peak_rss_extra, time_call
 from ._zoo import MODELS, model_names
 
 #: frameworks with a ``model_bench`` (registry names; Keras runs in the ``tensorflow`` backend)
 FRAMEWORKS = tuple(name for name, f in registry.frameworks().items() if f.model_bench)
 DEFAULT_REPEATS = 5
 DEFAULT_WARMUP = 1
-RSS_INTERVAL_S = 0.001
 NATIVE = "native"
 #: the order of the first calls: initspec's portable mode truly first in the process
 COLD_ORDER = ("portable", "initspec", NATIVE)
@@ -79,40 +76,6 @@ class ModelBench:
     versions: dict[str, str] = field(default_factory=dict)
 
 
-def _rss_bytes() -> int | None:
-    try:
-        with open("/proc/self/statm", encoding="ascii") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def peak_rss_extra(fn: Callable[[], Any], sync: Callable[[Any], Any]) -> int | None:
-    """Peak process RSS during ``sync(fn())`` above the RSS just before it (bytes), or None
-    without ``/proc``. The result of ``fn`` is kept until the peak is read (it is part of it)."""
-    before = _rss_bytes()
-    if before is None:
-        return None
-    peak = [before]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], _rss_bytes() or 0)
-            done.wait(RSS_INTERVAL_S)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
-        result = sync(fn())
-        peak[0] = max(peak[0], _rss_bytes() or 0)
-    finally:
-        done.set()
-        thread.join()
-    del result
-    return max(peak[0] - before, 0)
-
-
 def _timed(v: Variant) -> float:
     """Seconds of one ``v.sync(v.call())``, after a full garbage collection: a collection that
     the model build (or an earlier call) made due is not charged to whichever variant happens to
@@ -141,7 +104,8 @@ def run_model_bench(bench: ModelBench, repeats: int = DEFAULT_REPEATS,
     rows = []
     for v in variants:
         ratio = statistics.median(a / max(b, MIN_SECONDS) for a, b in zip(times[v.name], native))
-        extra = peak_rss_extra(v.call, v.sync)
+        extra, result = peak_rss_extra(v.call, v.sync)
+        del result
         rows.append({
             "variant": v.name, "call": v.call_name,
             "median_ms": statistics.median(times[v.name]) * SECONDS_TO_MS,

@@ -81,31 +81,43 @@ def render(records: list[dict[str, Any]], note: str = "wall clock") -> "Any":
 
     table = Table(title=f"initspec bench: adapter vs native (median times; {note})")
     for col, just in (("backend", "left"), ("case", "left"), ("native call", "left"), ("ours ms", "right"),
-                      ("native ms", "right"), ("ratio", "right"), ("target", "right"), ("", "center")):
+                      ("native ms", "right"), ("ratio", "right"), ("target", "right"), ("", "center"),
+                      ("peak mem x out: ours / native", "right")):
         table.add_column(col, justify=just)
     for rec in records:
         label = f"{rec['backend']} ({rec['device']})"
         if rec["status"] == "unavailable" or (rec["status"] == "error" and not rec["cases"]):
             mark = "SKIP" if rec["status"] == "unavailable" else "[red]ERROR[/red]"
-            table.add_row(label, f"[dim]{rec['status']}: {rec.get('reason')}[/dim]", "", "", "", "", "", mark)
+            table.add_row(label, f"[dim]{rec['status']}: {rec.get('reason')}[/dim]", "", "", "", "", "", mark, "")
             continue
         if not rec["cases"]:
-            table.add_row(label, "[dim]no bench cases[/dim]", "", "", "", "", "", "")
+            table.add_row(label, "[dim]no bench cases[/dim]", "", "", "", "", "", "", "")
         for c in rec["cases"]:
             if c.get("error"):
                 table.add_row(label, c["case"], c["native_name"], "", "", "", target_text(c),
-                              f"[red]ERROR[/red] {c['error']}")
+                              f"[red]ERROR[/red] {c['error']}", "")
                 continue
             ratio = f"{c['ratio']:.2f}x" + (f" ({c['speedup']:.1f}x faster)" if c["speedup"] >= 1.5 else "")
             mark = "[green]OK[/green]" if c["ok"] else "[red]MISS[/red]"
             table.add_row(label, c["case"], c["native_name"], f"{c['ours_ms']:.3f}", f"{c['native_ms']:.3f}",
-                          ratio, target_text(c), mark)
+                          ratio, target_text(c), mark, memory_text(c))
     return table
 
 
+def memory_text(case: dict[str, Any]) -> str:
+    """``ours / native`` peak extra memory in multiples of the output, marked against the target
+    (:data:`initspec.backends._bench_runner.MEMORY_TARGET`), or ``-`` where not measured."""
+    ours, native = case.get("ours_peak_x_out"), case.get("native_peak_x_out")
+    if ours is None:
+        return "[dim]-[/dim]"
+    mark = "" if case.get("memory_ok") else " [red]MISS[/red]"
+    return f"{ours:.2f}x / " + ("-" if native is None else f"{native:.2f}x") + mark
+
+
 def all_ok(records: list[dict[str, Any]]) -> bool:
-    """No MISS and no error (unavailable backends do not count)."""
-    return all(rec["status"] != "error" and all(c.get("ok") for c in rec["cases"]) for rec in records)
+    """No MISS (speed, or memory where measured) and no error (unavailable backends do not count)."""
+    return all(rec["status"] != "error" and all(c.get("ok") and c.get("memory_ok") is not False for c in rec["cases"])
+               for rec in records)
 
 
 def bench_document(records: list[dict[str, Any]], config: dict[str, Any], command: str,

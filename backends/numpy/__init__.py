@@ -14,7 +14,8 @@ reference), :mod:`._functions` (the public per-scheme functions), :mod:`._device
 
 from __future__ import annotations
 
-from ._device import bench_cases, device_available, device_name, device_of, to_numpy, versions
+from ._device import device_available, device_name, device_of, to_numpy, versions
+from .bench import bench_cases
 from ._functions import (
     SchemeFunction,
     as_generator,

@@ -38,7 +38,8 @@ def test_runner_refuses_a_missing_native_first():
 
 
 def test_peak_rss_counts_what_the_call_allocates():
-    extra = mb.peak_rss_extra(lambda: bytearray(64 << 20), lambda r: r)
+    extra, result = mb.peak_rss_extra(lambda: bytearray(64 << 20), lambda r: r)
+    assert len(result) == 64 << 20
     if extra is None:
         pytest.skip("no /proc/self/statm")
     assert extra >= 32 << 20

@@ -1,0 +1,93 @@
+"""The per-tensor bench runner's memory figures (``initspec bench``: peak extra RSS of one call of
+each side, relative to its output) and the NumPy reference's bench cases. Deterministic checks of
+what is reported, never of a timing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from initspec.backends import _bench_runner as runner
+from initspec.backends._bench import BenchCase
+
+#: 16 M float32 values (64 MiB): above glibc's largest mmap threshold (32 MiB), so every such
+#: array is fresh memory the RSS sees
+N = 1 << 24
+
+
+def _plain() -> np.ndarray:
+    return np.ones(N, dtype=np.float32)
+
+
+def _hog() -> np.ndarray:
+    """A planted wasteful call: four output-sized temporaries alive while the output is made."""
+    tmp = [np.ones(N, dtype=np.float32) for _ in range(4)]
+    out = np.ones(N, dtype=np.float32)
+    del tmp
+    return out
+
+
+def _needs_proc() -> None:
+    if runner._rss_bytes() is None:
+        pytest.skip("no /proc/self/statm: the memory figures are None here")
+
+
+def test_peak_memory_of_a_plain_and_a_wasteful_call():
+    _needs_proc()
+    rec = runner.run_case(BenchCase("fake", "plain", ours=_plain, native=_hog, native_name="hog"), repeats=1,
+                          warmup=0)
+    assert 0.5 <= rec["ours_peak_x_out"] <= runner.MEMORY_TARGET and rec["memory_ok"]
+    assert rec["native_peak_x_out"] >= 4.0  # the hog's temporaries are seen
+    swapped = runner.run_case(BenchCase("fake", "hog", ours=_hog, native=_plain, native_name="plain"), repeats=1,
+                              warmup=0)
+    assert swapped["ours_peak_x_out"] > runner.MEMORY_TARGET and swapped["memory_ok"] is False
+
+
+def test_in_place_calls_count_only_what_they_allocate():
+    _needs_proc()
+    buf = np.zeros(N, dtype=np.float32)
+    buf += 1  # touched: resident before the call
+
+    def fill() -> np.ndarray:
+        buf[:] = 2.0
+        return buf
+
+    rec = runner.run_case(BenchCase("fake", "in place", ours=fill, native=_plain, native_name="plain"),
+                          repeats=1, warmup=0)
+    assert rec["ours_peak_x_out"] < 0.25 and rec["memory_ok"]
+
+
+def test_gpu_cases_have_no_memory_figures():
+    case = BenchCase("fake", "gpu", ours=lambda: None, native=lambda: None, native_name="x", device="gpu")
+    assert runner._memory(case) == {"ours_peak_x_out": None, "native_peak_x_out": None, "memory_ok": None}
+
+
+@pytest.mark.parametrize("value, size", [(np.zeros((3, 4), np.float32), 48), (np.zeros(5, np.float64), 40),
+                                         ("text", None), (None, None)])
+def test_nbytes(value, size):
+    assert runner.nbytes(value) == size
+
+
+def test_bench_all_ok_counts_memory_misses():
+    from initspec.cli.bench import all_ok, memory_text
+
+    ok = {"ok": True, "memory_ok": True, "ours_peak_x_out": 1.2, "native_peak_x_out": 1.0}
+    assert all_ok([{"status": "ok", "cases": [ok, {**ok, "memory_ok": None}]}])
+    assert not all_ok([{"status": "ok", "cases": [{**ok, "memory_ok": False}]}])
+    assert memory_text(ok) == "1.20x / 1.00x" and "MISS" in memory_text({**ok, "memory_ok": False})
+
+
+def test_numpy_bench_cases(monkeypatch):
+    """The NumPy reference's cases (issue 16's targets: within 2x of NumPy's own samplers, the
+    portable stream at least half the native speed) run and report memory."""
+    from initspec.backends.numpy import bench
+
+    monkeypatch.setattr(bench, "BENCH_SHAPE", (64, 48))
+    cases = bench.bench_cases()
+    assert [c.label.split(" ")[0] for c in cases] == ["he_normal", "he_uniform", "he_truncated_normal", "portable"]
+    assert all(c.target == bench.NUMPY_TARGET for c in cases) and cases[-1].min_speedup == 0.5
+    for c in cases:
+        ours, native = c.ours(), c.native()
+        assert ours.shape == native.shape == (64, 48) and ours.dtype == native.dtype == np.float32
+        rec = runner.run_case(c, repeats=1, warmup=0)
+        assert set(rec) >= {"ours_peak_x_out", "native_peak_x_out", "memory_ok"}
