@@ -723,3 +723,91 @@ def test_bench_cases_are_same_law_pairs(ij):
     ours, native = c.sync(c.ours()), c.sync(c.native())
     assert ours.shape == native.shape == (3, 3, 256, 256) and ours.dtype == native.dtype
     assert c.native_name == "jax.nn.initializers.he_normal"
+
+
+# -- large element-wise draws in row blocks (backends/jax/_chunked.py) ------------------------------
+BLOCKED = [("he_normal", {}, (37, 11), "float32"), ("he_uniform", {}, (41, 3, 5), "float32"),
+           ("he_truncated_normal", {}, (3, 3, 13, 7), "float32"), ("uniform", {"low": -1.0, "high": 2.0}, (29, 9), "bfloat16"),
+           ("truncated_normal", {"std": 0.02}, (33, 10), "float16"), ("truncated_normal_abs", {"std": 1.0, "low": 0.5,
+                                                                                                  "high": 3.0}, (30, 8), "float32"),
+           ("normal", {"mean": 0.5, "std": 2.0}, (19, 1), "float32")]
+
+
+@pytest.fixture
+def blocks(ij, monkeypatch):
+    """Every tensor blocked, in blocks of a few rows (tails included); ``plain()`` re-runs a call
+    with blocking off."""
+    from initspec.backends.jax import _chunked, _initializer
+
+    monkeypatch.setattr(_chunked, "MIN_ELEMENTS", 1)
+    monkeypatch.setattr(_chunked, "BLOCK_ELEMENTS", 40)
+    _initializer._draw.clear_cache()
+
+    def plain(fn):
+        with monkeypatch.context() as m:
+            m.setattr(_chunked, "MIN_ELEMENTS", 1 << 62)
+            _initializer._draw.clear_cache()
+            out = fn()
+        _initializer._draw.clear_cache()
+        return out
+
+    yield plain
+    _initializer._draw.clear_cache()
+
+
+@pytest.mark.parametrize("scheme,params,shape,dtype", BLOCKED, ids=lambda v: str(v))
+def test_blocked_draws_equal_the_one_piece_draw(ij, jax, key, blocks, scheme, params, shape, dtype):
+    """Blocked generation gives jax.random's values bit for bit (the same law, the same numbers),
+    for every element-wise sampler and low-precision dtypes."""
+    init = ij.initializer(scheme, **params)
+    got = np.asarray(init(key, shape, dtype))
+    assert "scan" in str(jax.make_jaxpr(lambda k: init(k, shape, dtype))(key))  # really blocked
+    want = blocks(lambda: np.asarray(init(key, shape, dtype)))
+    np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
+def test_blocked_draws_hold_about_one_output(ij, jax):
+    """XLA's buffer assignment (deterministic, not a timing): a blocked 4096x4096 He normal needs
+    temporaries of a few blocks; jax.random.normal's rolled Threefry on the CPU needs ~3 outputs."""
+    import jax.numpy as jnp
+
+    from initspec.backends.jax import _chunked
+
+    shape, key = (4096, 4096), jax.random.key(0)
+    out_bytes = 4096 * 4096 * 4
+    ours = jax.jit(lambda k: ij.he_normal()(k, shape)).lower(key).compile().memory_analysis()
+    theirs = jax.jit(lambda k: jax.random.normal(k, shape, jnp.float32)).lower(key).compile().memory_analysis()
+    assert ours.temp_size_in_bytes <= 5 * _chunked.BLOCK_ELEMENTS * 4 < 0.35 * out_bytes  # ~4 blocks of Threefry state
+    assert theirs.temp_size_in_bytes >= 2 * out_bytes  # the planted contrast: the check can fail
+
+
+def test_blocking_is_refused_where_values_could_differ(ij, jax, monkeypatch):
+    """Other PRNG implementations, non-partitionable Threefry, complex and structured samplers,
+    small tensors: drawn in one piece. A JAX whose blocked values differ turns blocking off with
+    a warning (checked once per process)."""
+    from initspec.backends.jax import _chunked
+
+    big = (4096, 1025)
+    key = jax.random.key(0)
+    assert _chunked.blockable(key, "normal", None, big)
+    assert not _chunked.blockable(jax.random.key(0, impl="rbg"), "normal", None, big)
+    assert not _chunked.blockable(key, "orthogonal", None, big)
+    assert not _chunked.blockable(key, "normal", "polar", big)
+    assert not _chunked.blockable(key, "normal", None, (64, 64))
+    jax.config.update("jax_threefry_partitionable", False)
+    try:
+        assert not _chunked.blockable(key, "normal", None, big)
+    finally:
+        jax.config.update("jax_threefry_partitionable", True)
+
+    real = _chunked.draw
+    monkeypatch.setattr(_chunked, "draw", lambda k, shape, sample, dtype, block_elements=None: real(
+        k, shape, sample, dtype, block_elements) + 1)  # a planted wrong blocking
+    _chunked.usable.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="differ from jax.random's"):
+            assert not _chunked.usable()
+    finally:
+        monkeypatch.undo()
+        _chunked.usable.cache_clear()
+    assert _chunked.usable()

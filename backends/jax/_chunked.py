@@ -1,0 +1,149 @@
+"""Large element-wise draws in row blocks, with exactly ``jax.random``'s values and a peak memory
+near the output's own.
+
+On the CPU, JAX lowers ``threefry2x32`` with rolled loops (``jax/_src/random/threefry2x32.py``:
+``use_rolled_loops`` on the ``cpu`` platform), so XLA keeps the two 32-bit halves of every
+element's Threefry state alive across the rounds: ``jax.random.normal`` of a 8192x8192 float32
+holds 3x its output in temporaries (``compiled.memory_analysis().temp_size_in_bytes``; 4.3x the
+output in peak RSS, measured, ``jax.nn.initializers.he_normal`` the same).
+
+With ``jax_threefry_partitionable`` (JAX's default since 0.5), the bits of element ``i`` (its flat
+C-order index) are ``threefry2x32(key, (i >> 32, i & 0xFFFFFFFF))``, the two words xor-ed
+(``_threefry_random_bits_partitionable``): a function of ``(key, i)`` only. :func:`draw` computes
+the tensor in blocks of leading-axis rows inside one ``lax.fori_loop`` writing into the output
+(``dynamic_update_slice``, in place), each block sampled by the very same ``jax.random`` function
+on a key of :data:`OFFSET_IMPL`, a PRNG implementation (``jex_random.define_prng_impl``)
+whose ``random_bits`` are Threefry's at the block's global indices. The transforms (uniform
+mantissa trick, ``erf_inv``, truncation) are JAX's own code, so the values equal the unblocked
+call bit for bit; :func:`usable` checks that once per process on a small tensor (and the tests on
+many shapes and dtypes), and falls back to the plain call if a JAX version ever changes the layout.
+Peak: the output plus the temporaries of one block (:data:`BLOCK_ELEMENTS`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.extend import random as jex_random
+
+__all__ = ["BLOCK_ELEMENTS", "MIN_ELEMENTS", "OFFSET_IMPL", "draw", "usable"]
+
+#: elements per block (4 MiB of float32): the loop's temporaries stay a few of these
+BLOCK_ELEMENTS = 1 << 20
+#: tensors smaller than this are drawn in one piece (their temporaries are small anyway)
+MIN_ELEMENTS = 1 << 22
+#: the samplers whose values at flat index ``i`` depend on ``(key, i)`` only (one ``random_bits`` call)
+SAMPLERS = ("normal", "uniform", "truncated_normal")
+
+
+def _offset_bits(key_data: Any, bit_width: int, shape: tuple[int, ...]) -> Any:
+    """Threefry bits of the elements ``offset .. offset + prod(shape) - 1`` (C order), the
+    ``uint32[4]`` key data being ``(k1, k2, offset_hi, offset_lo)``: what
+    ``_threefry_random_bits_partitionable`` computes for those global indices."""
+    k1, k2, off_hi, off_lo = key_data[0], key_data[1], key_data[2], key_data[3]
+    n = math.prod(shape)
+    lo = lax.iota(jnp.uint32, n) + off_lo  # wraps mod 2**32
+    hi = jnp.broadcast_to(off_hi, (n,)) + (lo < off_lo).astype(jnp.uint32)  # the carry
+    bits1, bits2 = jex_random.threefry2x32_p.bind(k1, k2, hi.reshape(shape), lo.reshape(shape))
+    if bit_width == 64:
+        return lax.shift_left(bits1.astype(jnp.uint64), jnp.uint64(32)) | bits2.astype(jnp.uint64)
+    if bit_width == 32:
+        return bits1 ^ bits2
+    return (bits1 ^ bits2).astype({8: jnp.uint8, 16: jnp.uint16}[bit_width])
+
+
+def _unsupported(*_: Any) -> Any:
+    raise NotImplementedError("initspec's block keys only draw random bits")
+
+
+#: a PRNG implementation whose keys are ``(threefry key, 64-bit element offset)``: random bits only
+OFFSET_IMPL = jex_random.define_prng_impl(
+    key_shape=(4,), seed=_unsupported, split=_unsupported, fold_in=_unsupported, random_bits=_offset_bits,
+    name="initspec_threefry_offset", tag="ito")
+
+
+def _block_key(k1: Any, k2: Any, offset: Any) -> Any:
+    offset = jnp.asarray(offset, jnp.uint32)  # < 2**32: draw() only blocks tensors that small
+    data = jnp.stack([k1, k2, jnp.uint32(0), offset])
+    return jax.random.wrap_key_data(data, impl=OFFSET_IMPL)
+
+
+def draw(key: Any, shape: tuple[int, ...], sample: Callable[[Any, tuple[int, ...]], Any], dtype: Any,
+         block_elements: int | None = None) -> Any:
+    """``sample(key, shape)`` computed in blocks of leading-axis rows (see the module docstring);
+    ``sample(key, block_shape)`` must draw its values with one ``jax.random`` call on ``key``."""
+    lead, inner = shape[0], math.prod(shape[1:])
+    per_block = BLOCK_ELEMENTS if block_elements is None else block_elements
+    rows = min(lead, max(1, per_block // max(inner, 1)))
+    full, tail = divmod(lead, rows)
+    k1, k2 = jax.random.key_data(key)[0], jax.random.key_data(key)[1]
+    zeros = (0,) * (len(shape) - 1)
+
+    def block(start_row: Any, m: int) -> Any:
+        return sample(_block_key(k1, k2, start_row * inner), (m, *shape[1:]))
+
+    def body(i: Any, out: Any) -> Any:
+        start = i * rows
+        return lax.dynamic_update_slice(out, block(start, rows), (start, *zeros))
+
+    out = lax.fori_loop(0, full, body, jnp.zeros(shape, dtype)) if full else jnp.zeros(shape, dtype)
+    if tail:
+        out = lax.dynamic_update_slice(out, block(full * rows, tail), (full * rows, *zeros))
+    return out
+
+
+def blockable(key: Any, sampler: str, complex_rule: Any, shape: tuple[int, ...]) -> bool:
+    """Whether :func:`draw` applies: a real element-wise sampler, a large tensor below 2**32
+    elements on one device, a Threefry key with partitionable bits, and :func:`usable`."""
+    n = math.prod(shape)
+    return (sampler in SAMPLERS and complex_rule is None and len(shape) >= 1 and MIN_ELEMENTS <= n < 2**32
+            and jax.device_count() == 1 and bool(jax.config.jax_threefry_partitionable)
+            and str(jax.random.key_impl(key)) == "threefry2x32" and usable())
+
+
+def _check(key: Any) -> None:
+    """Raise unless blocked draws equal ``jax.random``'s (see :func:`usable`)."""
+    cases = [(lambda k, s, dt: jax.random.normal(k, s, dt), (7, 5, 3)),
+             (lambda k, s, dt: jax.random.uniform(k, s, dt, -0.5, 2.0), (9, 4)),
+             (lambda k, s, dt: jax.random.truncated_normal(k, -1.5, 2.0, s, dt), (11, 6))]
+    for fn, shape in cases:
+        for dt in (jnp.float32, jnp.bfloat16):
+            def plain(k: Any, fn: Any = fn, shape: Any = shape, dt: Any = dt) -> Any:
+                return fn(k, shape, dt)
+
+            def blocked(k: Any, fn: Any = fn, shape: Any = shape, dt: Any = dt) -> Any:
+                return draw(k, shape, lambda kk, s: fn(kk, s, dt), dt, block_elements=2 * math.prod(shape[1:]))
+
+            want, got = np.asarray(jax.jit(plain)(key)), np.asarray(jax.jit(blocked)(key))
+            if not np.array_equal(want.view(np.uint8), got.view(np.uint8)):
+                raise AssertionError(f"shape {shape}, dtype {dt.__name__}")
+
+
+@functools.cache
+def usable() -> bool:
+    """Once per process: blocked draws equal ``jax.random``'s on small tensors (normal, uniform,
+    truncated normal; float32 and bfloat16; blocks that split rows unevenly), else a warning and
+    False (the plain call is used)."""
+    try:
+        with jax.ensure_compile_time_eval():  # evaluated now, also when first asked inside a trace
+            _check(jax.random.key(20260607))
+    except Exception as e:  # noqa: BLE001 - any failure means: do not block
+        warnings.warn(f"initspec: blocked jax.random draws differ from jax.random's on this JAX version "
+                      f"({jax.__version__}: {type(e).__name__}: {e}); drawing large tensors in one piece "
+                      f"(more peak memory, the same values)", RuntimeWarning, stacklevel=2)
+        return False
+    return True
+
+
+def plan_block(plan: Any, shape: tuple[int, ...]) -> Any:
+    """``plan`` for a block of ``shape`` (the same law; only the shape differs)."""
+    return dataclasses.replace(plan, shape=shape)
