@@ -12,7 +12,10 @@ class BenchCase:
 
     ``sync(result)`` must block until the result is computed (e.g. ``torch.cuda.synchronize``,
     ``jax.block_until_ready``); ``target`` is the maximum allowed ratio ours/native (or, with
-    ``min_speedup``, the minimum native/ours speed-up).
+    ``min_speedup``, the minimum native/ours speed-up). ``ours_peak``/``native_peak``, where given,
+    return a call's peak memory in bytes from the framework's own accounting (XLA's buffer
+    assignment: the process RSS does not show memory XLA's runtime reuses); otherwise the runner
+    samples the RSS.
     """
 
     backend: str
@@ -24,3 +27,5 @@ class BenchCase:
     target: float = 1.10
     min_speedup: float | None = None
     device: str = "cpu"
+    ours_peak: Callable[[], int] | None = None
+    native_peak: Callable[[], int] | None = None

@@ -10,7 +10,8 @@ the median times are reported too. A case is OK when ``ratio <= target`` (or
 
 Memory (CPU cases): after the timing, one more call of each with a thread sampling the process RSS
 (:func:`peak_rss_extra`): the peak above the RSS before the call, relative to the bytes of the
-result (``ours_peak_x_out``, ``native_peak_x_out``); ``memory_ok`` when ours is at most
+result (or, where the case gives ``ours_peak``/``native_peak``, the framework's own figure, e.g.
+XLA's buffer assignment) (``ours_peak_x_out``, ``native_peak_x_out``); ``memory_ok`` when ours is at most
 :data:`MEMORY_TARGET` (issue 16: no adapter call may hold more than twice its output). An in-place
 call's result already existed, so its extra is what the call itself allocates.
 
@@ -122,10 +123,12 @@ def _memory(case: BenchCase) -> dict[str, Any]:
     if case.device != "cpu":
         return {"ours_peak_x_out": None, "native_peak_x_out": None, "memory_ok": None}
     out: dict[str, Any] = {}
-    for name, fn in (("ours", case.ours), ("native", case.native)):
+    for name, fn, accounted in (("ours", case.ours, case.ours_peak), ("native", case.native, case.native_peak)):
         extra, result = peak_rss_extra(fn, case.sync)
         size = nbytes(result)
         del result
+        if accounted is not None:
+            extra = accounted()
         out[f"{name}_peak_bytes"] = extra
         out[f"{name}_peak_x_out"] = None if extra is None or not size else extra / size
     x = out["ours_peak_x_out"]

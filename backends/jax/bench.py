@@ -43,7 +43,16 @@ def _bench_case(device: str, scheme: str, params: dict[str, float], native: str,
     dims = "x".join(str(d) for d in shape)
     return BenchCase(backend="jax", label=f"{scheme} {dims} float32", ours=lambda: ours(key),
                      native=lambda: theirs(key), native_name=f"jax.nn.initializers.{native}",
-                     sync=jax.block_until_ready, device=device)
+                     sync=jax.block_until_ready, device=device,
+                     ours_peak=lambda: xla_peak_bytes(ours, key), native_peak=lambda: xla_peak_bytes(theirs, key))
+
+
+def xla_peak_bytes(fn: Any, *args: Any) -> int:
+    """The memory one call of the jitted ``fn`` needs beyond its arguments, from XLA's buffer
+    assignment (``compiled.memory_analysis()``): output plus temporaries. Deterministic; the
+    process RSS hides buffers that XLA's runtime keeps for reuse."""
+    stats = fn.lower(*args).compile().memory_analysis()
+    return int(stats.output_size_in_bytes + stats.temp_size_in_bytes)
 
 
 def bench_cases(devices: Sequence[str] | None = None) -> list[BenchCase]:

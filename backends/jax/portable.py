@@ -10,8 +10,10 @@ GPU, jit-compiled, and partitionable.
   then placed: not shard-local);
 * :func:`words` - the raw 32-bit words (uint32).
 
-Element-wise schemes run the jitted kernel of :mod:`initspec.backends.jax._kernel` (uint32 words
-from 16-bit limbs, the FMA fence, float64 division and sqrt on GPUs); structured ones (orthogonal,
+Element-wise schemes run, on a CPU device, the compiled C kernel of the reference
+(:mod:`initspec.backends.jax._host`: no XLA compilation, no copy; float32 real kinds), elsewhere
+the jitted kernel of :mod:`initspec.backends.jax._kernel` (uint32 words from 16-bit limbs, the FMA
+fence, float64 division and sqrt on GPUs); structured ones (orthogonal,
 sparse, ...) the generic sampler over :class:`PortableJax`, the adapter's primitives with the
 portable stream as RNG. Tensors are limited to ``2**32`` elements (uint32 element indices).
 

@@ -91,3 +91,12 @@ def test_numpy_bench_cases(monkeypatch):
         assert ours.shape == native.shape == (64, 48) and ours.dtype == native.dtype == np.float32
         rec = runner.run_case(c, repeats=1, warmup=0)
         assert set(rec) >= {"ours_peak_x_out", "native_peak_x_out", "memory_ok"}
+
+
+def test_accounted_peaks_replace_the_rss():
+    """A case that knows its calls' memory (XLA's buffer assignment for JAX) reports that."""
+    case = BenchCase("fake", "accounted", ours=lambda: np.ones(1000, np.float32), native=_plain, native_name="plain",
+                     ours_peak=lambda: 6000, native_peak=lambda: 2000)
+    mem = runner._memory(case)
+    assert mem["ours_peak_bytes"] == 6000 and mem["ours_peak_x_out"] == 1.5 and mem["memory_ok"]
+    assert mem["native_peak_bytes"] == 2000 and mem["native_peak_x_out"] == pytest.approx(2000 / (4 * N))
