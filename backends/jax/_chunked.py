@@ -10,14 +10,15 @@ output in peak RSS, measured, ``jax.nn.initializers.he_normal`` the same).
 With ``jax_threefry_partitionable`` (JAX's default since 0.5), the bits of element ``i`` (its flat
 C-order index) are ``threefry2x32(key, (i >> 32, i & 0xFFFFFFFF))``, the two words xor-ed
 (``_threefry_random_bits_partitionable``): a function of ``(key, i)`` only. :func:`draw` computes
-the tensor in blocks of leading-axis rows inside one ``lax.fori_loop`` writing into the output
-(``dynamic_update_slice``, in place), each block sampled by the very same ``jax.random`` function
+the flat tensor in blocks inside one ``lax.fori_loop`` writing into the output
+(``dynamic_update_slice``, in place) and reshapes it, each block sampled by the very same ``jax.random`` function
 on a key of :data:`OFFSET_IMPL`, a PRNG implementation (``jex_random.define_prng_impl``)
 whose ``random_bits`` are Threefry's at the block's global indices. The transforms (uniform
 mantissa trick, ``erf_inv``, truncation) are JAX's own code, so the values equal the unblocked
-call bit for bit; :func:`usable` checks that once per process on a small tensor (and the tests on
-many shapes and dtypes), and falls back to the plain call if a JAX version ever changes the layout.
-Peak: the output plus the temporaries of one block (:data:`BLOCK_ELEMENTS`).
+call bit for bit; :func:`usable` checks the bits once per process on a small tensor (and the
+tests the samplers on many shapes and dtypes), and falls back to the plain call if a JAX version ever changes the layout.
+Peak: the output plus the temporaries of one block (at most :data:`BLOCK_ELEMENTS` and an eighth
+of the tensor: ~1.5x the output at most, ~1.25x for 4096x4096).
 """
 
 from __future__ import annotations
@@ -35,12 +36,14 @@ import numpy as np
 from jax import lax
 from jax.extend import random as jex_random
 
-__all__ = ["BLOCK_ELEMENTS", "MIN_ELEMENTS", "OFFSET_IMPL", "draw", "usable"]
+__all__ = ["BLOCK_ELEMENTS", "MIN_BLOCKS", "MIN_ELEMENTS", "OFFSET_IMPL", "block_size", "draw", "usable"]
 
 #: elements per block (4 MiB of float32): the loop's temporaries stay a few of these
 BLOCK_ELEMENTS = 1 << 20
-#: tensors smaller than this are drawn in one piece (their temporaries are small anyway)
-MIN_ELEMENTS = 1 << 22
+#: tensors smaller than this (256 KiB of float32) are drawn in one piece
+MIN_ELEMENTS = 1 << 16
+#: a blocked tensor has at least this many blocks (:func:`block_size`)
+MIN_BLOCKS = 8
 #: the samplers whose values at flat index ``i`` depend on ``(key, i)`` only (one ``random_bits`` call)
 SAMPLERS = ("normal", "uniform", "truncated_normal")
 
@@ -77,28 +80,34 @@ def _block_key(k1: Any, k2: Any, offset: Any) -> Any:
     return jax.random.wrap_key_data(data, impl=OFFSET_IMPL)
 
 
+def block_size(n: int) -> int:
+    """Elements per block for an ``n``-element tensor: at most :data:`BLOCK_ELEMENTS` and at
+    most an eighth of the tensor (XLA keeps ~4 blocks of rolled-Threefry state alive, so the peak
+    stays under 2x the output for every blocked size)."""
+    return max(1, min(BLOCK_ELEMENTS, -(-n // MIN_BLOCKS)))
+
+
 def draw(key: Any, shape: tuple[int, ...], sample: Callable[[Any, tuple[int, ...]], Any], dtype: Any,
          block_elements: int | None = None) -> Any:
-    """``sample(key, shape)`` computed in blocks of leading-axis rows (see the module docstring);
-    ``sample(key, block_shape)`` must draw its values with one ``jax.random`` call on ``key``."""
-    lead, inner = shape[0], math.prod(shape[1:])
-    per_block = BLOCK_ELEMENTS if block_elements is None else block_elements
-    rows = min(lead, max(1, per_block // max(inner, 1)))
-    full, tail = divmod(lead, rows)
-    k1, k2 = jax.random.key_data(key)[0], jax.random.key_data(key)[1]
-    zeros = (0,) * (len(shape) - 1)
-
-    def block(start_row: Any, m: int) -> Any:
-        return sample(_block_key(k1, k2, start_row * inner), (m, *shape[1:]))
+    """``sample(key, shape)`` computed over the flat C-order element range in blocks (see the
+    module docstring), then reshaped (free); ``sample(key, (m,))`` must draw its values with one
+    ``jax.random`` call on ``key``, element-wise (so a flat draw reshaped equals the shaped one)."""
+    n = math.prod(shape)
+    size = block_size(n) if block_elements is None else block_elements
+    full, tail = divmod(n, size)
+    data = jax.random.key_data(key)
+    k1, k2 = data[0], data[1]
 
     def body(i: Any, out: Any) -> Any:
-        start = i * rows
-        return lax.dynamic_update_slice(out, block(start, rows), (start, *zeros))
+        start = i * size
+        return lax.dynamic_update_slice(out, sample(_block_key(k1, k2, start), (size,)), (start,))
 
-    out = lax.fori_loop(0, full, body, jnp.zeros(shape, dtype)) if full else jnp.zeros(shape, dtype)
+    out = jnp.zeros((n,), dtype)
+    if full:
+        out = lax.fori_loop(0, full, body, out)
     if tail:
-        out = lax.dynamic_update_slice(out, block(full * rows, tail), (full * rows, *zeros))
-    return out
+        out = lax.dynamic_update_slice(out, sample(_block_key(k1, k2, full * size), (tail,)), (full * size,))
+    return out.reshape(shape)
 
 
 def blockable(key: Any, sampler: str, complex_rule: Any, shape: tuple[int, ...]) -> bool:
@@ -111,28 +120,26 @@ def blockable(key: Any, sampler: str, complex_rule: Any, shape: tuple[int, ...])
 
 
 def _check(key: Any) -> None:
-    """Raise unless blocked draws equal ``jax.random``'s (see :func:`usable`)."""
-    cases = [(lambda k, s, dt: jax.random.normal(k, s, dt), (7, 5, 3)),
-             (lambda k, s, dt: jax.random.uniform(k, s, dt, -0.5, 2.0), (9, 4)),
-             (lambda k, s, dt: jax.random.truncated_normal(k, -1.5, 2.0, s, dt), (11, 6))]
-    for fn, shape in cases:
-        for dt in (jnp.float32, jnp.bfloat16):
-            def plain(k: Any, fn: Any = fn, shape: Any = shape, dt: Any = dt) -> Any:
-                return fn(k, shape, dt)
+    """Raise unless blocked random bits equal ``jax.random.bits`` (see :func:`usable`) for every
+    width the samplers draw (uint8 .. uint64 where x64 is on), blocks splitting rows unevenly, in
+    one small jitted program. The samplers' transforms are JAX's own element-wise code on those bits."""
+    shape = (7, 5, 3)
+    widths = [jnp.uint8, jnp.uint16, jnp.uint32] + ([jnp.uint64] if jax.config.jax_enable_x64 else [])
 
-            def blocked(k: Any, fn: Any = fn, shape: Any = shape, dt: Any = dt) -> Any:
-                return draw(k, shape, lambda kk, s: fn(kk, s, dt), dt, block_elements=2 * math.prod(shape[1:]))
+    def both(k: Any) -> list[tuple[Any, Any]]:
+        return [(jax.random.bits(k, shape, dt),
+                 draw(k, shape, lambda kk, s, dt=dt: jax.random.bits(kk, s, dt), dt, block_elements=11))
+                for dt in widths]
 
-            want, got = np.asarray(jax.jit(plain)(key)), np.asarray(jax.jit(blocked)(key))
-            if not np.array_equal(want.view(np.uint8), got.view(np.uint8)):
-                raise AssertionError(f"shape {shape}, dtype {dt.__name__}")
+    for (want, got), dt in zip(jax.jit(both)(key), widths):
+        if not np.array_equal(np.asarray(want), np.asarray(got)):
+            raise AssertionError(f"bits of {np.dtype(dt).name} differ")
 
 
 @functools.cache
 def usable() -> bool:
-    """Once per process: blocked draws equal ``jax.random``'s on small tensors (normal, uniform,
-    truncated normal; float32 and bfloat16; blocks that split rows unevenly), else a warning and
-    False (the plain call is used)."""
+    """Once per process: blocked random bits equal ``jax.random.bits`` (:func:`_check`), else a
+    warning and False (the plain call is used). The tests compare whole samplers, all dtypes."""
     try:
         with jax.ensure_compile_time_eval():  # evaluated now, also when first asked inside a trace
             _check(jax.random.key(20260607))

@@ -20,6 +20,8 @@ from initspec.constants import VARIANCE_SCALING_TRUNCATION
 from initspec.distributions import Plan
 from initspec.dtypes import inner_bounds, next_below
 
+from . import _graphs
+
 __all__ = ["BACKEND", "DEFAULT_LAYOUT", "TFBackend", "tf_dtype"]
 
 #: The framework's own layout: Dense ``(in, out)``, Conv ``(*k, in/groups, out)``.
@@ -99,12 +101,12 @@ class TFBackend(Primitives):
         """U[low, high) in ``dtype`` (float32/float64): ``minval`` is the smallest representable
         value >= low; values are clamped below ``high`` only if rounding can reach it."""
         lo, _ = _closed_inner(low, high, dtype)
-        x = tf.random.stateless_uniform(shape, seed=rng, minval=lo, maxval=high, dtype=tf_dtype(dtype))
         t = _NP_REAL[dtype]
         lo_t, hi_t = t(lo), t(high)
         top = float(t(_UNIFORM_MAX[dtype] * t(hi_t - lo_t)) + lo_t)
         _, hi_in = inner_bounds(low, high, dtype)
-        return tf.minimum(x, tf.constant(hi_in, x.dtype)) if top > hi_in else x
+        # in a graph (the same values; 1x the output instead of 3x, see _graphs)
+        return _graphs.uniform(tuple(shape), rng, lo, high, tf_dtype(dtype), hi_in if top > hi_in else None)
 
     def truncated_normal(self, rng: tf.Tensor, shape: tuple[int, ...], dtype: str, a: float,
                          b: float) -> tf.Tensor:
@@ -126,8 +128,7 @@ class TFBackend(Primitives):
         """Real normal in one TF op (``rnd * std + mean``, as Keras' own)."""
         if plan.complex_rule is not None:
             return NotImplemented
-        x = tf.random.stateless_normal(plan.shape, seed=rng, mean=plan.mean, stddev=plan.std,
-                                       dtype=tf_dtype(compute_dtype(plan.dtype)))
+        x = _graphs.normal(plan.shape, rng, plan.mean, plan.std, tf_dtype(compute_dtype(plan.dtype)))
         return self.cast(x, plan.dtype)
 
     def fast_truncated_normal(self, rng: tf.Tensor, plan: Plan) -> Any:
@@ -139,14 +140,15 @@ class TFBackend(Primitives):
         if not _is_standard_truncation(a, b):
             return NotImplemented
         cdt = compute_dtype(plan.dtype)
-        x = tf.random.stateless_truncated_normal(plan.shape, seed=rng, mean=plan.mean, stddev=plan.std,
-                                                 dtype=tf_dtype(cdt))
         lo, hi = inner_bounds(plan.low, plan.high, plan.dtype)
         if cdt != plan.dtype:
+            x = _graphs.truncated_normal(plan.shape, rng, plan.mean, plan.std, tf_dtype(cdt))
             return self.clip(self.cast(x, plan.dtype), lo, hi)
         zmax = float(np.nextafter(_NP_REAL[cdt](VARIANCE_SCALING_TRUNCATION), _NP_REAL[cdt](0)))
         e_lo, e_hi = _affine_extremes(zmax, plan.std, plan.mean, cdt)
-        return x if lo <= e_lo and e_hi <= hi else self.clip(x, lo, hi)
+        # the clamp (self.clip's inward-rounded bounds) in the same graph: 1x the output, not 3x
+        clip = None if lo <= e_lo and e_hi <= hi else _closed_inner(lo, hi, cdt)
+        return _graphs.truncated_normal(plan.shape, rng, plan.mean, plan.std, tf_dtype(cdt), clip)
 
     # construction / elementwise ------------------------------------------------------------------
     def full(self, shape: tuple[int, ...], dtype: str, value: Any) -> tf.Tensor:
