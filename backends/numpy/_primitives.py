@@ -106,13 +106,13 @@ class NumpyBackend(Primitives):
         lo, hi = inner_bounds(plan.low, plan.high, plan.dtype) if clip else (None, None)
         for start in range(0, flat.size, CHUNK):
             stop = min(flat.size, start + CHUNK)
-            z = draw(stop - start).astype(cdt)
+            z = draw(stop - start).astype(cdt, copy=False)  # a fresh array: scaled in place
             z *= plan.std
             z += plan.mean
-            chunk = z.astype(dt, copy=False)
+            part = flat[start:stop]
+            np.copyto(part, z, casting="same_kind")  # the cast to dt (astype's rounding), into place
             if clip:
-                chunk = np.clip(chunk, np.asarray(lo, dt), np.asarray(hi, dt))
-            flat[start:stop] = chunk
+                np.clip(part, np.asarray(lo, dt), np.asarray(hi, dt), out=part)
         return out
 
     def full(self, shape, dtype, value):
@@ -174,14 +174,21 @@ def _truncated_chunk(rng: np.random.Generator, k: int, a: float, b: float) -> np
     mass = float(special.ndtr(b) - special.ndtr(a)) if b <= 0 or a >= 0 else 1.0 - float(special.ndtr(a) + special.ndtr(-b))
     if mass < REJECTION_MIN_MASS:
         return stats.truncnorm.ppf(rng.uniform(size=k), a, b)
-    out = np.empty(k)
+    out: np.ndarray | None = None
     filled = 0
     while filled < k:
         need = k - filled
         z = rng.standard_normal(math.ceil(need / mass * 1.05) + 16)
-        z = z[(z > a) & (z < b)][:need]
+        keep = z > a
+        keep &= z < b
+        z = z[keep][:need]
+        if out is None and z.size == k:
+            return z  # the usual case: the first batch fills the chunk (no second copy)
+        if out is None:
+            out = np.empty(k)
         out[filled:filled + z.size] = z
         filled += z.size
+    assert out is not None
     return out
 
 
