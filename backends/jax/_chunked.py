@@ -112,10 +112,12 @@ def draw(key: Any, shape: tuple[int, ...], sample: Callable[[Any, tuple[int, ...
 
 def blockable(key: Any, sampler: str, complex_rule: Any, shape: tuple[int, ...]) -> bool:
     """Whether :func:`draw` applies: a real element-wise sampler, a large tensor below 2**32
-    elements on one device, a Threefry key with partitionable bits, and :func:`usable`."""
+    elements, on a single CPU device (the rolled Threefry lowering is the CPU's; GPUs keep JAX's
+    own program), a Threefry key with partitionable bits, and :func:`usable`."""
     n = math.prod(shape)
     return (sampler in SAMPLERS and complex_rule is None and len(shape) >= 1 and MIN_ELEMENTS <= n < 2**32
-            and jax.device_count() == 1 and bool(jax.config.jax_threefry_partitionable)
+            and jax.default_backend() == "cpu" and jax.device_count() == 1
+            and bool(jax.config.jax_threefry_partitionable)
             and str(jax.random.key_impl(key)) == "threefry2x32" and usable())
 
 
