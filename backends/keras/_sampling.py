@@ -54,9 +54,10 @@ def portable_sample(scheme: str, shape: tuple[int, ...], *, layout: Any, dtype: 
     """The portable stream's values of ``(seed, stream)`` (bit-identical to every initspec
     backend) as a tensor of the Keras backend, computed where that backend computes best:
 
-    * ``jax``: :func:`initspec.backends.jax.portable.sample` on JAX's default device (XLA, flat
-      size-class kernels: about native speed once compiled);
-    * ``torch``: :func:`initspec.backends.torch.portable.sample` on Keras' torch device;
+    * ``jax``: :func:`initspec.backends.jax.portable.sample` on JAX's default device (on a CPU the
+      compiled C kernel into a host buffer JAX adopts; on GPUs XLA's flat size-class kernels);
+    * ``torch``: :func:`initspec.backends.torch.portable.sample` on Keras' torch device (on the
+      CPU the compiled C kernel writes the new tensor's memory);
     * ``tensorflow``: the compiled C kernel of the reference, written into an aligned host array
       that TF adopts without a copy (:func:`initspec.backends.tensorflow.portable.sample_host`);
       ``variable.assign`` then moves it to the variable's device. Other dtypes and kinds (and
