@@ -11,12 +11,11 @@ that (re-)initialize every parameter of the same model in place (or return a fre
 initspec's (``initspec``: native sampling mode, ``portable``: the portable stream). In order:
 
 1. ``cold``: the first call of each variant in the fresh process, after the model was built, in
-   the order of :data:`COLD_ORDER` (portable first; jit tracing and compilation included: for
+   the order of :data:`COLD_ORDER`, each after a full garbage collection (:func:`_cold`) (portable first; jit tracing and compilation included: for
    torch and Keras the native default already ran once while the model was built);
 2. ``warmup`` untimed calls of every variant;
 3. ``repeats`` timed rounds, each calling every variant once, the order rotating from round to
-   round (drift and cache effects hit all alike), each timed call after a full garbage collection
-   (:func:`_timed`); ``ratio`` = the median over rounds of
+   round (drift and cache effects hit all alike); ``ratio`` = the median over rounds of
    ``variant / native`` within each round (paired), plus the median times;
 4. one extra call per variant with a background thread sampling the process RSS
    (:func:`initspec.backends._bench_runner.peak_rss_extra`): the peak above the RSS before the call
@@ -76,11 +75,13 @@ class ModelBench:
     versions: dict[str, str] = field(default_factory=dict)
 
 
-def _timed(v: Variant) -> float:
-    """Seconds of one ``v.sync(v.call())``, after a full garbage collection: a collection that
-    the model build (or an earlier call) made due is not charged to whichever variant happens to
-    allocate next (``timeit`` turns the collector off for the same reason). Measured: the first
-    generation-2 collection after building Keras' ResNet-50 takes ~0.17 s."""
+def _cold(v: Variant) -> float:
+    """Seconds of the first ``v.sync(v.call())`` of the process, after a full garbage collection:
+    the collection that building the model made due is not charged to whichever variant happens to
+    allocate first (measured: the first generation-2 collection after building Keras' ResNet-50
+    takes ~0.17 s). The warm rounds keep the collector as it runs in a user's loop: each variant's
+    own allocations trigger its collections (collecting before every warm call too moved Keras
+    ResNet-50's initspec/native ratio from 1.06-1.09x to 1.12-1.13x in an A/B run, session 6)."""
     gc.collect()
     return time_call(v.call, v.sync)
 
@@ -91,7 +92,7 @@ def run_model_bench(bench: ModelBench, repeats: int = DEFAULT_REPEATS,
     variants = bench.variants
     if not variants or variants[0].name != NATIVE:
         raise ValueError(f"The first variant must be {NATIVE!r}. Received: {[v.name for v in variants]}")
-    cold = {v.name: _timed(v) for v in sorted(variants, key=lambda v: COLD_ORDER.index(v.name))}
+    cold = {v.name: _cold(v) for v in sorted(variants, key=lambda v: COLD_ORDER.index(v.name))}
     for _ in range(warmup):
         for v in variants:
             v.sync(v.call())
@@ -99,7 +100,7 @@ def run_model_bench(bench: ModelBench, repeats: int = DEFAULT_REPEATS,
     for i in range(repeats):
         k = i % len(variants)
         for v in variants[k:] + variants[:k]:
-            times[v.name].append(_timed(v))
+            times[v.name].append(time_call(v.call, v.sync))
     native = times[NATIVE]
     rows = []
     for v in variants:
