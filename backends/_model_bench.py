@@ -11,8 +11,9 @@ that (re-)initialize every parameter of the same model in place (or return a fre
 initspec's (``initspec``: native sampling mode, ``portable``: the portable stream). In order:
 
 1. ``cold``: the first call of each variant in the fresh process, after the model was built, in
-   the order of :data:`COLD_ORDER`, each after a full garbage collection (:func:`_cold`) (portable first; jit tracing and compilation included: for
-   torch and Keras the native default already ran once while the model was built);
+   the order of :data:`COLD_ORDER` (portable first; jit tracing and compilation included: for
+   torch and Keras the native default already ran once while the model was built), each after a
+   full garbage collection (:func:`_cold`);
 2. ``warmup`` untimed calls of every variant;
 3. ``repeats`` timed rounds, each calling every variant once, the order rotating from round to
    round (drift and cache effects hit all alike); ``ratio`` = the median over rounds of
