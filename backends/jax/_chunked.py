@@ -1,5 +1,5 @@
-"""Large element-wise draws in row blocks, with exactly ``jax.random``'s values and a peak memory
-near the output's own.
+"""Large element-wise draws in blocks, with exactly ``jax.random``'s values and a peak memory
+near the output's own (the JAX adapter's native mode, :func:`._initializer._draw`).
 
 On the CPU, JAX lowers ``threefry2x32`` with rolled loops (``jax/_src/random/threefry2x32.py``:
 ``use_rolled_loops`` on the ``cpu`` platform), so XLA keeps the two 32-bit halves of every
@@ -11,14 +11,16 @@ With ``jax_threefry_partitionable`` (JAX's default since 0.5), the bits of eleme
 C-order index) are ``threefry2x32(key, (i >> 32, i & 0xFFFFFFFF))``, the two words xor-ed
 (``_threefry_random_bits_partitionable``): a function of ``(key, i)`` only. :func:`draw` computes
 the flat tensor in blocks inside one ``lax.fori_loop`` writing into the output
-(``dynamic_update_slice``, in place) and reshapes it, each block sampled by the very same ``jax.random`` function
-on a key of :data:`OFFSET_IMPL`, a PRNG implementation (``jex_random.define_prng_impl``)
-whose ``random_bits`` are Threefry's at the block's global indices. The transforms (uniform
-mantissa trick, ``erf_inv``, truncation) are JAX's own code, so the values equal the unblocked
-call bit for bit; :func:`usable` checks the bits once per process on a small tensor (and the
-tests the samplers on many shapes and dtypes), and falls back to the plain call if a JAX version ever changes the layout.
+(``dynamic_update_slice``, in place) and reshapes it. Each block is sampled by the very same
+``jax.random`` function on a key of :data:`OFFSET_IMPL`, a PRNG implementation
+(``jax.extend.random.define_prng_impl``) whose ``random_bits`` are Threefry's at the block's global
+indices; the transforms (uniform mantissa trick, ``erf_inv``, truncation) are JAX's own code, so
+the values equal the one-piece call bit for bit. :func:`usable` checks the bits once per process
+on a small tensor (the tests check the samplers on many shapes and dtypes) and falls back to the
+one-piece call, with a warning, if a JAX version ever lays them out differently.
+
 Peak: the output plus the temporaries of a few blocks (a block is at most :data:`BLOCK_ELEMENTS`
-and an eighth of the tensor): ~1.25x the output for 4096x4096, at most ~1.5x, for the tensors of
+and an eighth of the tensor): ~1.25x the output for 4096x4096, at most ~1.5x, for tensors of
 :data:`MIN_ELEMENTS` and more; smaller ones keep JAX's own program (~4x, under 64 MiB).
 """
 
