@@ -131,14 +131,26 @@ static inline float ndtri_central_value(float q, const float *K) {
     return (num * c) / den;
 }
 
-static inline float ndtri_tail_value(float q, const float *K) {
+/* The tail region's coefficients in locals: the loop over the tail elements then picks them by
+ * select. Selecting between two loads from `constants` (`mid ? K[i] : K[j]`) is a conditional load,
+ * which keeps a branch in the loop, and the loop scalar (measured with -fopt-info-vec). */
+typedef struct {
+    float split2, const2, m0, m1, m2, m3, dm0, dm1, dm2, f0, f1, f2, f3, df0, df1, df2;
+} tail_k;
+
+static inline tail_k tail_constants(const float *K) {
+    tail_k c = {K[C_SPLIT2], K[C_CONST2], K[C_NUM_M0], K[C_NUM_M1], K[C_NUM_M2], K[C_NUM_M3], K[C_DEN_M0],
+                K[C_DEN_M1], K[C_DEN_M2], K[C_NUM_F0], K[C_NUM_F1], K[C_NUM_F2], K[C_NUM_F3], K[C_DEN_F0],
+                K[C_DEN_F1], K[C_DEN_F2]};
+    return c;
+}
+
+static inline float ndtri_tail_value(float q, const float *K, const tail_k c) {
     float t = sqrtf(log_pos(q, K) * -1.0f);
-    int mid = t <= K[C_SPLIT2];  /* region coefficients by select (branch-free, so the loop vectorizes) */
-    float s = t - (mid ? K[C_CONST2] : K[C_SPLIT2]);
-    float num = horner4(s, mid ? K[C_NUM_M0] : K[C_NUM_F0], mid ? K[C_NUM_M1] : K[C_NUM_F1],
-                        mid ? K[C_NUM_M2] : K[C_NUM_F2], mid ? K[C_NUM_M3] : K[C_NUM_F3]);
-    float den = horner3(s, mid ? K[C_DEN_M0] : K[C_DEN_F0], mid ? K[C_DEN_M1] : K[C_DEN_F1],
-                        mid ? K[C_DEN_M2] : K[C_DEN_F2]);
+    int mid = t <= c.split2;  /* region coefficients by select (branch-free, so the loop vectorizes) */
+    float s = t - (mid ? c.const2 : c.split2);
+    float num = horner4(s, mid ? c.m0 : c.f0, mid ? c.m1 : c.f1, mid ? c.m2 : c.f2, mid ? c.m3 : c.f3);
+    float den = horner3(s, mid ? c.dm0 : c.df0, mid ? c.dm1 : c.df1, mid ? c.dm2 : c.df2);
     den = rnd(den * s) + 1.0f;
     return (num * -1.0f) / den;
 }
@@ -171,6 +183,7 @@ static void fill_range(int kind, const uint32_t *keys, uint32_t draw, uint64_t s
     float p[BATCH], x[BATCH], tq[BATCH], tv[BATCH];
     int tails[BATCH];
     uint64_t block = start >> 2;
+    const tail_k tk = tail_constants(K);
     for (Py_ssize_t done = 0; done < n; ) {
         Py_ssize_t m = n - done < BATCH ? n - done : BATCH;
         philox_blocks((uint32_t)block, (int)((m + 3) / 4), draw, keys, words);
@@ -190,7 +203,7 @@ static void fill_range(int kind, const uint32_t *keys, uint32_t draw, uint64_t s
             for (int t = 0; t < nt; t++)
                 tq[t] = ndtri_q(p[tails[t]], K);
             for (int t = 0; t < nt; t++)
-                tv[t] = ndtri_tail_value(tq[t], K);
+                tv[t] = ndtri_tail_value(tq[t], K, tk);
             for (int t = 0; t < nt; t++)
                 x[tails[t]] = tv[t];
             for (Py_ssize_t i = 0; i < m; i++) {
