@@ -26,7 +26,6 @@ from initspec.distributions import Plan
 from jax import lax
 
 from ..portable._philox import MASK32
-from . import _host
 from ..portable._spec import (
     FloatOps,
     Recipe,
@@ -37,6 +36,7 @@ from ..portable._spec import (
     slice_shape,
     to_physical,
 )
+from . import _host
 
 __all__ = ["OPS", "JaxOps"]
 

@@ -15,7 +15,6 @@ reference), :mod:`._functions` (the public per-scheme functions), :mod:`._device
 from __future__ import annotations
 
 from ._device import device_available, device_name, device_of, to_numpy, versions
-from .bench import bench_cases
 from ._functions import (
     SchemeFunction,
     as_generator,
@@ -46,6 +45,7 @@ from ._functions import (
 )
 from ._harness import DEFAULT_LAYOUT, sample
 from ._primitives import BACKEND, NumpyBackend, np_dtype
+from .bench import bench_cases
 
 __all__ = [
     "BACKEND",

@@ -37,7 +37,9 @@ def versions() -> dict[str, str]:
 
 
 def bench_cases() -> list:
-    """No adapter-vs-native benchmark: NumPy is the reference itself."""
+    """None for the portable stream's NumPy reference (:mod:`initspec.backends.portable`, which
+    shares these helpers): its speed against NumPy's own sampler is the ``portable he_normal`` case
+    of the NumPy adapter's bench (:mod:`initspec.backends.numpy.bench`)."""
     return []
 
 

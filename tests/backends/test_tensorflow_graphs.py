@@ -47,12 +47,10 @@ def test_graph_ops_equal_the_eager_ops(tf, graphs, shape, dtype):
             (graphs.uniform(shape, seed, 0.0, 1.0, dt, cap=0.5),
              tf.minimum(tf.random.stateless_uniform(shape, seed=seed, dtype=dt), tf.constant(0.5, dt))),
         ]
+        bits = {2: tf.uint16, 4: tf.uint32, 8: tf.uint64}[dt.size]  # compare bit patterns (-0.0, NaN)
         for got, want in cases:
             assert got.dtype == want.dtype and tuple(got.shape) == shape
-            np.testing.assert_array_equal(tf.bitcast(got, tf.uint16 if dt.size == 2 else
-                                                     (tf.uint32 if dt.size == 4 else tf.uint64)).numpy(),
-                                          tf.bitcast(want, tf.uint16 if dt.size == 2 else
-                                                     (tf.uint32 if dt.size == 4 else tf.uint64)).numpy())
+            np.testing.assert_array_equal(tf.bitcast(got, bits).numpy(), tf.bitcast(want, bits).numpy())
 
 
 def test_shapes_and_scales_share_traces(tf, graphs):
