@@ -25,10 +25,10 @@ from initspec.schemes import Scheme, get_scheme
 from .._core import sample as core_sample
 from .._core import typed_key
 from ..portable._spec import check_stream, portable_seed
-from . import _chunked, portable
+from . import portable
 from ._checks import AXIS_ARGS, DEFAULT_LAYOUT, as_key, check_axes_in_range, check_axis_arg, dtype_name
 from ._fans import jax_rule_fans, layout_refuses
-from ._primitives import BACKEND, _jdt
+from ._primitives import BACKEND
 from ._sharding import constrained
 
 __all__ = ["COMMON_KWONLY", "Initializer", "initializer"]
@@ -60,13 +60,9 @@ class _StaticPlan:
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def _draw(key: Any, static: _StaticPlan, out_sharding: Any) -> Any:
-    """One fused program per plan: the generic sampler over the JAX primitives; a large
-    element-wise tensor in row blocks with the same values (:mod:`._chunked`: peak memory near the
-    output instead of ~4x on the CPU)."""
+    """One fused program per plan: the generic sampler over the JAX primitives (whose draws fuse
+    Threefry into the sampler on the CPU, :mod:`._threefry`: peak memory about the output)."""
     plan = static.plan
-    if out_sharding is None and _chunked.blockable(key, plan.sampler, plan.complex_rule, plan.shape):
-        return _chunked.draw(key, plan.shape, lambda k, shape: core_sample(BACKEND, k, _chunked.plan_block(plan, shape)),
-                             _jdt(plan.dtype))
     return constrained(lambda k: core_sample(BACKEND, k, plan), out_sharding, key)
 
 
