@@ -13,7 +13,13 @@ Memory (CPU cases): after the timing, one more call of each with a thread sampli
 result (or, where the case gives ``ours_peak``/``native_peak``, the framework's own figure, e.g.
 XLA's buffer assignment) (``ours_peak_x_out``, ``native_peak_x_out``); ``memory_ok`` when ours is at most
 :data:`MEMORY_TARGET` (issue 16: no adapter call may hold more than twice its output). An in-place
-call's result already existed, so its extra is what the call itself allocates.
+call's result already existed, so its extra is what the call itself allocates. RSS figures need
+outputs of :data:`RSS_MIN_BYTES` or more; smaller ones are left unmeasured (``None``, with a
+``memory_note``) rather than reported as the 0x of reused heap memory.
+
+The Keras drop-in (:mod:`initspec.backends.keras.bench`) is timed in the worker of every framework
+that declares a ``keras_backend`` in :mod:`initspec.registry`; where Keras is missing or runs on
+another backend, the record's ``keras`` entry says why.
 
 Works with any adapter module of the uniform harness API; ``bench_cases(device=...)`` is called
 with the device when the function accepts it, otherwise its cases are filtered by ``case.device``.
@@ -37,6 +43,8 @@ from typing import Any
 
 from initspec._jsonio import write_atomic
 
+from initspec import registry
+
 from . import BACKENDS, BackendUnavailable, load
 from ._bench import BenchCase
 
@@ -50,6 +58,10 @@ MIN_SECONDS = 1e-9
 MEMORY_TARGET = 2.0
 #: seconds between two RSS samples of :func:`peak_rss_extra`
 RSS_INTERVAL_S = 0.001
+#: outputs from this size up are measured from the RSS: glibc serves them with mmap (its dynamic
+#: mmap threshold stops at 32 MiB, ``DEFAULT_MMAP_THRESHOLD_MAX``), so a call's buffers show up
+#: in the RSS; smaller ones come from heap memory the process may already hold (shown as ``-``)
+RSS_MIN_BYTES = 32 << 20
 
 
 #: ``wall``: elapsed time (what a user waits); ``cpu``: CPU time of the process, all threads
@@ -129,6 +141,9 @@ def _memory(case: BenchCase) -> dict[str, Any]:
         del result
         if accounted is not None:
             extra = accounted()
+        elif size < RSS_MIN_BYTES:  # heap memory the process already holds: the RSS cannot see it
+            extra = None
+            out["memory_note"] = f"output under {RSS_MIN_BYTES >> 20} MiB: not measurable from the RSS"
         out[f"{name}_peak_bytes"] = extra
         out[f"{name}_peak_x_out"] = None if extra is None or not size else extra / size
     x = out["ours_peak_x_out"]
@@ -190,6 +205,21 @@ def cases_for(module: Any, device: str) -> list[BenchCase]:
     return [c for c in cases if c.device == device]
 
 
+def _keras_cases(keras_backend: str, device: str, record: dict[str, Any]) -> list[BenchCase]:
+    """The Keras drop-in's cases (:mod:`initspec.backends.keras.bench`) on ``keras_backend``;
+    where Keras is missing or runs on another backend, none, and ``record["keras"]`` says why."""
+    try:
+        from initspec.backends.keras import bench as keras_bench
+    except Exception as e:  # noqa: BLE001 - the package imports Keras: any failure means unavailable
+        record["keras"] = f"keras drop-in not timed: keras failed to import ({type(e).__name__}: {e})"
+        return []
+    try:
+        return keras_bench.bench_cases(keras_backend, device)
+    except keras_bench.KerasUnavailable as e:
+        record["keras"] = f"keras drop-in not timed: {e}"
+        return []
+
+
 def run_backend(name: str, device: str, repeats: int = DEFAULT_REPEATS,
                 warmup: int = DEFAULT_WARMUP, clock: str = "wall") -> dict[str, Any]:
     """All cases of backend ``name`` on ``device``; unavailable frameworks/devices are reported
@@ -205,7 +235,11 @@ def run_backend(name: str, device: str, repeats: int = DEFAULT_REPEATS,
     available, why = module.device_available(device)
     if not available:
         return {**record, "status": "unavailable", "reason": why}
-    for case in cases_for(module, device):
+    cases = cases_for(module, device)
+    keras_backend = registry.get(name).keras_backend
+    if keras_backend is not None:  # the Keras drop-in on this framework (the CLI sets KERAS_BACKEND)
+        cases += _keras_cases(keras_backend, device, record)
+    for case in cases:
         try:
             record["cases"].append(run_case(case, repeats, warmup, clock))
         except Exception as e:  # noqa: BLE001 - one broken case must not hide the others

@@ -48,10 +48,13 @@ THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                    "TF_NUM_INTEROP_THREADS")
 
 
-def child_env(threads: int | None) -> dict[str, str]:
+def child_env(threads: int | None, keras_backend: str | None = None) -> dict[str, str]:
     """The subprocess environment; with ``threads``, every pool in :data:`THREAD_ENV_VARS` and
-    XLA's CPU client are capped at that many threads (best effort for TF/XLA)."""
+    XLA's CPU client are capped at that many threads (best effort for TF/XLA); with
+    ``keras_backend``, ``KERAS_BACKEND`` (the worker times the Keras drop-in on its framework)."""
     env = dict(os.environ)
+    if keras_backend is not None:
+        env["KERAS_BACKEND"] = keras_backend
     if threads is not None:
         env.update({v: str(threads) for v in THREAD_ENV_VARS})
         if threads == 1:
@@ -66,7 +69,8 @@ def run_backend_subprocess(name: str, device: str, repeats: int, warmup: int,
     base = {"backend": name, "device": device, "versions": {}, "cases": []}
     return run_json_subprocess("initspec.backends._bench_runner",
                                ["--backend", name, "--device", device, "--repeats", str(repeats),
-                                "--warmup", str(warmup), "--clock", clock], base, timeout_s, child_env(threads))
+                                "--warmup", str(warmup), "--clock", clock], base, timeout_s,
+                               child_env(threads, registry.get(name).keras_backend))
 
 
 def target_text(case: dict[str, Any]) -> str:
@@ -92,6 +96,8 @@ def render(records: list[dict[str, Any]], note: str = "wall clock") -> "Any":
             continue
         if not rec["cases"]:
             table.add_row(label, "[dim]no bench cases[/dim]", "", "", "", "", "", "", "")
+        if rec.get("keras"):
+            table.add_row(label, f"[dim]{rec['keras']}[/dim]", "", "", "", "", "", "SKIP", "")
         for c in rec["cases"]:
             if c.get("error"):
                 table.add_row(label, c["case"], c["native_name"], "", "", "", target_text(c),

@@ -68,6 +68,10 @@ class Framework:
         startup_s: rough import time of the framework; the runner starts the slowest first.
         xla_compile_cache: its worker benefits from XLA's persistent compilation cache (the runner
             sets ``JAX_COMPILATION_CACHE_DIR`` for it unless the user configured one).
+        keras_backend: the ``KERAS_BACKEND`` under which Keras runs on this framework, or ``None``.
+            The Keras drop-in then draws through the adapter's ``keras_random`` module
+            (``<adapter>.keras_random``) where it has one, and ``initspec bench`` times the drop-in
+            in this framework's worker (started with ``KERAS_BACKEND`` set to it).
     """
 
     name: str
@@ -88,6 +92,7 @@ class Framework:
     model_roots: tuple[str, ...] = ()
     startup_s: float = 0.0
     xla_compile_cache: bool = False
+    keras_backend: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -207,7 +212,7 @@ register(Framework(
     portable="initspec.backends.torch.portable", experiments="initspec.conformance.experiments.torch",
     natives=("torch",), devices=("cpu", "gpu"), extra="torch", color="#D55E00", portable_bench=True,
     model_bench="torch", model_audit="initspec.backends.torch.audit:sample_module", model_roots=("torch",),
-    startup_s=2.0,
+    startup_s=2.0, keras_backend="torch",
 ))
 register(Framework(
     name="tensorflow", imports=("tensorflow",), adapter="initspec.backends.tensorflow",
@@ -215,11 +220,12 @@ register(Framework(
     experiments="initspec.conformance.experiments.tensorflow", natives=("keras",), devices=("cpu", "gpu"),
     extra="tensorflow", color="#E69F00", model_bench="keras (tf)",
     model_audit="initspec.backends.keras.audit:sample_model", model_roots=("keras", "tensorflow"), startup_s=8.0,
+    keras_backend="tensorflow",
 ))
 register(Framework(
     name="jax", imports=("jax",), adapter="initspec.backends.jax", label="JAX / Flax", layout="jax",
     portable="initspec.backends.jax.portable", experiments="initspec.conformance.experiments.jax",
     natives=("jax", "flax"), devices=("cpu", "gpu"), extra="jax", color="#009E73", portable_bench=True,
     model_bench="flax (jax)", model_audit="initspec.backends.jax.audit:sample_linen", model_roots=("flax", "jax"),
-    startup_s=3.0, xla_compile_cache=True,
+    startup_s=3.0, xla_compile_cache=True, keras_backend="jax",
 ))

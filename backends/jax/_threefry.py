@@ -22,9 +22,9 @@ memory for every element-wise sampler and size, 1.6-3.4x faster than the rolled 
 faster to compile (a 50-kernel program 3.1 s against 5.3 s).
 
 ``split``, ``fold_in`` and ``seed`` are Threefry's own, so a fused key behaves as the Threefry key
-it wraps in every ``jax.random`` function. :func:`usable` compares the bits with ``jax.random.bits``
-once per process (every width, a few shapes) and turns the fused keys off with a warning if a JAX
-version ever lays them out differently; the tests compare whole samplers in every dtype.
+it wraps in every ``jax.random`` function. The tests compare whole samplers in every dtype with
+JAX's own keys. On a JAX version the tests did not run on, :func:`usable` compares the bits with
+``jax.random.bits`` once per process and turns the fused keys off with a warning if they differ.
 """
 
 from __future__ import annotations
@@ -124,32 +124,35 @@ def fused_key(key: Any, shape: tuple[int, ...]) -> Any:
     return key
 
 
-#: shapes :func:`_check` compares (odd sizes, rank 0 to 3)
-CHECK_SHAPES = ((), (1,), (7, 5, 3), (33, 17))
+#: the JAX versions whose bit layout the test suite checks (``constraints.txt`` pins one): there
+#: :func:`usable` trusts the tests; any other version checks once per process (~0.5 s of compiles)
+TESTED_JAX_VERSIONS = frozenset({"0.10.2"})
+#: the shape :func:`_check` compares (odd sizes, a row count that is not a power of two)
+CHECK_SHAPE = (33, 17)
 
 
 def _check(key: Any) -> None:
-    """Raise unless the fused bits equal ``jax.random.bits`` for every width the samplers draw
-    (uint8 .. uint64 where x64 is on) and :data:`CHECK_SHAPES`, and split/fold_in agree, in one
-    small jitted program."""
-    widths = [jnp.uint8, jnp.uint16, jnp.uint32] + ([jnp.uint64] if jax.config.jax_enable_x64 else [])
+    """Raise unless the fused bits equal ``jax.random.bits`` on :data:`CHECK_SHAPE`, 32-bit words
+    and the 8-bit truncation (16 bits truncate alike; 64 bits concatenate the same two words), in
+    one small jitted program. The tests compare every width and whole samplers."""
+    widths = (jnp.uint32, jnp.uint8)
 
     def both(k: Any) -> list[tuple[Any, Any]]:
         f = jax.random.wrap_key_data(jax.random.key_data(k), impl=FUSED_IMPL)
-        pairs = [(jax.random.bits(k, s, dt), jax.random.bits(f, s, dt)) for dt in widths for s in CHECK_SHAPES]
-        pairs.append((jax.random.key_data(jax.random.split(k, 3)), jax.random.key_data(jax.random.split(f, 3))))
-        pairs.append((jax.random.key_data(jax.random.fold_in(k, 7)), jax.random.key_data(jax.random.fold_in(f, 7))))
-        return pairs
+        return [(jax.random.bits(k, CHECK_SHAPE, dt), jax.random.bits(f, CHECK_SHAPE, dt)) for dt in widths]
 
-    for i, (want, got) in enumerate(jax.jit(both)(key)):
+    for (want, got), dt in zip(jax.jit(both)(key), widths):
         if not np.array_equal(np.asarray(want), np.asarray(got)):
-            raise AssertionError(f"check {i} differs (dtype {np.asarray(want).dtype}, shape {np.shape(want)})")
+            raise AssertionError(f"bits of {np.dtype(dt).name} differ")
 
 
 @functools.cache
 def usable() -> bool:
-    """Once per process: the fused bits equal ``jax.random``'s (:func:`_check`), else a warning
-    and False (JAX's own keys are used: more memory, the same values)."""
+    """Once per process: the fused bits equal ``jax.random``'s (:func:`_check`; trusted without
+    a check on :data:`TESTED_JAX_VERSIONS`), else a warning and False (JAX's own keys are used:
+    more memory, the same values)."""
+    if jax.__version__ in TESTED_JAX_VERSIONS:
+        return True
     try:
         with jax.ensure_compile_time_eval():  # evaluated now, also when first asked inside a trace
             _check(jax.random.key(20260607, impl=THREEFRY))

@@ -41,6 +41,11 @@ def _graph(fn: Any) -> Any:
     return tf.function(fn, reduce_retracing=True, autograph=False)
 
 
+def _scalar(x: Any, dtype: tf.DType) -> tf.Tensor:
+    """A Python number as a ``dtype`` constant; a tensor as it is (cast where its dtype differs)."""
+    return tf.cast(x, dtype) if tf.is_tensor(x) else tf.constant(x, dtype)
+
+
 def _shape(shape: tuple[int, ...]) -> tf.Tensor:
     return tf.constant(shape, dtype=tf.int64, shape=(len(shape),))
 
@@ -58,9 +63,9 @@ def truncated_normal(shape: tuple[int, ...], seed: tf.Tensor, mean: float, std: 
                                      tf.constant(lo, dtype), tf.constant(hi, dtype), clip is not None)
 
 
-def uniform(shape: tuple[int, ...], seed: tf.Tensor, lo: float, hi: float, dtype: tf.DType,
+def uniform(shape: tuple[int, ...], seed: tf.Tensor, lo: Any, hi: Any, dtype: tf.DType,
             cap: float | None = None) -> tf.Tensor:
     """``tf.random.stateless_uniform(shape, seed, minval=lo, maxval=hi, dtype)``, then
-    ``tf.minimum(x, cap)`` if given."""
-    return _graph(_uniform)(_shape(shape), tf.convert_to_tensor(seed), tf.constant(lo, dtype), tf.constant(hi, dtype),
+    ``tf.minimum(x, cap)`` if given; ``lo``/``hi`` are Python numbers or ``dtype`` tensors."""
+    return _graph(_uniform)(_shape(shape), tf.convert_to_tensor(seed), _scalar(lo, dtype), _scalar(hi, dtype),
                             tf.constant(0.0 if cap is None else cap, dtype), cap is not None)

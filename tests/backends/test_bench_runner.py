@@ -100,3 +100,53 @@ def test_accounted_peaks_replace_the_rss():
     mem = runner._memory(case)
     assert mem["ours_peak_bytes"] == 6000 and mem["ours_peak_x_out"] == 1.5 and mem["memory_ok"]
     assert mem["native_peak_bytes"] == 2000 and mem["native_peak_x_out"] == pytest.approx(2000 / (4 * N))
+
+
+def test_small_outputs_are_left_unmeasured():
+    """Under 32 MiB the allocator serves a call from heap memory the process may already hold:
+    no RSS figure (None, shown as ``-``) rather than a misleading 0x; a hog is not a MISS there."""
+    _needs_proc()
+    small = BenchCase("fake", "small", ours=lambda: np.ones(1 << 16, np.float32),
+                      native=lambda: np.ones(1 << 16, np.float32), native_name="small")
+    mem = runner._memory(small)
+    assert mem["ours_peak_x_out"] is None and mem["native_peak_x_out"] is None and mem["memory_ok"] is None
+    assert "not measurable" in mem["memory_note"]
+    from initspec.cli.bench import memory_text
+
+    assert "-" in memory_text(mem)
+    assert runner.RSS_MIN_BYTES <= 4 * N  # the cases above are measured
+
+
+def test_keras_cases_are_added_or_their_absence_said(monkeypatch):
+    """A framework with a ``keras_backend`` gets the Keras drop-in's cases in its record; where
+    Keras cannot run there, the record's ``keras`` entry says why (never a silent omission)."""
+    import sys
+    import types
+
+    fake = types.ModuleType("initspec.backends.keras.bench")  # no Keras import in this test
+    fake.KerasUnavailable = type("KerasUnavailable", (ImportError,), {})
+
+    def refuse(backend, device):
+        raise fake.KerasUnavailable(f"Keras runs on 'x', not {backend!r}")
+
+    fake.bench_cases = refuse
+    monkeypatch.setitem(sys.modules, "initspec.backends.keras.bench", fake)
+    monkeypatch.setitem(sys.modules, "initspec.backends.keras", types.ModuleType("initspec.backends.keras"))
+    sys.modules["initspec.backends.keras"].bench = fake
+    record: dict = {}
+    assert runner._keras_cases("jax", "cpu", record) == [] and "not 'jax'" in record["keras"]
+    fake.bench_cases = lambda backend, device: ["case"]
+    record = {}
+    assert runner._keras_cases("jax", "cpu", record) == ["case"] and "keras" not in record
+    monkeypatch.setitem(sys.modules, "initspec.backends.keras", None)  # a package whose import fails (no Keras)
+    assert runner._keras_cases("jax", "cpu", record) == [] and "failed to import" in record["keras"]
+
+
+def test_frameworks_declare_their_keras_backend():
+    from initspec import registry
+
+    declared = {n: registry.get(n).keras_backend for n in ("numpy", "torch", "tensorflow", "jax")}
+    assert declared == {"numpy": None, "torch": "torch", "tensorflow": "tensorflow", "jax": "jax"}
+    from initspec.cli.bench import child_env
+
+    assert child_env(None, "jax")["KERAS_BACKEND"] == "jax"

@@ -766,18 +766,12 @@ def test_fused_draws_equal_jax_randoms_own(ij, jax, key, unfused, scheme, params
 def test_fused_draws_are_used_and_equal_under_x64(ij, jax, key, unfused):
     """The draws really take the fused keys (the jaxpr shows the implementation's tag; off, only
     Threefry's), and float64 (64-bit words) agrees too."""
-    from initspec.backends.jax import _threefry
-
     init = ij.he_normal()
     assert "key<itf>" in str(jax.make_jaxpr(lambda k: init(k, (5, 3)))(key))  # FUSED_IMPL's tag
     assert "key<itf>" not in unfused(lambda: str(jax.make_jaxpr(lambda k: init(k, (5, 3)))(key)))
     with jax.enable_x64(True):
-        _threefry.usable.cache_clear()  # the check covers 64-bit words under x64
-        try:
-            got = np.asarray(init(key, (9, 7), "float64"))
-            want = unfused(lambda: np.asarray(init(key, (9, 7), "float64")))
-        finally:
-            _threefry.usable.cache_clear()
+        got = np.asarray(init(key, (9, 7), "float64"))
+        want = unfused(lambda: np.asarray(init(key, (9, 7), "float64")))
     np.testing.assert_array_equal(got, want)
 
 
@@ -812,9 +806,12 @@ def test_fused_draws_stay_within_twice_the_output(ij, jax, scheme, shape):
 
 def test_fused_keys_are_refused_where_values_could_differ(ij, jax, monkeypatch):
     """Other PRNG implementations, non-partitionable Threefry and tensors of 2**32 elements keep
-    JAX's keys. A JAX whose fused bits differ turns them off with a warning (checked once per
-    process); a fused key splits and folds as Threefry."""
+    JAX's keys. On a JAX version the tests did not run on, fused bits that differ turn them off
+    with a warning (checked once per process); a fused key splits and folds as Threefry. The
+    installed JAX is one the tests run on (the rest of this file checks its values)."""
     from initspec.backends.jax import _threefry
+
+    assert jax.__version__ in _threefry.TESTED_JAX_VERSIONS, "add the JAX this suite passes on to TESTED_JAX_VERSIONS"
 
     key = jax.random.key(0)
     assert _threefry.fusable(key, (3, 3))
@@ -836,7 +833,9 @@ def test_fused_keys_are_refused_where_values_could_differ(ij, jax, monkeypatch):
         key_shape=(2,), seed=_threefry._seed, split=_threefry._split, fold_in=_threefry._fold_in,
         random_bits=lambda kd, w, s: _threefry._bits(kd, w, s).at[(0,) * len(s)].add(1) if s else _threefry._bits(kd, w, s) + 1,
         name="initspec_test_wrong_bits", tag="itw")
+    _threefry._check(jax.random.key(3))  # the real bits pass the runtime check
     monkeypatch.setattr(_threefry, "FUSED_IMPL", wrong)
+    monkeypatch.setattr(_threefry, "TESTED_JAX_VERSIONS", frozenset())  # as on an untested JAX
     _threefry.usable.cache_clear()
     try:
         with pytest.warns(RuntimeWarning, match="differ from jax.random's"):

@@ -1,0 +1,62 @@
+"""Benchmarks of the Keras drop-in (:mod:`initspec.backends.keras.initializers`) against
+``keras.initializers`` on the Keras backend the process runs, for ``initspec bench``: speed and
+peak memory of one call (the drop-in draws Keras' values through the backend's ``keras_random``
+module, :mod:`initspec.backends.keras._sampling`). The bench runner adds these cases to the
+record of every registered framework that declares a ``keras_backend``
+(:class:`initspec.registry.Framework`), in a worker started with ``KERAS_BACKEND`` set to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from initspec.backends._bench import BenchCase
+
+__all__ = ["BENCH_CASES", "bench_cases"]
+
+#: (class, positional arguments but the seed, shape): Keras' He/Glorot defaults, a plain normal
+#: with a mean (the two-op affine map), and the QR draw
+BENCH_CASES: tuple[tuple[str, tuple[float, ...], tuple[int, ...]], ...] = (
+    ("HeNormal", (), (4096, 4096)),
+    ("GlorotUniform", (), (4096, 4096)),
+    ("RandomNormal", (0.1, 0.05), (4096, 4096)),
+    ("HeNormal", (), (3, 3, 256, 256)),
+    ("Orthogonal", (), (1024, 1024)),
+)
+BENCH_SEED = 1234
+
+
+class KerasUnavailable(ImportError):
+    """Keras runs on another backend than the one asked for."""
+
+
+def _sync(keras: Any) -> Any:
+    def sync(x: Any) -> Any:
+        keras.ops.convert_to_numpy(x[(slice(0, 1),) * len(x.shape)])  # waits for the values
+        return x
+    return sync
+
+
+def bench_cases(keras_backend: str, device: str = "cpu") -> list[BenchCase]:
+    """One case per :data:`BENCH_CASES` entry: the drop-in class against Keras' own, the same
+    seed, on ``device`` (``cpu`` only: Keras picks its device itself). Raises
+    :class:`KerasUnavailable` when Keras runs on another backend."""
+    import keras
+
+    if keras.backend.backend() != keras_backend:
+        raise KerasUnavailable(f"Keras runs on {keras.backend.backend()!r}, not {keras_backend!r}: set "
+                               f"KERAS_BACKEND={keras_backend} (initspec bench does)")
+    if device != "cpu":
+        return []
+    from . import initializers as dropin
+
+    sync = _sync(keras)
+    cases = []
+    for name, args, shape in BENCH_CASES:
+        ours, native = getattr(dropin, name)(*args, seed=BENCH_SEED), getattr(keras.initializers, name)(*args, seed=BENCH_SEED)
+        dims = "x".join(str(d) for d in shape)
+        cases.append(BenchCase(backend=keras_backend, label=f"keras drop-in {name} {dims} float32",
+                               ours=lambda i=ours, s=shape: i(s), native=lambda i=native, s=shape: i(s),
+                               native_name=f"keras.initializers.{name} (KERAS_BACKEND={keras_backend})",
+                               sync=sync, device="cpu"))
+    return cases
