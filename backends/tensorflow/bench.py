@@ -16,11 +16,13 @@ from .harness import DEVICE_SCOPE, device_available
 if TYPE_CHECKING:
     from .._model_bench import ModelBench
 
-__all__ = ["BENCH_SEED", "BENCH_SHAPES", "KERAS_DEFAULT_SPREAD", "ORTHOGONAL_BENCH_SHAPE", "bench_cases",
-           "model_bench"]
+__all__ = ["BENCH_SEED", "BENCH_SHAPES", "KERAS_DEFAULT_SPREAD", "ORTHOGONAL_BENCH_SHAPE", "ORTHOGONAL_MEMORY_SHAPE",
+           "bench_cases", "model_bench"]
 
 BENCH_SHAPES = ((4096, 4096), (3, 3, 256, 256))
 ORTHOGONAL_BENCH_SHAPE = (1024, 1024)
+#: the orthogonal case's memory is measured at this size (36 MiB: the RSS sees it)
+ORTHOGONAL_MEMORY_SHAPE = (3072, 3072)
 BENCH_SEED = 1234
 #: Keras' default std / limit for RandomNormal, TruncatedNormal and RandomUniform.
 KERAS_DEFAULT_SPREAD = 0.05
@@ -69,15 +71,22 @@ def bench_cases(device: str | None = None) -> list[BenchCase]:
         ours = getattr(initializers, ours_name)(seed=BENCH_SEED, **ours_kw)
         native = getattr(keras.initializers, native_name)(seed=BENCH_SEED, **native_kw)
         for shape in shapes:
+            memory = {}
+            dims = "x".join(map(str, shape))
+            if label == "orthogonal":  # the memory measured where the RSS sees it (the QR is slow)
+                memory = {"memory_ours": _on("cpu", lambda o=ours: o(ORTHOGONAL_MEMORY_SHAPE, "float32")),
+                          "memory_native": _on("cpu", lambda n=native: n(ORTHOGONAL_MEMORY_SHAPE, "float32"))}
+                dims += f" (memory: {'x'.join(map(str, ORTHOGONAL_MEMORY_SHAPE))})"
             for dev in devices:
                 cases.append(BenchCase(
                     backend="tensorflow",
-                    label=f"{label} {'x'.join(map(str, shape))} float32",
+                    label=f"{label} {dims} float32",
                     ours=_on(dev, lambda o=ours, s=shape: o(s, "float32")),
                     native=_on(dev, lambda n=native, s=shape: n(s, "float32")),
                     native_name=f"keras.initializers.{native_name}",
                     sync=_sync(dev),
                     device=dev,
+                    **(memory if dev == "cpu" else {}),
                 ))
     return cases
 

@@ -18,13 +18,16 @@ from .inplace import INPLACE
 if TYPE_CHECKING:
     from .._model_bench import ModelBench
 
-__all__ = ["BENCH_SHAPES", "ORTHOGONAL_BENCH_SHAPES", "TRUNC_MIN_SPEEDUP", "bench_cases", "model_bench"]
+__all__ = ["BENCH_SHAPES", "ORTHOGONAL_BENCH_SHAPES", "ORTHOGONAL_MEMORY_SHAPE", "TRUNC_MIN_SPEEDUP", "bench_cases",
+           "model_bench"]
 
 #: (label, torch-layout shape) of the benchmarked weights
 BENCH_SHAPES: tuple[tuple[str, tuple[int, ...]], ...] = (
     ("4096x4096", (4096, 4096)),
     ("conv 3x3 256->256", (256, 256, 3, 3)),
 )
+#: the orthogonal case's memory is measured at this size (36 MiB: the RSS sees it; the timing stays small)
+ORTHOGONAL_MEMORY_SHAPE = (3072, 3072)
 ORTHOGONAL_BENCH_SHAPES: tuple[tuple[str, tuple[int, ...]], ...] = (
     ("1024x1024", (1024, 1024)),
     ("conv 3x3 256->256", (256, 256, 3, 3)),
@@ -44,10 +47,16 @@ def bench_cases(device: str = "cpu") -> list[BenchCase]:
     cases: list[BenchCase] = []
 
     def add(label: str, shape: tuple[int, ...], scheme: str, params: dict[str, Any],
-            native: Callable[[torch.Tensor, torch.Generator], Any], native_name: str, **kw: Any) -> None:
+            native: Callable[[torch.Tensor, torch.Generator], Any], native_name: str,
+            memory_shape: tuple[int, ...] | None = None, **kw: Any) -> None:
         w_ours, w_nat = (torch.empty(shape, device=dev) for _ in range(2))
         g_ours, g_nat = (torch.Generator(device=dev).manual_seed(0) for _ in range(2))
         ours = INPLACE[scheme]
+        if memory_shape is not None:  # the memory measured on tensors the RSS sees
+            big = [torch.empty(memory_shape, device=dev) for _ in range(2)]
+            kw["memory_ours"] = lambda: ours(big[0], generator=g_ours, **params)
+            kw["memory_native"] = lambda: native(big[1], g_nat)
+            label += f" (memory: {'x'.join(map(str, memory_shape))})"
         cases.append(BenchCase(
             backend="torch", label=f"{label} float32", device=device, sync=sync,
             ours=lambda: ours(w_ours, generator=g_ours, **params), native=lambda: native(w_nat, g_nat),
@@ -73,7 +82,8 @@ def bench_cases(device: str = "cpu") -> list[BenchCase]:
             "torch.nn.init.trunc_normal_(std=s, a=-2s, b=2s)")
     for name, shape in ORTHOGONAL_BENCH_SHAPES:
         add(f"orthogonal {name}", shape, "orthogonal", {},
-            lambda w, g: nn_init.orthogonal_(w, generator=g), "torch.nn.init.orthogonal_")
+            lambda w, g: nn_init.orthogonal_(w, generator=g), "torch.nn.init.orthogonal_",
+            memory_shape=ORTHOGONAL_MEMORY_SHAPE if len(shape) == 2 else None)
     return cases
 
 

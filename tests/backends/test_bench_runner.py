@@ -150,3 +150,15 @@ def test_frameworks_declare_their_keras_backend():
     from initspec.cli.bench import child_env
 
     assert child_env(None, "jax")["KERAS_BACKEND"] == "jax"
+
+
+def test_memory_calls_at_a_measurable_size():
+    """A case timed at a small size measures its memory on ``memory_ours``/``memory_native`` (the
+    same law where the RSS sees it): the planted hog is caught there."""
+    _needs_proc()
+    small = lambda: np.ones(1 << 10, np.float32)  # noqa: E731
+    case = BenchCase("fake", "sized", ours=small, native=small, native_name="small", memory_ours=_hog,
+                     memory_native=_plain)
+    mem = runner._memory(case)
+    assert mem["ours_peak_x_out"] > runner.MEMORY_TARGET and mem["memory_ok"] is False
+    assert 0.5 <= mem["native_peak_x_out"] <= runner.MEMORY_TARGET

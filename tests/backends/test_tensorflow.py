@@ -506,7 +506,9 @@ def test_bench_cases_pair_equal_distributions(tfb):
     paired = ("he_normal", "he_truncated_normal", "glorot_uniform", "normal", "uniform", "truncated_normal")
     for name in paired:
         assert {f"{name} 4096x4096 float32", f"{name} 3x3x256x256 float32"} <= labels
-    assert "orthogonal 1024x1024 float32" in labels
+    assert "orthogonal 1024x1024 (memory: 3072x3072) float32" in labels
+    ortho = next(c for c in cases if c.label.startswith("orthogonal") and c.device == "cpu")
+    assert ortho.memory_ours is not None and ortho.memory_native is not None  # measured where the RSS sees it
     assert all(c.target == 1.10 and c.backend == "tensorflow" for c in cases)
     params = {"normal": {"std": 0.05}, "truncated_normal": {"std": 0.05},
               "uniform": {"low": -0.05, "high": 0.05}}
