@@ -146,7 +146,7 @@ def _memory(case: BenchCase) -> dict[str, Any]:
         del result
         if accounted is not None:
             extra = accounted()
-        elif size < RSS_MIN_BYTES:  # heap memory the process already holds: the RSS cannot see it
+        elif size is not None and size < RSS_MIN_BYTES:  # heap memory the process holds: the RSS cannot see it
             extra = None
             out["memory_note"] = f"output under {RSS_MIN_BYTES >> 20} MiB: not measurable from the RSS"
         out[f"{name}_peak_bytes"] = extra

@@ -6,7 +6,10 @@ so it runs under ``KERAS_BACKEND=tensorflow``, ``jax`` and ``torch``::
     layer = keras.layers.Dense(8, kernel_initializer=initializers.HeNormal(42))  # seed=42, truncated
 
 This package imports Keras (and NumPy) only, never TensorFlow: TF-only code (the spec-named
-classes, stateless TF functions) stays in :mod:`initspec.backends.tensorflow`. Whole models:
+classes, stateless TF functions) stays in :mod:`initspec.backends.tensorflow`. Under each Keras
+backend, the draws that hold several outputs in Keras run through that framework's
+``keras_random`` module (``initspec.backends.<framework>.keras_random``: Keras' values in at most
+2x memory; :func:`._sampling.random_module`), imported only then. Whole models:
 :func:`init_model` (:mod:`.models`, ``docs/model-init-keras.md``) on every Keras backend.
 It is not a conformance backend (not in :mod:`initspec.registry`). See ``docs/drop-in-keras.md``.
 
