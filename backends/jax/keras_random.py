@@ -9,12 +9,12 @@ fused-Threefry key (:func:`._threefry.fused_key`: the same bits, 1x), and Keras'
 ``+ mean`` run as the same two single-op programs, each writing into its donated input (one
 program for both would let XLA contract them into an FMA, 1 ulp off, measured). The orthogonal
 sequence has no sum to contract and runs as one program, where XLA reuses the Gaussian's buffer.
-The values are Keras' bit for bit (tested). Measured (``docs/measurements/adapter-memory.md``): 1x for the element-wise
-draws, 2x for :func:`orthogonal` (the Gaussian matrix and LAPACK's column-major Q), against
-Keras' 4x and 3x.
+The values are Keras' bit for bit (tested). Measured (``docs/measurements/adapter-memory.md``):
+1x for the element-wise draws, 2x for :func:`orthogonal` (the Gaussian matrix and LAPACK's
+column-major Q), against Keras' 4x and 3x.
 
-:mod:`initspec.backends.keras._sampling` imports this module by the Keras backend's name and uses
-the draws it defines.
+:mod:`initspec.backends.keras._sampling` imports this module under the Keras backend this
+framework declares (``keras_backend`` in :mod:`initspec.registry`) and uses the draws it defines.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from keras.src.backend.jax.random import jax_draw_seed
 from ._threefry import fused_key
 
 __all__ = ["normal", "orthogonal", "truncated_normal", "uniform"]
+
 
 def _key(seed: Any, shape: tuple[int, ...]) -> Any:
     """Keras' key for ``seed`` (``jax_draw_seed``: raw ``uint32[2]`` key data, or a key the

@@ -24,8 +24,8 @@ gives Keras' values (``keras/src/backend/torch/random.py``, on a ``torch.Generat
   factorisation (R's diagonal is its diagonal), and the two products in place: 2x.
 
 ``normal`` (``torch.normal``: 1x) stays Keras' own call.
-:mod:`initspec.backends.keras._sampling` imports this module by the Keras backend's name and uses
-the draws it defines.
+:mod:`initspec.backends.keras._sampling` imports this module under the Keras backend this
+framework declares (``keras_backend`` in :mod:`initspec.registry`) and uses the draws it defines.
 """
 
 from __future__ import annotations

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-import traceback
 import warnings
 
 import numpy as np
@@ -362,15 +360,6 @@ def test_backend_checks(backend):
 
 
 if __name__ == "__main__":  # subprocess entry: python test_keras_models.py <keras backend>
-    import keras as _keras
+    from _keras_backends import run_checks_main  # this folder is sys.path[0] in the script run
 
-    if _keras.backend.backend() != sys.argv[1]:
-        sys.exit(f"KERAS_BACKEND={sys.argv[1]!r} expected, Keras runs {_keras.backend.backend()!r}")
-    out = {}
-    for _name, _check in BACKEND_CHECKS.items():
-        try:
-            _check(_keras)
-            out[_name] = "ok"
-        except Exception:  # noqa: BLE001 - reported to the parent test
-            out[_name] = traceback.format_exc()[-2000:]
-    print(json.dumps(out))
+    run_checks_main(BACKEND_CHECKS, tail=2000)

@@ -9,9 +9,6 @@ is the call's own.
 from __future__ import annotations
 
 import gc
-import json
-import sys
-import traceback
 
 import numpy as np
 import pytest
@@ -129,15 +126,6 @@ def test_keras_random_draws(backend):
 
 
 if __name__ == "__main__":  # subprocess entry: python test_keras_random.py <keras backend>
-    import keras as _keras
+    from _keras_backends import run_checks_main  # this folder is sys.path[0] in the script run
 
-    if _keras.backend.backend() != sys.argv[1]:
-        sys.exit(f"KERAS_BACKEND={sys.argv[1]!r} expected, Keras runs {_keras.backend.backend()!r}")
-    out = {}
-    for _name, _check in CHECKS.items():
-        try:
-            _check(_keras)
-            out[_name] = "ok"
-        except Exception:  # noqa: BLE001 - reported to the parent test
-            out[_name] = traceback.format_exc()[-3000:]
-    print(json.dumps(out))
+    run_checks_main(CHECKS, tail=3000)

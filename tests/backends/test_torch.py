@@ -237,6 +237,23 @@ def test_orthogonal_layout_flattening(tb, torch):
     assert _orthogonality_error(m) <= QR_STABILITY_CONSTANT * 72 * get_dtype("float64").eps
 
 
+@pytest.mark.parametrize("batch,n,m", [(1, 40, 40), (1, 50, 20), (3, 17, 9)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_orthogonal_qr_runs_in_place_with_torchs_values(tb, torch, batch, n, m, dtype):
+    """The orthogonal fast path's QR (``geqrf`` + ``householder_product`` on the Gaussian's own
+    memory) gives ``torch.linalg.qr``'s Q and sign(diag R) bit for bit and allocates no matrix:
+    Q is the input's storage (the planted contrast: ``torch.linalg.qr`` returns new memory)."""
+    from initspec.backends.torch._primitives import _qr_signs
+
+    dt = getattr(torch, dtype)
+    a = torch.empty((batch, m, n), dtype=dt).normal_(generator=gen(torch)).transpose(-2, -1)  # column-major
+    q_ref, r_ref = torch.linalg.qr(a.clone())
+    assert q_ref.data_ptr() != a.data_ptr()
+    q, d = _qr_signs(a)
+    assert q.data_ptr() == a.data_ptr()
+    assert torch.equal(q, q_ref) and torch.equal(d, torch.diagonal(r_ref, dim1=-2, dim2=-1).sign())
+
+
 @pytest.mark.parametrize("shape,groups", [((6, 3, 3, 3), 2), ((4, 4, 5), 1), ((8, 2, 3, 3, 3), 4)], ids=str)
 def test_dirac_equals_torch(tb, torch, shape, groups):
     ours = tb.dirac_(torch.empty(shape), groups=groups)
