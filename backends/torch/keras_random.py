@@ -20,8 +20,9 @@ gives Keras' values (``keras/src/backend/torch/random.py``, on a ``torch.Generat
   ``q * sign(diag(r))`` and ``gain * q`` allocate again: 4x. ``torch.linalg.qr`` computes Q with
   LAPACK's ``geqrf`` and then ``orgqr`` on that factorisation (``aten/src/ATen/native/
   BatchLinearAlgebra.cpp``, ``linalg_qr_out``); here the same two calls run (``torch.geqrf``,
-  ``torch.linalg.householder_product``), the input freed after the first, ``diag(r)`` read off the
-  factorisation (R's diagonal is its diagonal), and the two products in place: 2x.
+  ``torch.linalg.householder_product``) in place on one column-major copy of the input (the
+  input freed), ``diag(r)`` read off the factorisation (R's diagonal is its diagonal), and the two
+  products in place: 2x for a tall Q (its C-order copy), 1x for a wide one.
 
 ``normal`` (``torch.normal``: 1x) stays Keras' own call.
 :mod:`initspec.backends.keras._sampling` imports this module under the Keras backend this
@@ -124,12 +125,21 @@ def orthogonal(shape: tuple[int, ...], gain: float, dtype: str, seed: Any) -> An
     a = keras.random.normal((max(rows, cols), min(rows, cols)), seed=seed, dtype=dtype)
     if a.device.type == "meta":  # shapes only (Keras' symbolic builds): no values to compute
         return torch.empty(shape, dtype=a.dtype, device=a.device)
-    h, tau = torch.geqrf(a)
+    f = a.mT.contiguous().mT  # LAPACK's column-major copy (torch.linalg.qr makes it too)
     del a
-    d = torch.sign(torch.diagonal(h))
-    q = torch.linalg.householder_product(h, tau)
-    del h, tau
+    if f.device.type == "cpu":  # geqrf and orgqr in place on it
+        tau = torch.empty(f.shape[-1], dtype=f.dtype)
+        torch.geqrf(f, out=(f, tau))
+        d = torch.sign(torch.diagonal(f))
+        q = torch.linalg.householder_product(f, tau, out=f)
+    else:
+        h, tau = torch.geqrf(f)
+        del f
+        d = torch.sign(torch.diagonal(h))
+        q = torch.linalg.householder_product(h, tau)
+        del h
+    del tau
     q.mul_(d)
     if rows < cols:
-        q = q.T
-    return q.reshape(shape).mul_(gain)  # a copy where q.T is not contiguous, else q itself
+        q = q.T  # column-major Q transposed: C-contiguous, so the reshape below is a view
+    return q.reshape(shape).mul_(gain)  # a C-order copy of a tall Q, a view of a wide one
