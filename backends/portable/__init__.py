@@ -306,13 +306,14 @@ def generate_into(plan: Plan, recipe: Recipe, table: np.ndarray, out: np.ndarray
 ALIGN = 64
 
 
-def aligned_empty(shape: tuple[int, ...]) -> np.ndarray:
-    """An uninitialised C-contiguous float32 array of ``shape`` whose data (if any) starts on a
-    multiple of :data:`ALIGN` bytes."""
-    nbytes = int(np.prod(shape, dtype=np.int64)) * 4
+def aligned_empty(shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+    """An uninitialised C-contiguous array of ``shape`` and ``dtype`` (float32 by default) whose
+    data (if any) starts on a multiple of :data:`ALIGN` bytes."""
+    dt = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
     raw = np.empty(nbytes + ALIGN, dtype=np.uint8)
     offset = (-raw.ctypes.data) % ALIGN
-    return raw[offset:offset + nbytes].view(np.float32).reshape(shape)
+    return raw[offset:offset + nbytes].view(dt).reshape(shape)
 
 
 def host_array(plan: Plan, recipe: Recipe, table: np.ndarray) -> np.ndarray | None:
