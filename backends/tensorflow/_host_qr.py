@@ -57,16 +57,23 @@ def applies(rng: Any, plan: Plan, cdt: str) -> bool:
             and plan.size > 0 and _on_cpu(rng))
 
 
+def _lwork(work: np.ndarray) -> int:
+    """The optimal workspace size a LAPACK query (``lwork=-1``) returned. SciPy's default
+    ``lwork`` is the minimum, which makes LAPACK take its unblocked code: 7x slower at 1024x1024
+    (400 against 57 ms, measured), slower than TF's own QR."""
+    return max(1, int(work[0].real))
+
+
 def _orthonormal_in_place(a: np.ndarray) -> None:
     """``a`` (Fortran-ordered ``(n, m)``, n >= m) becomes ``Q`` of its thin QR with the signs of
     ``diag(R)`` (zeros as +1) multiplied into Q's columns."""
     geqrf, orgqr = lapack.get_lapack_funcs(("geqrf", "orgqr"), (a,))
-    h, tau, _, info = geqrf(a, overwrite_a=True)
+    h, tau, _, info = geqrf(a, lwork=_lwork(geqrf(a, lwork=-1, overwrite_a=True)[2]), overwrite_a=True)
     if info != 0 or not np.shares_memory(h, a):
         raise RuntimeError(f"LAPACK geqrf failed in place (info={info})")
     sign = np.sign(np.diagonal(h)).astype(a.dtype)
     sign[sign == 0] = 1
-    q, _, info = orgqr(h, tau, overwrite_a=True)
+    q, _, info = orgqr(h, tau, lwork=_lwork(orgqr(h, tau, lwork=-1, overwrite_a=True)[1]), overwrite_a=True)
     if info != 0 or not np.shares_memory(q, a):
         raise RuntimeError(f"LAPACK orgqr failed in place (info={info})")
     a *= sign
