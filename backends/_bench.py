@@ -17,7 +17,8 @@ class BenchCase:
     assignment: the process RSS does not show memory XLA's runtime reuses); otherwise the runner
     samples the RSS. ``memory_ours``/``memory_native``, where given, are the calls whose memory is
     measured instead: the same law at a size the RSS sees (>= 32 MiB) where the timed size is
-    smaller (a QR at 3072x3072 costs seconds; the timing stays at 1024x1024).
+    smaller (a QR at 3072x3072 costs seconds; the timing stays at 1024x1024). An accounted peak of
+    None means "not measurable here", with ``memory_note`` saying why.
     """
 
     backend: str
@@ -33,3 +34,4 @@ class BenchCase:
     native_peak: Callable[[], int] | None = None
     memory_ours: Callable[[], Any] | None = None
     memory_native: Callable[[], Any] | None = None
+    memory_note: str = ""  # why an accounted peak is None (not measurable for this case)

@@ -162,3 +162,16 @@ def test_memory_calls_at_a_measurable_size():
     mem = runner._memory(case)
     assert mem["ours_peak_x_out"] > runner.MEMORY_TARGET and mem["memory_ok"] is False
     assert 0.5 <= mem["native_peak_x_out"] <= runner.MEMORY_TARGET
+
+
+def test_memory_verdict_counts_output_sized_buffers():
+    """2x the output plus :data:`MEMORY_SLACK_BYTES` (a QR's per-column vectors, page noise) is
+    OK; one more page-rounded vector of a large tensor is not."""
+    size = 36 << 20
+    assert runner.memory_ok(2 * size, size) and runner.memory_ok(2 * size + (12 << 10), size)
+    assert not runner.memory_ok(2 * size + runner.MEMORY_SLACK_BYTES + 1, size)
+    assert not runner.memory_ok(int(2.01 * size), size)
+    none = BenchCase("fake", "unmeasured", ours=_plain, native=_plain, native_name="plain",
+                     ours_peak=lambda: None, native_peak=lambda: None, memory_note="why not")
+    mem = runner._memory(none)
+    assert mem["ours_peak_x_out"] is None and mem["memory_ok"] is None and mem["memory_note"] == "why not"
