@@ -14,7 +14,8 @@ The values are Keras' bit for bit (tested). Measured (``docs/measurements/adapte
 column-major Q), against Keras' 4x and 3x.
 
 :mod:`initspec.backends.keras._sampling` imports this module under the Keras backend this
-framework declares (``keras_backend`` in :mod:`initspec.registry`) and uses the draws it defines.
+framework declares (``keras_backend`` in :mod:`initspec.registry`) and uses the draws it defines,
+and :func:`portable_sample` for the drop-in's portable stream.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from keras.src.backend.jax.random import jax_draw_seed
 
 from ._threefry import fused_key
 
-__all__ = ["RSS_MEMORY_NOTE", "normal", "orthogonal", "truncated_normal", "uniform"]
+__all__ = ["RSS_MEMORY_NOTE", "normal", "orthogonal", "portable_sample", "truncated_normal", "uniform"]
 
 #: why ``initspec bench`` shows no memory figure for these draws: a warm call is invisible to the RSS
 RSS_MEMORY_NOTE = ("KERAS_BACKEND=jax: XLA's runtime reuses freed buffers, so a warm call's RSS shows nothing; "
@@ -93,3 +94,14 @@ def orthogonal(shape: tuple[int, ...], gain: float, dtype: str, seed: Any) -> An
     rows, cols = math.prod(shape[:-1]), shape[-1]
     flat = (max(rows, cols), min(rows, cols))
     return _orthogonal(_key(seed, flat), tuple(shape), dtype, flat, gain)
+
+
+def portable_sample(scheme: str, shape: tuple[int, ...], **kw: Any) -> Any:
+    """The portable stream by :func:`initspec.backends.jax.portable.sample` on JAX's default
+    device (on a CPU the compiled C kernel into a host buffer JAX adopts; on GPUs XLA's flat
+    size-class kernels); float32 only (float64 needs ``jax_enable_x64``), else None."""
+    if kw.get("dtype") != "float32":
+        return None
+    from . import portable
+
+    return portable.sample(scheme, shape, device=jax.devices()[0], **kw)

@@ -7,7 +7,8 @@ a ``keras_random`` module (``initspec.backends.<framework>.keras_random``, found
 registry's ``keras_backend``, as Keras keeps ``keras/src/backend/<backend>/random.py``) with the
 same draws computed in place or in one program: the same values bit for bit (tested against
 Keras' own), at most 2x the output but TF's QR (:func:`random_module`). A draw that module does
-not define runs on ``keras.random``.
+not define runs on ``keras.random``. The module's ``portable_sample`` draws the portable stream
+on its framework (:func:`portable_sample`).
 
 References: ``keras/src/initializers/random_initializers.py`` (``RandomNormal``,
 ``TruncatedNormal``, ``RandomUniform``, ``VarianceScaling.__call__``, ``Orthogonal.__call__``).
@@ -29,6 +30,7 @@ from initspec.errors import InitSpecError
 
 __all__ = ["draw", "orthogonal", "portable_sample", "portable_values", "random_module"]
 
+
 @functools.cache
 def _random_module(backend: str) -> ModuleType | None:
     """``<adapter>.keras_random`` of the registered framework whose ``keras_backend`` is
@@ -47,7 +49,8 @@ def _random_module(backend: str) -> ModuleType | None:
 def random_module() -> ModuleType | None:
     """The ``keras_random`` module of the current Keras backend's framework adapter
     (``initspec.backends.tensorflow``/``jax``/``torch``), or None (e.g. Keras' ``numpy`` backend):
-    only its draws' memory differs from ``keras.random``'s."""
+    its draws give ``keras.random``'s values in less memory; its ``portable_sample`` the portable
+    stream on the framework."""
     return _random_module(keras.backend.backend())
 
 
@@ -98,42 +101,16 @@ def orthogonal(shape: tuple[int, ...], gain: float, seed: Any, dtype: str) -> An
 def portable_sample(scheme: str, shape: tuple[int, ...], *, layout: Any, dtype: str, seed: int, stream: str,
                     **params: Any) -> Any:
     """The portable stream's values of ``(seed, stream)`` (bit-identical to every initspec
-    backend) as a tensor of the Keras backend, computed where that backend computes best:
-
-    * ``jax``: :func:`initspec.backends.jax.portable.sample` on JAX's default device (on a CPU the
-      compiled C kernel into a host buffer JAX adopts; on GPUs XLA's flat size-class kernels);
-    * ``torch``: :func:`initspec.backends.torch.portable.sample` on Keras' torch device (on the
-      CPU the compiled C kernel writes the new tensor's memory);
-    * ``tensorflow``: the compiled C kernel of the reference, written into an aligned host array
-      that TF adopts without a copy (:func:`initspec.backends.tensorflow.portable.sample_host`);
-      ``variable.assign`` then moves it to the variable's device. Other dtypes and kinds (and
-      ``numpy``): the NumPy reference, converted. TF's own portable ops run the transforms as
-      hundreds of eager TF ops per tensor (measured 9-10 s for 4096x4096 against 0.38 s for
-      ``tf.random.normal``), and a ``tf.function(jit_compile=True)`` kernel would need XLA's
-      FMA fence and compile per shape, so the host kernel is the fast exact path there.
-
-    float32 only goes to the framework adapters (JAX float64 needs ``jax_enable_x64``); other
-    dtypes use the reference too.
-    """
-    backend = keras.backend.backend()
+    backend) as a tensor of the Keras backend, computed where that backend computes best: the
+    backend's ``keras_random.portable_sample`` (:func:`random_module`; on a CPU each runs the
+    compiled C kernel into memory its framework adopts, elsewhere the framework's own portable
+    kernels), or, where it returns None or there is none (other dtypes and kinds, Keras' ``numpy``
+    backend), the NumPy reference, converted."""
     kw = {"layout": layout, "dtype": dtype, "seed": seed, "stream": stream, **params}
-    if dtype == "float32" and backend == "jax":
-        import jax
-        from initspec.backends.jax import portable as jax_portable
-
-        return jax_portable.sample(scheme, shape, device=jax.devices()[0], **kw)
-    if dtype == "float32" and backend == "torch":
-        import torch
-        from initspec.backends.torch import portable as torch_portable
-        from keras.src.backend.torch.core import get_device
-
-        return torch_portable.sample(scheme, shape, device=torch.device(get_device()), **kw)
-    if backend == "tensorflow":
-        from initspec.backends.tensorflow import portable as tf_portable
-
-        host = tf_portable.sample_host(scheme, shape, **kw)  # the compiled kernel, adopted by TF without a copy
-        if host is not None:
-            return host
+    if (fn := _native("portable_sample")) is not None:
+        values = fn(scheme, shape, **kw)
+        if values is not None:
+            return values
     return keras.ops.convert_to_tensor(portable.sample(scheme, shape, **kw))
 
 

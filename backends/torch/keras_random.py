@@ -26,7 +26,8 @@ gives Keras' values (``keras/src/backend/torch/random.py``, on a ``torch.Generat
 
 ``normal`` (``torch.normal``: 1x) stays Keras' own call.
 :mod:`initspec.backends.keras._sampling` imports this module under the Keras backend this
-framework declares (``keras_backend`` in :mod:`initspec.registry`) and uses the draws it defines.
+framework declares (``keras_backend`` in :mod:`initspec.registry`) and uses the draws it defines,
+and :func:`portable_sample` for the drop-in's portable stream.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import torch
 from keras.src.backend.torch.core import get_device, to_torch_dtype
 from keras.src.backend.torch.random import torch_seed_generator
 
-__all__ = ["BLOCK_ELEMENTS", "blocks_usable", "orthogonal", "truncated_normal", "uniform"]
+__all__ = ["BLOCK_ELEMENTS", "blocks_usable", "orthogonal", "portable_sample", "truncated_normal", "uniform"]
 
 #: normals (4 per output element) drawn per block of the truncated normal; a multiple of 16
 BLOCK_ELEMENTS = 1 << 20
@@ -143,3 +144,14 @@ def orthogonal(shape: tuple[int, ...], gain: float, dtype: str, seed: Any) -> An
     if rows < cols:
         q = q.T  # column-major Q transposed: C-contiguous, so the reshape below is a view
     return q.reshape(shape).mul_(gain)  # a C-order copy of a tall Q, a view of a wide one
+
+
+def portable_sample(scheme: str, shape: tuple[int, ...], **kw: Any) -> Any:
+    """The portable stream by :func:`initspec.backends.torch.portable.sample` on Keras' torch
+    device (on the CPU the compiled C kernel writes the new tensor's memory); float32 only, else
+    None."""
+    if kw.get("dtype") != "float32":
+        return None
+    from . import portable
+
+    return portable.sample(scheme, shape, device=torch.device(get_device()), **kw)

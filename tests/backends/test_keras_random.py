@@ -40,6 +40,21 @@ def check_module(keras):
     assert module is not None and module.__name__ == f"initspec.backends.{keras.backend.backend()}.keras_random"
 
 
+def check_portable(keras):
+    """The drop-in's portable stream runs on the backend's framework (``keras_random.portable_sample``
+    answers for float32, not the NumPy fallback) and equals the reference bit for bit."""
+    from initspec.backends import portable
+    from initspec.backends.keras import _sampling
+    from initspec.backends.keras import initializers as K
+
+    kw = {"layout": "keras", "dtype": "float32", "seed": 3, "stream": "dense/kernel"}
+    assert _sampling.random_module().portable_sample("he_normal", (6, 4), **kw) is not None
+    for dtype in ("float32", "float64"):  # float64: the reference, converted
+        want = portable.sample("he_truncated_normal", (6, 4), **{**kw, "dtype": dtype})
+        got = keras.ops.convert_to_numpy(K.HeNormal(seed=3, stream="dense/kernel")((6, 4), dtype))
+        np.testing.assert_array_equal(got, want, err_msg=dtype)
+
+
 def check_values(keras):
     from initspec.backends.keras import initializers as K
 
@@ -111,7 +126,7 @@ def check_memory(keras):
         assert peaks["ours"] <= OURS_MAX and peaks["keras"] >= KERAS_MIN, (name, peaks)
 
 
-CHECKS = {f.__name__: f for f in (check_module, check_values, check_torch_blocks, check_memory)}
+CHECKS = {f.__name__: f for f in (check_module, check_portable, check_values, check_torch_blocks, check_memory)}
 
 
 @pytest.mark.tensorflow
