@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from initspec import registry
+from initspec.backends._bench_runner import DEFAULT_MIN_TIME_S
 from initspec.backends._model_bench import FRAMEWORKS as MODEL_FRAMEWORKS
 from initspec.backends._zoo import model_names
 from ._subprocess import run_json_subprocess
@@ -64,12 +65,13 @@ def child_env(threads: int | None, keras_backend: str | None = None) -> dict[str
 
 def run_backend_subprocess(name: str, device: str, repeats: int, warmup: int,
                            timeout_s: float = DEFAULT_TIMEOUT_S, threads: int | None = None,
-                           clock: str = "wall") -> dict[str, Any]:
+                           clock: str = "wall", min_time: float = DEFAULT_MIN_TIME_S) -> dict[str, Any]:
     """Run the bench of one backend in a fresh interpreter and return its record."""
     base = {"backend": name, "device": device, "versions": {}, "cases": []}
     return run_json_subprocess("initspec.backends._bench_runner",
                                ["--backend", name, "--device", device, "--repeats", str(repeats),
-                                "--warmup", str(warmup), "--clock", clock], base, timeout_s,
+                                "--warmup", str(warmup), "--clock", clock, "--min-time", repr(min_time)],
+                               base, timeout_s,
                                child_env(threads, registry.get(name).keras_backend))
 
 
@@ -112,12 +114,25 @@ def render(records: list[dict[str, Any]], note: str = "wall clock") -> "Any":
 
 def memory_text(case: dict[str, Any]) -> str:
     """``ours / native`` peak extra memory in multiples of the output, marked against the target
-    (:data:`initspec.backends._bench_runner.MEMORY_TARGET`), or ``-`` where not measured."""
+    (:data:`initspec.backends._bench_runner.MEMORY_TARGET`), or ``-`` where not measured; ``= native``
+    where a case bound to the native kernel's values holds no more than the native call
+    (``memory_bound``, listed under the table)."""
     ours, native = case.get("ours_peak_x_out"), case.get("native_peak_x_out")
     if ours is None:
         return "[dim]-[/dim]"
-    mark = "" if case.get("memory_ok") else " [red]MISS[/red]"
+    if not case.get("memory_ok"):
+        mark = " [red]MISS[/red]"
+    elif case.get("memory_bound"):  # held to the native call's peak: its values are the native kernel's
+        mark = " [yellow]= native[/yellow]"
+    else:
+        mark = ""
     return f"{ours:.2f}x / " + ("-" if native is None else f"{native:.2f}x") + mark
+
+
+def bound_notes(records: list[dict[str, Any]]) -> list[str]:
+    """One line per case whose memory is held to the native call's (``= native`` in the table)."""
+    return [f"= native: {rec['backend']} {c['case']}: {c['memory_bound']}"
+            for rec in records for c in rec["cases"] if c.get("memory_bound")]
 
 
 def all_ok(records: list[dict[str, Any]]) -> bool:
@@ -153,6 +168,9 @@ def register(app) -> None:  # noqa: ANN001
         backends: str = typer.Option(DEFAULT_BACKENDS, "--backends", help="Comma-separated backends"),
         device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
         repeats: int = typer.Option(7, "--repeats", min=1, help="Timed rounds per case (median)"),
+        min_time: float = typer.Option(
+            DEFAULT_MIN_TIME_S, "--min-time", min=0.0,
+            help="Seconds of timed calls per case: short cases run more rounds than --repeats until then"),
         warmup: int = typer.Option(2, "--warmup", min=0, help="Untimed calls of each before timing"),
         json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON here"),
         strict: bool = typer.Option(False, "--strict", help="Exit 1 on any MISS or error"),
@@ -192,13 +210,15 @@ def register(app) -> None:  # noqa: ANN001
         for name in names:
             with console.status(f"bench {name} on {device}..."):
                 records.append(
-                    run_backend_subprocess(name, device, repeats, warmup, timeout_s, threads, clock))
+                    run_backend_subprocess(name, device, repeats, warmup, timeout_s, threads, clock, min_time))
         console.print(render(records, f"{clock} clock" + (f", {threads} thread(s)" if threads else "")))
+        for line in bound_notes(records):
+            console.print(line, markup=False, highlight=False)
         if json_path is not None:
             from initspec.conformance.results import write_atomic
 
-            config = {"backends": names, "device": device, "repeats": repeats, "warmup": warmup,
-                      "threads": threads, "clock": clock}
+            config = {"backends": names, "device": device, "repeats": repeats, "min_time_s": min_time,
+                      "warmup": warmup, "threads": threads, "clock": clock}
             doc = bench_document(records, config, " ".join(["initspec", *sys.argv[1:]]),
                                  time.perf_counter() - start)
             write_atomic(json_path, doc)

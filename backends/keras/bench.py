@@ -57,20 +57,23 @@ def bench_cases(keras_backend: str, device: str = "cpu") -> list[BenchCase]:
     from . import _sampling
     from . import initializers as dropin
 
-    # a backend whose warm calls the RSS cannot see says so in its keras_random module
-    rss_note = getattr(_sampling.random_module(), "RSS_MEMORY_NOTE", "")
+    # a backend whose warm calls the RSS cannot see says so in its keras_random module, and so
+    # does one where a class's values tie it to Keras' own kernel and memory
+    module = _sampling.random_module()
+    rss_note = getattr(module, "RSS_MEMORY_NOTE", "")
+    bound: dict[str, str] = getattr(module, "NATIVE_BOUND_MEMORY", {})
 
     sync = _sync(keras)
     cases = []
     for name, args, shape in BENCH_CASES:
         ours, native = getattr(dropin, name)(*args, seed=BENCH_SEED), getattr(keras.initializers, name)(*args, seed=BENCH_SEED)
         dims = "x".join(str(d) for d in shape)
-        memory: dict[str, Any] = {}
+        memory: dict[str, Any] = {"memory_bound": bound.get(name, "")}
         if rss_note:  # the backend declares that the RSS does not see a warm call's memory
-            memory = {"ours_peak": _unmeasured, "native_peak": _unmeasured, "memory_note": rss_note}
+            memory.update(ours_peak=_unmeasured, native_peak=_unmeasured, memory_note=rss_note)
         elif name == "Orthogonal":  # the memory measured where the RSS sees it (the QR is slow)
-            memory = {"memory_ours": lambda i=ours: i(ORTHOGONAL_MEMORY_SHAPE),
-                      "memory_native": lambda i=native: i(ORTHOGONAL_MEMORY_SHAPE)}
+            memory.update(memory_ours=lambda i=ours: i(ORTHOGONAL_MEMORY_SHAPE),
+                          memory_native=lambda i=native: i(ORTHOGONAL_MEMORY_SHAPE))
             dims += f" (memory: {'x'.join(map(str, ORTHOGONAL_MEMORY_SHAPE))})"
         cases.append(BenchCase(backend=keras_backend, label=f"keras drop-in {name} {dims} float32",
                                ours=lambda i=ours, s=shape: i(s), native=lambda i=native, s=shape: i(s),

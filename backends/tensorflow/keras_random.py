@@ -26,7 +26,15 @@ from keras.src.random.seed_generator import draw_seed
 
 from . import _graphs
 
-__all__ = ["normal", "portable_sample", "truncated_normal", "uniform"]
+__all__ = ["NATIVE_BOUND_MEMORY", "normal", "portable_sample", "truncated_normal", "uniform"]
+
+#: drop-in classes whose memory no other kernel can lower, and why: ``initspec bench`` holds
+#: their Keras cases to Keras' own peak (:attr:`initspec.backends._bench.BenchCase.memory_bound`)
+NATIVE_BOUND_MEMORY: dict[str, str] = {
+    "Orthogonal": ("Keras' values are those of TF's QR kernel (Eigen's HouseholderQR: its input, a copy, an "
+                   "identity block and both factors; 5x the output) and no other kernel gives them; "
+                   "initspec.backends.tensorflow.Orthogonal holds 2x, with the spec's law, not Keras' bits"),
+}
 
 
 def _seed(seed: Any) -> tf.Tensor:

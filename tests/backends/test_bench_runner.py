@@ -175,3 +175,54 @@ def test_memory_verdict_counts_output_sized_buffers():
                      ours_peak=lambda: None, native_peak=lambda: None, memory_note="why not")
     mem = runner._memory(none)
     assert mem["ours_peak_x_out"] is None and mem["memory_ok"] is None and mem["memory_note"] == "why not"
+
+
+def _small() -> np.ndarray:
+    return np.ones(4, dtype=np.float32)
+
+
+@pytest.mark.parametrize(("repeats", "min_time", "max_rounds", "rounds"), [
+    (3, 0.0, 101, 3),     # no minimum: exactly ``repeats``
+    (3, 0.05, 101, 3),    # 3 rounds of 2 x 10 ms already make 0.06 s
+    (3, 0.5, 101, 25),    # 0.5 s of 20 ms rounds
+    (3, 100.0, 9, 9),     # capped at MAX_ROUNDS
+    (12, 100.0, 9, 12),   # ``repeats`` above the cap wins
+])
+def test_short_cases_run_rounds_until_min_time(monkeypatch, repeats, min_time, max_rounds, rounds):
+    """Each (fake) call takes 10 ms: rounds are added beyond ``repeats`` until the timed calls sum
+    to ``min_time``, at most ``MAX_ROUNDS``; ``rounds`` says how many ran."""
+    monkeypatch.setattr(runner, "time_call", lambda fn, sync, clock="wall": 0.01)
+    monkeypatch.setattr(runner, "MAX_ROUNDS", max_rounds)
+    rec = runner.run_case(BenchCase("fake", "small", ours=_small, native=_small, native_name="small"),
+                          repeats=repeats, warmup=0, min_time=min_time)
+    assert rec["rounds"] == len(rec["ours_all_ms"]) == len(rec["native_all_ms"]) == rounds
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan")])
+def test_min_time_is_validated(bad):
+    with pytest.raises(ValueError, match=r"min_time.*Received: min_time="):
+        runner.run_case(BenchCase("fake", "small", ours=_small, native=_small, native_name="small"),
+                        repeats=1, warmup=0, min_time=bad)
+
+
+@pytest.mark.parametrize(("bound", "ours_x", "native_x", "ok", "reported_bound"), [
+    ("", 5.0, 5.0, False, False),              # undeclared: 5x is a MISS whatever the native holds
+    ("kernel", 5.0, 5.0, True, True),          # declared, as much as the native call: bound, OK
+    ("kernel", 5.0, 4.0, False, True),         # declared, but more than the native call: MISS
+    ("kernel", 1.0, 5.0, True, False),         # declared, within the target anyway: plain OK
+])
+def test_a_native_bound_case_is_held_to_the_native_peak(bound, ours_x, native_x, ok, reported_bound):
+    """``memory_bound`` (a drop-in whose values are the native kernel's) replaces the 2x target by
+    the native call's own peak, and the record says why; a planted hog above its native is caught."""
+    from initspec.cli.bench import all_ok, bound_notes, memory_text
+
+    size = N * 4
+    case = BenchCase("fake", "bound", ours=_plain, native=_plain, native_name="plain", memory_bound=bound,
+                     ours_peak=lambda: int(ours_x * size), native_peak=lambda: int(native_x * size))
+    rec = {**runner._memory(case), "ok": True, "case": "bound"}
+    assert rec["memory_ok"] is ok and ("memory_bound" in rec) is reported_bound
+    assert all_ok([{"status": "ok", "cases": [rec]}]) is ok
+    text = memory_text(rec)
+    assert ("MISS" in text) is (not ok) and ("= native" in text) is (ok and reported_bound)
+    notes = bound_notes([{"backend": "fake", "cases": [rec]}])
+    assert notes == ([f"= native: fake bound: {bound}"] if reported_bound else [])

@@ -126,7 +126,19 @@ def check_memory(keras):
         assert peaks["ours"] <= OURS_MAX and peaks["keras"] >= KERAS_MIN, (name, peaks)
 
 
-CHECKS = {f.__name__: f for f in (check_module, check_portable, check_values, check_torch_blocks, check_memory)}
+def check_bench_bound(keras):
+    """Only ``Orthogonal`` on TF declares its memory bound to Keras' own (TF's QR kernel gives its
+    values), and ``initspec bench`` carries the reason into that case alone."""
+    from initspec.backends.keras import bench
+
+    cases = bench.bench_cases(keras.backend.backend())
+    bound = {c.label.split(" ")[2] for c in cases if c.memory_bound}
+    assert bound == ({"Orthogonal"} if keras.backend.backend() == "tensorflow" else set()), bound
+    assert all("QR kernel" in c.memory_bound for c in cases if c.memory_bound)
+
+
+CHECKS = {f.__name__: f for f in (check_module, check_portable, check_values, check_torch_blocks, check_memory,
+                                  check_bench_bound)}
 
 
 @pytest.mark.tensorflow

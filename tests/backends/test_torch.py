@@ -590,6 +590,8 @@ def test_init_module_on_meta(tb, torch):
 
 # -- benchmark harness ----------------------------------------------------------------------------------
 def test_bench_cases_cover_the_issue(tb, torch, monkeypatch):
+    # the speed-up required of the real shapes: 5x where 7.8-7.9x was measured, 4x where 4.5x
+    assert [tb.bench.trunc_min_speedup(shape) for _, shape in tb.bench.BENCH_SHAPES] == [5.0, 4.0]
     monkeypatch.setattr(tb.bench, "BENCH_SHAPES", (("8x8", (8, 8)), ("conv", (4, 2, 3, 3))))
     monkeypatch.setattr(tb.bench, "ORTHOGONAL_BENCH_SHAPES", (("8x8", (8, 8)),))
     cases = tb.bench_cases("cpu")
@@ -599,7 +601,7 @@ def test_bench_cases_cover_the_issue(tb, torch, monkeypatch):
     natives = {c.native_name.split("(")[0] for c in cases}
     assert natives == {f"torch.nn.init.{n}" for n in (
         "kaiming_normal_", "xavier_uniform_", "normal_", "uniform_", "trunc_normal_", "orthogonal_")}
-    assert [c.min_speedup for c in cases if "(0, 1, +-2)" in c.label] == [5.0, 5.0]
+    assert [c.min_speedup for c in cases if "(0, 1, +-2)" in c.label] == [4.0, 4.0]
     if not torch.cuda.is_available():
         assert tb.bench_cases("gpu") == []
 
