@@ -25,6 +25,7 @@ from initspec.backends._bench_runner import DEFAULT_MIN_TIME_S
 from initspec.backends._model_bench import FRAMEWORKS as MODEL_FRAMEWORKS
 from initspec.backends._zoo import model_names
 from ._subprocess import run_json_subprocess
+from .bench_models import DEFAULT_COLD_RUNS
 
 #: the models of ``--models`` (these imports are framework-free)
 MODEL_NAMES = model_names()
@@ -183,6 +184,9 @@ def register(app) -> None:  # noqa: ANN001
         framework: str = typer.Option(",".join(MODEL_FRAMEWORKS), "--framework",
                                       help="With --models: comma-separated frameworks (Keras runs in tensorflow)"),
         quick: bool = typer.Option(False, "--quick", help="With --models: tiny configs of the same architectures"),
+        cold_runs: int = typer.Option(
+            DEFAULT_COLD_RUNS, "--cold-runs", min=1,
+            help="With --models: fresh processes per model whose first calls give the cold times (median)"),
     ) -> int:
         """Time each adapter against its framework's native initializer (one subprocess per backend);
         with --models, whole-model init of the zoo models (one subprocess per framework and model)."""
@@ -205,7 +209,7 @@ def register(app) -> None:  # noqa: ANN001
                 raise fail("--models times CPU models by wall clock: drop --device/--clock. "
                            f"Received: --device={device!r} --clock={clock!r}")
             return bench_models_command(console, framework, model, quick, repeats, warmup, timeout_s, threads,
-                                        json_path, strict, start)
+                                        json_path, strict, start, cold_runs)
         records = []
         for name in names:
             with console.status(f"bench {name} on {device}..."):
@@ -231,7 +235,7 @@ def register(app) -> None:  # noqa: ANN001
 
 def bench_models_command(console: Any, framework: str, model: str, quick: bool, repeats: int, warmup: int,
                          timeout_s: float, threads: int | None, json_path: Path | None, strict: bool,
-                         start: float) -> int:
+                         start: float, cold_runs: int = DEFAULT_COLD_RUNS) -> int:
     """``initspec bench --models``: see :mod:`initspec.cli.bench_models`."""
     import typer
 
@@ -244,16 +248,17 @@ def bench_models_command(console: Any, framework: str, model: str, quick: bool, 
         names = bench_models.parse_list(model, MODEL_NAMES, "--model")
     except ValueError as e:
         raise fail(str(e)) from None
-    records = bench_models.run_all(frameworks, names, quick, repeats, warmup, timeout_s, child_env(threads), console)
+    records = bench_models.run_all(frameworks, names, quick, repeats, warmup, timeout_s, child_env(threads), console,
+                                   cold_runs)
     console.print(bench_models.render(records))
     for line in bench_models.calls(records):
         console.print(f"  {line}", highlight=False)
-    ok = all(r["status"] != "error" for r in records)
+    ok = bench_models.all_ok(records)
     if json_path is not None:
         from initspec.conformance.results import write_atomic
 
         config = {"frameworks": frameworks, "models": names, "quick": quick, "repeats": repeats, "warmup": warmup,
-                  "threads": threads}
+                  "cold_runs": cold_runs, "threads": threads, "targets": bench_models.TARGETS}
         write_atomic(json_path, bench_document(records, config, " ".join(["initspec", *sys.argv[1:]]),
                                                time.perf_counter() - start, MODELS_BENCH_SCHEMA, "models", ok))
         console.print(f"wrote {json_path}")

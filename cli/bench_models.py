@@ -6,15 +6,19 @@ and interleaved (median of ``--repeats`` rounds), the framework's own default in
 initspec's whole-model helper in native sampling mode (torch ``init_module_``, Keras
 ``init_model``) and in portable mode (the same, ``portable=True``; Flax ``init_tree`` on the
 ``jax.eval_shape`` tree, jitted); the first ("cold") call of each variant in the process, jit
-compilation included; and the peak extra RSS of one call relative to the parameter bytes.
+compilation included, as the median over ``--cold-runs`` fresh processes (the full one and
+``--cold-only`` ones); and the peak extra RSS of one call relative to the parameter bytes. Each
+variant with a target (:data:`initspec.backends._model_bench.TARGETS`: initspec warm <= 1.10x,
+portable warm <= 1.5x and cold <= 2x) gets OK or MISS; ``--quick`` records get none.
 """
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from initspec import registry
-from initspec.backends._model_bench import FRAMEWORKS
+from initspec.backends._model_bench import FRAMEWORKS, NATIVE, TARGETS, verdicts
 from initspec.backends._zoo import model_names
 from ._subprocess import run_json_subprocess
 
@@ -23,6 +27,8 @@ DEFAULT_TIMEOUT_S = 1800
 #: how each registry backend's column is labelled (Keras runs in the tensorflow backend, Flax in jax)
 FRAMEWORK_LABELS = {name: f.model_bench for name, f in registry.frameworks().items() if f.model_bench}
 VARIANT_COLUMNS = ("initspec", "portable")
+#: fresh processes whose first calls make each variant's cold time (median)
+DEFAULT_COLD_RUNS = 3
 
 
 def parse_list(text: str, known: tuple[str, ...], option: str) -> list[str]:
@@ -35,12 +41,13 @@ def parse_list(text: str, known: tuple[str, ...], option: str) -> list[str]:
 
 
 def run_model_subprocess(framework: str, model: str, quick: bool, repeats: int, warmup: int,
-                         timeout_s: float = DEFAULT_TIMEOUT_S, env: dict[str, str] | None = None) -> dict[str, Any]:
+                         timeout_s: float = DEFAULT_TIMEOUT_S, env: dict[str, str] | None = None,
+                         cold_only: bool = False) -> dict[str, Any]:
     """One (framework, model) bench in a fresh interpreter; its record (``status`` error on a crash
-    or timeout, with the tail of stderr)."""
+    or timeout, with the tail of stderr). ``cold_only``: the first calls only."""
     base = {"framework": framework, "model": model, "quick": quick, "versions": {}, "variants": []}
     args = ["--framework", framework, "--model", model, "--repeats", str(repeats), "--warmup", str(warmup),
-            *(["--quick"] if quick else [])]
+            *(["--quick"] if quick else []), *(["--cold-only"] if cold_only else [])]
     return run_json_subprocess("initspec.backends._model_bench", args, base, timeout_s, env,
                                prefix="initspec-bench-models-")
 
@@ -69,38 +76,50 @@ def render(records: list[dict[str, Any]]) -> Any:
     table = Table(title="initspec bench --models: whole-model init (median ms; ratio to the native default)")
     for col, just in (("framework", "left"), ("model", "left"), ("params", "right"), ("native ms", "right"),
                       ("initspec ms", "right"), ("portable ms", "right"), ("cold ms: portable / initspec / native", "right"),
-                      ("peak extra RSS (x param bytes)", "left")):
+                      ("portable cold / native cold", "right"), ("peak extra RSS (x param bytes)", "left"),
+                      ("targets", "left")):
         table.add_column(col, justify=just)
     for rec in records:
         fw = FRAMEWORK_LABELS.get(rec["framework"], rec["framework"])
         if rec["status"] != "ok":
             mark = "SKIP" if rec["status"] == "unavailable" else "[red]ERROR[/red]"
-            table.add_row(fw, rec["model"], "", f"{mark} [dim]{rec.get('reason')}[/dim]", "", "", "", "")
+            table.add_row(fw, rec["model"], "", f"{mark} [dim]{rec.get('reason')}[/dim]", "", "", "", "", "", "")
             continue
         by_name = {v["variant"]: v for v in rec["variants"]}
         cold = " / ".join(_ms(by_name[n]["cold_ms"]) if n in by_name else "-" for n in ("portable", "initspec", "native"))
+        verdict = verdict_text(by_name)
+        color = "green" if verdict == "OK" else "red" if verdict.startswith("MISS") else "dim"
         table.add_row(fw, f"{rec['label']} [dim]{rec['description']}[/dim]", f"{rec['n_params'] / 1e6:.3g} M",
                       _ms(by_name["native"]["median_ms"]), *(_variant_cell(by_name.get(n)) for n in VARIANT_COLUMNS),
-                      cold, _rss_cell(by_name))
+                      cold, _cold_ratio_cell(by_name), _rss_cell(by_name), f"[{color}]{verdict}[/{color}]")
     return table
+
+
+def _cold_ratio_cell(variants: dict[str, dict[str, Any]]) -> str:
+    v = variants.get("portable")
+    if v is None or v.get("cold_ratio") is None:
+        return "-"
+    runs = len(v.get("cold_all_ms") or [v["cold_ms"]])
+    return f"{v['cold_ratio']:.2f}x" + (f" (median of {runs})" if runs > 1 else "")
 
 
 def markdown(records: list[dict[str, Any]]) -> str:
     """The table of :func:`render` as GitHub markdown (for ``docs/measurements``)."""
     head = ("framework", "model", "params", "native ms", "initspec ms (ratio)", "portable ms (ratio)",
-            "cold ms: portable / initspec / native", "peak extra RSS (x param bytes)")
+            "cold ms: portable / initspec / native", "portable cold / native cold", "peak extra RSS (x param bytes)",
+            "targets")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for rec in records:
         fw = FRAMEWORK_LABELS.get(rec["framework"], rec["framework"])
         if rec["status"] != "ok":
-            lines.append(f"| {fw} | {rec['model']} | | {rec['status']}: {rec.get('reason')} | | | | |")
+            lines.append(f"| {fw} | {rec['model']} | | {rec['status']}: {rec.get('reason')} | | | | | | |")
             continue
         by_name = {v["variant"]: v for v in rec["variants"]}
         cells = [fw, f"{rec['label']} (`{rec['description']}`)", f"{rec['n_params'] / 1e6:.3g} M",
                  _ms(by_name["native"]["median_ms"]),
                  *(_variant_cell(by_name.get(n)).replace("[dim]-[/dim]", "-") for n in VARIANT_COLUMNS),
                  " / ".join(_ms(by_name[n]["cold_ms"]) if n in by_name else "-" for n in ("portable", "initspec", "native")),
-                 _rss_cell(by_name)]
+                 _cold_ratio_cell(by_name), _rss_cell(by_name), verdict_text(by_name)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -114,14 +133,69 @@ def calls(records: list[dict[str, Any]]) -> list[str]:
     return [f"{FRAMEWORK_LABELS.get(fw, fw)} {name}: {call}" for (fw, name), call in seen.items()]
 
 
+def merge_cold(record: dict[str, Any], extra: list[dict[str, Any]]) -> dict[str, Any]:
+    """``record`` (a full run) with the first calls of the ``--cold-only`` runs ``extra`` merged in:
+    per variant ``cold_all_ms`` (one per process), ``cold_ms`` their median and ``cold_ratio`` the
+    median of the per-process ratios to the native variant's first call. A failed extra run makes
+    the record an error naming it (never a silently smaller sample)."""
+    if record["status"] != "ok":
+        return record
+    runs = [record, *extra]
+    for i, run in enumerate(extra, start=2):
+        if run["status"] != "ok":
+            return {**record, "status": "error",
+                    "reason": f"cold run {i} of {len(runs)}: {run['status']}: {run.get('reason')}"}
+    colds = [{v["variant"]: v["cold_ms"] for v in run["variants"]} for run in runs]
+    for v in record["variants"]:
+        name = v["variant"]
+        v["cold_all_ms"] = [c[name] for c in colds]
+        v["cold_ms"] = statistics.median(v["cold_all_ms"])
+        v["cold_ratio"] = statistics.median(c[name] / max(c[NATIVE], 1e-9) for c in colds)
+    return record
+
+
 def run_all(frameworks: list[str], models: list[str], quick: bool, repeats: int, warmup: int,
-            timeout_s: float, env: dict[str, str] | None, console: Any) -> list[dict[str, Any]]:
+            timeout_s: float, env: dict[str, str] | None, console: Any,
+            cold_runs: int = DEFAULT_COLD_RUNS) -> list[dict[str, Any]]:
+    """Every (framework, model): one full process, ``cold_runs - 1`` cold-only ones (merged with
+    :func:`merge_cold`), then :func:`~initspec.backends._model_bench.verdicts`."""
+    if cold_runs < 1:
+        raise ValueError(f"Argument `cold_runs` must be >= 1. Received: cold_runs={cold_runs!r}")
     records = []
     for fw in frameworks:
         for model in models:
             with console.status(f"bench --models: {fw} {model}{' (quick)' if quick else ''}..."):
-                records.append(run_model_subprocess(fw, model, quick, repeats, warmup, timeout_s, env))
+                record = run_model_subprocess(fw, model, quick, repeats, warmup, timeout_s, env)
+                extra = []
+                if record["status"] == "ok":
+                    extra = [run_model_subprocess(fw, model, quick, repeats, warmup, timeout_s, env, cold_only=True)
+                             for _ in range(cold_runs - 1)]
+                record = merge_cold(record, extra)
+                verdicts(record)
+                records.append(record)
     return records
 
 
-__all__ = ["FRAMEWORKS", "calls", "markdown", "model_names", "parse_list", "render", "run_all", "run_model_subprocess"]
+def all_ok(records: list[dict[str, Any]]) -> bool:
+    """No error and no variant outside its target (unavailable frameworks and quick records do not count)."""
+    return all(r["status"] != "error" and all(v.get("ok") is not False for v in r.get("variants", ()))
+               for r in records)
+
+
+def verdict_text(variants: dict[str, dict[str, Any]]) -> str:
+    """``OK``, ``MISS`` with what missed (e.g. ``portable cold 2.08x > 2x``), or ``-`` (no target
+    applies: ``--quick``)."""
+    oks = [v["ok"] for v in variants.values() if "ok" in v]
+    if not oks or all(ok is None for ok in oks):
+        return "-"
+    misses = []
+    for name, v in variants.items():
+        for measure, limit in (v.get("targets") or {}).items():
+            value = v["ratio"] if measure == "warm" else v.get("cold_ratio")
+            if value is not None and value > limit:
+                misses.append(f"{name} {measure} {value:.2f}x > {limit:g}x")
+    return "MISS: " + ", ".join(misses) if misses else "OK"
+
+
+__all__ = ["DEFAULT_COLD_RUNS", "FRAMEWORKS", "TARGETS", "all_ok", "calls", "markdown", "merge_cold", "model_names",
+           "parse_list", "render", "run_all", "run_model_subprocess", "verdict_text"]
