@@ -8,11 +8,14 @@ import argparse
 import traceback
 from typing import Any
 
+from initspec import registry
 from initspec._jsonio import write_atomic
 
-from .._bench_runner import run_case
+from .._bench_runner import cases_for, run_case
 
-FRAMEWORKS = ("torch", "jax", "tensorflow")
+#: registered frameworks with a portable module (the registry's ``portable``); one whose module has
+#: no portable bench cases (the NumPy reference: the others are timed against it) is reported so
+FRAMEWORKS = tuple(name for name, f in registry.frameworks().items() if f.portable)
 
 
 def run(backend: str, device: str, repeats: int, warmup: int) -> dict[str, Any]:
@@ -31,7 +34,10 @@ def run(backend: str, device: str, repeats: int, warmup: int) -> dict[str, Any]:
     ok, why = mod.device_available(device)
     if not ok:
         return {**record, "status": "unavailable", "reason": why}
-    for case in mod.bench_cases(device=device):
+    cases = cases_for(mod, device) if hasattr(mod, "bench_cases") else []
+    if not cases:
+        return {**record, "status": "unavailable", "reason": f"{mod.__name__} has no portable bench cases on {device}"}
+    for case in cases:
         try:
             record["cases"].append(run_case(case, repeats, warmup))
         except Exception as e:  # noqa: BLE001 - report the case, keep the others

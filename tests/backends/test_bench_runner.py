@@ -226,3 +226,14 @@ def test_a_native_bound_case_is_held_to_the_native_peak(bound, ours_x, native_x,
     assert ("MISS" in text) is (not ok) and ("= native" in text) is (ok and reported_bound)
     notes = bound_notes([{"backend": "fake", "cases": [rec]}])
     assert notes == ([f"= native: fake bound: {bound}"] if reported_bound else [])
+
+
+def test_portable_bench_frameworks_come_from_the_registry():
+    """``initspec portable bench``'s worker accepts every registered framework with a portable
+    module (no names spelled in it); one without bench cases (the NumPy reference) is reported."""
+    from initspec import registry
+    from initspec.backends.portable import _bench_main
+
+    assert set(_bench_main.FRAMEWORKS) == {n for n, f in registry.frameworks().items() if f.portable}
+    rec = _bench_main.run("numpy", "cpu", 1, 0)
+    assert rec["status"] == "unavailable" and "no portable bench cases on cpu" in rec["reason"] and rec["cases"] == []
