@@ -137,7 +137,7 @@ def register(app) -> None:  # noqa: ANN001
 
     @sub.command("bench")
     def bench(
-        backends: str = typer.Option(BENCH_BACKENDS, "--backends", help="Comma-separated (torch, jax)"),
+        backends: str = typer.Option(BENCH_BACKENDS, "--backends", help=f"Comma-separated ({BENCH_BACKENDS.replace(',', ', ')})"),
         device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
         repeats: int = typer.Option(5, "--repeats", min=1, help="Timed rounds per case (median)"),
         warmup: int = typer.Option(1, "--warmup", min=0, help="Untimed calls first (the first compiles)"),

@@ -218,7 +218,7 @@ register(Framework(
     name="tensorflow", imports=("tensorflow",), adapter="initspec.backends.tensorflow",
     label="TensorFlow / Keras", layout="keras", portable="initspec.backends.tensorflow.portable",
     experiments="initspec.conformance.experiments.tensorflow", natives=("keras",), devices=("cpu", "gpu"),
-    extra="tensorflow", color="#E69F00", model_bench="keras (tf)",
+    extra="tensorflow", color="#E69F00", portable_bench=True, model_bench="keras (tf)",
     model_audit="initspec.backends.keras.audit:sample_model", model_roots=("keras", "tensorflow"), startup_s=8.0,
     keras_backend="tensorflow",
 ))

@@ -297,6 +297,26 @@ def versions() -> dict[str, str]:
 
 
 def bench_cases(device: str | None = None) -> list[BenchCase]:
-    """None: the speed target is set for torch and JAX (TF runs op by op, for agreement)."""
-    del device
-    return []
+    """Portable normal (4096x4096 float32) vs ``tf.random.normal``; target: at least half the
+    native speed (``min_speedup=0.5``: native_time / ours_time >= 0.5), issue 16's large-tensor
+    target for every backend. On the CPU :func:`sample` runs the compiled kernel into an array TF
+    adopts; on a GPU it runs TF's ops one by one, and the case says how that compares."""
+    shape = (4096, 4096)
+    cases = []
+    for where in ("cpu", "gpu") if device is None else (device,):
+        if not device_available(where)[0]:
+            continue
+        dev = _device(where)
+
+        def native(dev: str = dev) -> tf.Tensor:
+            with tf.device(dev):
+                return tf.random.normal(shape)
+
+        cases.append(BenchCase(
+            backend="portable-tensorflow",
+            label=f"portable normal {shape[0]}x{shape[1]} float32 (min_speedup=0.5)",
+            ours=lambda where=where: sample("normal", shape, seed=0, stream="bench", device=where),
+            native=native, native_name="tf.random.normal",
+            sync=lambda r: (r[:1, :1].numpy(), r)[1], target=2.0, min_speedup=0.5, device=where,
+        ))
+    return cases

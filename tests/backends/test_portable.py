@@ -570,9 +570,18 @@ def test_ulp_distance_counts_representable_steps():
     assert ulp_distance(np.float16([1.0]), np.float16([1.0009766])) == 1
 
 
-@pytest.mark.parametrize("backend", ("torch", "jax"))
+@pytest.mark.parametrize("backend", ("torch", "tensorflow", "jax"))
 def test_bench_cases_are_declared(load_portable, backend):
+    """Every framework's portable bench has issue 16's 4096x4096 case (>= 0.5x native speed), and
+    its ``ours`` is the portable stream (equal to the reference; checked on a small slice)."""
+    from initspec import registry
+
     mod = load_portable(backend)
     cases = mod.bench_cases(device="cpu")
     assert cases and all(isinstance(c, BenchCase) and c.min_speedup == 0.5 and "min_speedup=0.5" in c.label
                          and "4096x4096" in c.label for c in cases)
+    assert registry.get(backend).portable_bench  # timed by ``initspec portable bench`` by default
+    got = np.asarray(mod.to_numpy(cases[0].sync(cases[0].ours())))
+    want = np.asarray(load_portable("numpy").sample("normal", (4096, 4096), seed=0, stream="bench",
+                                                    layout=registry.get(backend).layout))
+    np.testing.assert_array_equal(got[:64, :64], want[:64, :64])
