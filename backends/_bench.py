@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+#: issue 16's large-tensor portable case: a portable normal of this shape (float32) against the
+#: framework's own normal sampler (:func:`portable_normal_cases`)
+PORTABLE_BENCH_SHAPE = (4096, 4096)
+#: at least half the native speed (``native_time / ours_time >= 0.5``)
+PORTABLE_MIN_SPEEDUP = 0.5
+#: the devices a portable bench looks at when none is asked for
+PORTABLE_BENCH_DEVICES = ("cpu", "gpu")
+
 
 @dataclass(frozen=True)
 class BenchCase:
@@ -40,3 +48,28 @@ class BenchCase:
     memory_native: Callable[[], Any] | None = None
     memory_note: str = ""  # why an accounted peak is None (not measurable for this case)
     memory_bound: str = ""  # why ours cannot hold less than the native call (its kernel's values)
+
+
+#: ``make(device, shape) -> (ours, native, sync)``: one framework's calls for the portable case
+PortableCalls = Callable[[str, tuple[int, ...]], tuple[Callable[[], Any], Callable[[], Any], Callable[[Any], Any]]]
+
+
+def portable_normal_cases(framework: str, native_name: str, device: str | None,
+                          available: Callable[[str], tuple[bool, str]], make: PortableCalls) -> list[BenchCase]:
+    """The portable bench's cases of ``framework`` (``initspec portable bench``): on ``device``, or
+    on each of :data:`PORTABLE_BENCH_DEVICES` that ``available`` accepts, a portable normal of
+    :data:`PORTABLE_BENCH_SHAPE` against ``native_name``, required to reach
+    :data:`PORTABLE_MIN_SPEEDUP` of the native speed. ``make`` binds the framework's calls."""
+    shape = PORTABLE_BENCH_SHAPE
+    cases = []
+    for where in PORTABLE_BENCH_DEVICES if device is None else (device,):
+        if not available(where)[0]:
+            continue
+        ours, native, sync = make(where, shape)
+        cases.append(BenchCase(
+            backend=f"portable-{framework}",
+            label=f"portable normal {shape[0]}x{shape[1]} float32 (min_speedup={PORTABLE_MIN_SPEEDUP:g})",
+            ours=ours, native=native, native_name=native_name, sync=sync, target=2.0,
+            min_speedup=PORTABLE_MIN_SPEEDUP, device=where,
+        ))
+    return cases

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from initspec.distributions import Plan
 
-from .._bench import BenchCase
+from .._bench import BenchCase, portable_normal_cases
 from ..portable._spec import (
     PortableRng,
     Recipe,
@@ -226,20 +226,12 @@ def versions() -> dict[str, str]:
 
 
 def bench_cases(device: str | None = None) -> list[BenchCase]:
-    """Portable normal (4096x4096 float32) vs ``jax.random.normal``; target: at least half the
-    native speed (``min_speedup=0.5`` means native_time / ours_time >= 0.5)."""
-    shape = (4096, 4096)
-    cases = []
-    native = jax.jit(lambda k: jax.random.normal(k, shape, jnp.float32))
-    for name in ("cpu", "gpu") if device is None else (device,):
-        if not device_available(name)[0]:
-            continue
-        key = jax.device_put(jax.random.key(0), _device(name))
-        cases.append(BenchCase(
-            backend="portable-jax",
-            label=f"portable normal {shape[0]}x{shape[1]} float32 (min_speedup=0.5)",
-            ours=lambda name=name: sample("normal", shape, seed=0, stream="bench", device=name),
-            native=lambda key=key: native(key), native_name="jax.random.normal",
-            sync=jax.block_until_ready, target=2.0, min_speedup=0.5, device=name,
-        ))
-    return cases
+    """Portable normal vs ``jax.random.normal`` (:func:`initspec.backends._bench.portable_normal_cases`)."""
+
+    def make(where: str, shape: tuple[int, ...]) -> Any:
+        native = jax.jit(lambda k: jax.random.normal(k, shape, jnp.float32))
+        key = jax.device_put(jax.random.key(0), _device(where))
+        return (lambda: sample("normal", shape, seed=0, stream="bench", device=where)), (lambda: native(key)), \
+            jax.block_until_ready
+
+    return portable_normal_cases("jax", "jax.random.normal", device, device_available, make)

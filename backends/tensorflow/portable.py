@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
-from initspec.backends._bench import BenchCase
+from initspec.backends._bench import BenchCase, portable_normal_cases
 from initspec.backends.portable._philox import MASK32
 from initspec.backends.portable._spec import (
     FloatOps,
@@ -297,26 +297,18 @@ def versions() -> dict[str, str]:
 
 
 def bench_cases(device: str | None = None) -> list[BenchCase]:
-    """Portable normal (4096x4096 float32) vs ``tf.random.normal``; target: at least half the
-    native speed (``min_speedup=0.5``: native_time / ours_time >= 0.5), issue 16's large-tensor
-    target for every backend. On the CPU :func:`sample` runs the compiled kernel into an array TF
-    adopts; on a GPU it runs TF's ops one by one, and the case says how that compares."""
-    shape = (4096, 4096)
-    cases = []
-    for where in ("cpu", "gpu") if device is None else (device,):
-        if not device_available(where)[0]:
-            continue
+    """Portable normal vs ``tf.random.normal`` (:func:`initspec.backends._bench.portable_normal_cases`).
+    On the CPU :func:`sample` runs the compiled kernel into an array TF adopts; on a GPU it runs
+    TF's ops one by one, and the case says how that compares."""
+
+    def make(where: str, shape: tuple[int, ...]) -> Any:
         dev = _device(where)
 
-        def native(dev: str = dev) -> tf.Tensor:
+        def native() -> tf.Tensor:
             with tf.device(dev):
                 return tf.random.normal(shape)
 
-        cases.append(BenchCase(
-            backend="portable-tensorflow",
-            label=f"portable normal {shape[0]}x{shape[1]} float32 (min_speedup=0.5)",
-            ours=lambda where=where: sample("normal", shape, seed=0, stream="bench", device=where),
-            native=native, native_name="tf.random.normal",
-            sync=lambda r: (r[:1, :1].numpy(), r)[1], target=2.0, min_speedup=0.5, device=where,
-        ))
-    return cases
+        return (lambda: sample("normal", shape, seed=0, stream="bench", device=where)), native, \
+            (lambda r: (r[:1, :1].numpy(), r)[1])  # a value read waits for the whole tensor
+
+    return portable_normal_cases("tensorflow", "tf.random.normal", device, device_available, make)

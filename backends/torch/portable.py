@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from initspec.distributions import Plan
 
-from .._bench import BenchCase
+from .._bench import BenchCase, portable_normal_cases
 from ..portable._spec import (
     PortableRng,
     Recipe,
@@ -226,20 +226,12 @@ def _bench_sample(shape: tuple[int, ...], where: str) -> torch.Tensor:
 
 
 def bench_cases(device: str | None = None) -> list[BenchCase]:
-    """Portable normal (4096x4096 float32, compiled on CPU) vs ``torch.randn``; target: at least
-    half the native speed (``min_speedup=0.5`` means native_time / ours_time >= 0.5)."""
-    shape = (4096, 4096)
-    cases = []
-    for where in ("cpu", "gpu") if device is None else (device,):
-        if not device_available(where)[0]:
-            continue
+    """Portable normal (compiled kernel on the CPU) vs ``torch.randn``
+    (:func:`initspec.backends._bench.portable_normal_cases`)."""
+
+    def make(where: str, shape: tuple[int, ...]) -> Any:
         dev = _device(where)
         sync = (lambda r: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda r: r)
-        cases.append(BenchCase(
-            backend="portable-torch",
-            label=f"portable normal {shape[0]}x{shape[1]} float32 (min_speedup=0.5)",
-            ours=lambda where=where: _bench_sample(shape, where),
-            native=lambda dev=dev: torch.randn(shape, device=dev), native_name="torch.randn",
-            sync=sync, target=2.0, min_speedup=0.5, device=where,
-        ))
-    return cases
+        return (lambda: _bench_sample(shape, where)), (lambda: torch.randn(shape, device=dev)), sync
+
+    return portable_normal_cases("torch", "torch.randn", device, device_available, make)
