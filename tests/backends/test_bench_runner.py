@@ -237,3 +237,23 @@ def test_portable_bench_frameworks_come_from_the_registry():
     assert set(_bench_main.FRAMEWORKS) == {n for n, f in registry.frameworks().items() if f.portable}
     rec = _bench_main.run("numpy", "cpu", 1, 0)
     assert rec["status"] == "unavailable" and "no portable bench cases on cpu" in rec["reason"] and rec["cases"] == []
+
+
+def test_portable_normal_cases_bind_each_available_device():
+    """The shared portable case: one per available device (or the one asked for), issue 16's shape
+    and speed target, the framework's calls as ``make`` returns them."""
+    from initspec.backends import _bench
+
+    made = []
+
+    def make(where, shape):
+        made.append((where, shape))
+        return (lambda: "ours"), (lambda: "native"), (lambda r: r)
+
+    cpu_only = lambda d: (d == "cpu", "" if d == "cpu" else "no gpu")  # noqa: E731
+    cases = _bench.portable_normal_cases("fake", "fake.normal", None, cpu_only, make)
+    assert made == [("cpu", _bench.PORTABLE_BENCH_SHAPE)] and [c.device for c in cases] == ["cpu"]
+    (c,) = cases
+    assert (c.backend, c.native_name, c.min_speedup) == ("portable-fake", "fake.normal", 0.5)
+    assert c.label == "portable normal 4096x4096 float32 (min_speedup=0.5)" and (c.ours(), c.native()) == ("ours", "native")
+    assert _bench.portable_normal_cases("fake", "fake.normal", "gpu", cpu_only, make) == []
