@@ -104,11 +104,15 @@ def cold_times(bench: ModelBench) -> dict[str, float]:
     return {v.name: _cold(v) for v in sorted(bench.variants, key=lambda v: COLD_ORDER.index(v.name))}
 
 
+def _cold_fields(cold: dict[str, float], name: str) -> dict[str, float]:
+    """A variant's first call in ms and its ratio to the native variant's first call."""
+    return {"cold_ms": cold[name] * SECONDS_TO_MS, "cold_ratio": cold[name] / max(cold[NATIVE], MIN_SECONDS)}
+
+
 def cold_rows(bench: ModelBench) -> list[dict[str, Any]]:
     """The record rows of a ``--cold-only`` process: each variant's first call, nothing else."""
     cold = cold_times(bench)
-    return [{"variant": v.name, "call": v.call_name, "cold_ms": cold[v.name] * SECONDS_TO_MS}
-            for v in bench.variants]
+    return [{"variant": v.name, "call": v.call_name, **_cold_fields(cold, v.name)} for v in bench.variants]
 
 
 def _check_native_first(bench: ModelBench) -> None:
@@ -117,9 +121,10 @@ def _check_native_first(bench: ModelBench) -> None:
 
 
 def verdicts(record: dict[str, Any]) -> None:
-    """Set ``targets`` and ``ok`` on each variant of ``record`` that :data:`TARGETS` names:
-    ``ok`` is whether its warm ``ratio`` and ``cold_ratio`` are within them, None for ``--quick``
-    records (no target applies) or a variant lacking a measure."""
+    """Set ``targets``, ``ok`` and ``missed`` on each variant of ``record`` that :data:`TARGETS`
+    names: ``ok`` is whether its warm ``ratio`` and ``cold_ratio`` are within them (``missed``
+    says which are not, e.g. ``cold 2.08x > 2x``), None for ``--quick`` records (no target
+    applies) or a variant lacking a measure."""
     for v in record.get("variants", ()):
         targets = TARGETS.get(v["variant"])
         if targets is None:
@@ -127,17 +132,17 @@ def verdicts(record: dict[str, Any]) -> None:
         v["targets"] = dict(targets)
         measures = {"warm": v.get("ratio"), "cold": v.get("cold_ratio")}
         if record.get("quick") or any(measures[k] is None for k in targets):
-            v["ok"] = None
-        else:
-            v["ok"] = all(measures[k] <= limit for k, limit in targets.items())
+            v["ok"], v["missed"] = None, []
+            continue
+        v["missed"] = [f"{k} {measures[k]:.2f}x > {limit:g}x" for k, limit in targets.items() if measures[k] > limit]
+        v["ok"] = not v["missed"]
 
 
 def run_model_bench(bench: ModelBench, repeats: int = DEFAULT_REPEATS,
                     warmup: int = DEFAULT_WARMUP) -> list[dict[str, Any]]:
     """Time ``bench``'s variants as the module docstring says; one JSON-able record per variant."""
     variants = bench.variants
-    _check_native_first(bench)
-    cold = cold_times(bench)
+    cold = cold_times(bench)  # refuses a bench whose first variant is not the native one
     for _ in range(warmup):
         for v in variants:
             v.sync(v.call())
@@ -156,8 +161,7 @@ def run_model_bench(bench: ModelBench, repeats: int = DEFAULT_REPEATS,
             "variant": v.name, "call": v.call_name,
             "median_ms": statistics.median(times[v.name]) * SECONDS_TO_MS,
             "all_ms": [t * SECONDS_TO_MS for t in times[v.name]],
-            "cold_ms": cold[v.name] * SECONDS_TO_MS,
-            "cold_ratio": cold[v.name] / max(cold[NATIVE], MIN_SECONDS),
+            **_cold_fields(cold, v.name),
             "ratio": ratio,
             "peak_rss_extra_bytes": extra,
             "peak_rss_extra_x_params": None if extra is None else extra / max(bench.param_bytes, 1),

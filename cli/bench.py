@@ -202,12 +202,17 @@ def register(app) -> None:  # noqa: ANN001
             raise fail(f"--device must be 'cpu' or 'gpu'. Received: --device={device!r}")
         if clock not in ("wall", "cpu") or (clock == "cpu" and device != "cpu"):
             raise fail(f"--clock must be 'wall', or 'cpu' with --device cpu. Received: --clock={clock!r}")
+        if models and (device != "cpu" or clock != "wall"):
+            raise fail("--models times CPU models by wall clock: drop --device/--clock. "
+                       f"Received: --device={device!r} --clock={clock!r}")
+        if models and min_time != DEFAULT_MIN_TIME_S:
+            raise fail("--min-time applies to per-tensor cases; --models runs --repeats rounds. "
+                       f"Received: --min-time={min_time!r}")
+        if not models and cold_runs != DEFAULT_COLD_RUNS:
+            raise fail(f"--cold-runs applies with --models only. Received: --cold-runs={cold_runs!r}")
         console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
         start = time.perf_counter()
         if models:
-            if device != "cpu" or clock != "wall":
-                raise fail("--models times CPU models by wall clock: drop --device/--clock. "
-                           f"Received: --device={device!r} --clock={clock!r}")
             return bench_models_command(console, framework, model, quick, repeats, warmup, timeout_s, threads,
                                         json_path, strict, start, cold_runs)
         records = []

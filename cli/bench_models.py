@@ -18,7 +18,7 @@ import statistics
 from typing import Any
 
 from initspec import registry
-from initspec.backends._model_bench import FRAMEWORKS, NATIVE, TARGETS, verdicts
+from initspec.backends._model_bench import FRAMEWORKS, TARGETS, verdicts
 from initspec.backends._zoo import model_names
 from ._subprocess import run_json_subprocess
 
@@ -136,8 +136,9 @@ def calls(records: list[dict[str, Any]]) -> list[str]:
 def merge_cold(record: dict[str, Any], extra: list[dict[str, Any]]) -> dict[str, Any]:
     """``record`` (a full run) with the first calls of the ``--cold-only`` runs ``extra`` merged in:
     per variant ``cold_all_ms`` (one per process), ``cold_ms`` their median and ``cold_ratio`` the
-    median of the per-process ratios to the native variant's first call. A failed extra run makes
-    the record an error naming it (never a silently smaller sample)."""
+    median of the processes' own ratios to the native variant's first call (paired within each
+    process). A failed extra run makes the record an error naming it (never a silently smaller
+    sample)."""
     if record["status"] != "ok":
         return record
     runs = [record, *extra]
@@ -145,12 +146,12 @@ def merge_cold(record: dict[str, Any], extra: list[dict[str, Any]]) -> dict[str,
         if run["status"] != "ok":
             return {**record, "status": "error",
                     "reason": f"cold run {i} of {len(runs)}: {run['status']}: {run.get('reason')}"}
-    colds = [{v["variant"]: v["cold_ms"] for v in run["variants"]} for run in runs]
+    rows = [{v["variant"]: v for v in run["variants"]} for run in runs]
     for v in record["variants"]:
         name = v["variant"]
-        v["cold_all_ms"] = [c[name] for c in colds]
+        v["cold_all_ms"] = [r[name]["cold_ms"] for r in rows]
         v["cold_ms"] = statistics.median(v["cold_all_ms"])
-        v["cold_ratio"] = statistics.median(c[name] / max(c[NATIVE], 1e-9) for c in colds)
+        v["cold_ratio"] = statistics.median(r[name]["cold_ratio"] for r in rows)
     return record
 
 
@@ -188,12 +189,7 @@ def verdict_text(variants: dict[str, dict[str, Any]]) -> str:
     oks = [v["ok"] for v in variants.values() if "ok" in v]
     if not oks or all(ok is None for ok in oks):
         return "-"
-    misses = []
-    for name, v in variants.items():
-        for measure, limit in (v.get("targets") or {}).items():
-            value = v["ratio"] if measure == "warm" else v.get("cold_ratio")
-            if value is not None and value > limit:
-                misses.append(f"{name} {measure} {value:.2f}x > {limit:g}x")
+    misses = [f"{name} {miss}" for name, v in variants.items() for miss in v.get("missed", ())]
     return "MISS: " + ", ".join(misses) if misses else "OK"
 
 

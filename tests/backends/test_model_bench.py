@@ -67,6 +67,8 @@ def test_models_cli_argument_errors():
     assert main(["bench", "--models", "--model", "bert,vit"]) == 2
     assert main(["bench", "--models", "--framework", "numpy"]) == 2
     assert main(["bench", "--models", "--device", "gpu"]) == 2
+    assert main(["bench", "--models", "--min-time", "5"]) == 2  # a per-tensor option, never silently ignored
+    assert main(["bench", "--cold-runs", "5"]) == 2  # a --models option
 
 
 @pytest.mark.torch
@@ -163,7 +165,7 @@ def test_cold_only_rows_are_the_first_calls_alone():
     rows = mb.cold_rows(_bench(variants))
     assert calls == ["portable", "initspec", "native"]
     assert [r["variant"] for r in rows] == ["native", "initspec", "portable"]
-    assert all(set(r) == {"variant", "call", "cold_ms"} and r["cold_ms"] >= 0 for r in rows)
+    assert all(set(r) == {"variant", "call", "cold_ms", "cold_ratio"} and r["cold_ms"] >= 0 for r in rows)
     with pytest.raises(ValueError, match="native"):
         mb.cold_rows(_bench((mb.Variant("portable", "x", lambda: None),)))
 
@@ -173,7 +175,8 @@ def _record(cold, warm=None, status="ok", quick=False):
     warm = warm or {}
     return {"framework": "torch", "model": "gpt2", "label": "GPT-2", "description": "d", "status": status,
             "quick": quick, "n_params": 1e6, "reason": None if status == "ok" else "boom",
-            "variants": [{"variant": n, "call": f"{n}()", "median_ms": 1.0, "cold_ms": c, "ratio": warm.get(n, 1.0),
+            "variants": [{"variant": n, "call": f"{n}()", "median_ms": 1.0, "cold_ms": c,
+                          "cold_ratio": c / cold["native"], "ratio": warm.get(n, 1.0),
                           "peak_rss_extra_x_params": None} for n, c in cold.items()]}
 
 
